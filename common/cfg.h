@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cfg.h - the configuration file, parsed into one immutable struct cfg.
+ *
+ * The file is "key = value" lines with '#' comments. Every key, its type,
+ * default and range live in one table in cfg.c; redgrey.conf(5) documents
+ * the same table. Any unknown key, bad value or unreadable file is an
+ * error "FILE:LINE: reason" and the program refuses to start.
+ *
+ * Value types: durations ("90", "30s", "5m", "48h", "36d"; "250ms" where
+ * milliseconds make sense), integers with ranges, sizes ("512M", "4G"),
+ * booleans (yes/no, true/false, on/off, 1/0), strings, and lists of CIDRs
+ * separated by blanks or commas.
+ *
+ * Thread-safety: a loaded cfg is read-only and may be shared by threads.
+ */
+#ifndef REDGREY_CFG_H
+#define REDGREY_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "netblock.h"
+
+#define CFG_DEFAULT_PATH "/etc/redgrey/redgrey.conf"
+#define CFG_ERRLEN 512
+
+enum cfg_on_error {
+    CFG_ON_ERROR_ACCEPT,                 /* skip greylisting, mail flows */
+    CFG_ON_ERROR_TEMPFAIL,               /* tempfail with the reply */
+};
+
+struct cfg {
+    char   *path;                        /* file it came from, or NULL */
+    char   *socket;                      /* libmilter spec: inet:PORT@HOST, unix:PATH */
+    char   *store;                       /* lmdb:/dir, redis://..., redis+unix://... */
+    int64_t delay;                       /* seconds */
+    int64_t retry_window;                /* seconds */
+    int64_t pass_ttl;                    /* seconds */
+    int     netmask_v4;                  /* 0..32 */
+    int     netmask_v6;                  /* 0..128 */
+    int64_t awl_threshold;               /* 0 = off */
+    int64_t awl_ttl;                     /* seconds */
+    struct netset *trusted_networks;     /* skip greylisting; finished set */
+    enum cfg_on_error on_store_error;
+    int     store_timeout_ms;            /* connect and command timeout */
+    int     store_pool;                  /* Redis connections */
+    char   *key_prefix;                  /* store key prefix */
+    char   *reply;                       /* "451 4.7.1 text", as configured */
+    char    reply_code[4];               /* "451" */
+    char    reply_xcode[16];             /* "4.7.1" */
+    char   *reply_text;                  /* "Greylisted, please try again later" */
+    int     header;                      /* add X-Greylist when delayed */
+    char   *user;                        /* drop privileges to; "" = stay */
+    char   *group;                       /* "" = the user's group */
+    char   *pidfile;                     /* "" = none */
+    int     log_level;                   /* LOG_* */
+    int     log_facility;                /* LOG_* facility */
+    size_t  lmdb_mapsize;                /* bytes */
+};
+
+/* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */
+struct cfg *cfg_defaults(void);
+
+/*
+ * cfg_load - read path over the defaults. Returns a cfg the caller owns,
+ * or NULL with "path:line: reason" (or "path: reason") in err.
+ */
+struct cfg *cfg_load(const char *path, char *err, size_t errlen);
+
+/*
+ * cfg_set - set one key from its text value, as a config line would.
+ * Returns 0, or -1 with a reason (without file:line) in err.
+ */
+int     cfg_set(struct cfg *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+/*
+ * cfg_parse_duration - "90", "30s", "5m", "48h", "36d", "250ms" into
+ * milliseconds. Returns 0, or -1 on syntax error or overflow.
+ */
+int     cfg_parse_duration(const char *text, int64_t *ms);
+
+/* cfg_parse_size - "1048576", "512K", "64M", "4G" into bytes; 0 or -1 */
+int     cfg_parse_size(const char *text, size_t *bytes);
+
+/* cfg_parse_bool - yes/no true/false on/off 1/0 (any case); 0 or -1 */
+int     cfg_parse_bool(const char *text, int *out);
+
+/* cfg_dump - print every key with its effective value, config-file style */
+void    cfg_dump(const struct cfg *cfg, FILE *fp);
+
+/* cfg_free - release; NULL is a no-op */
+void    cfg_free(struct cfg *cfg);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * log.h - logging for the daemon, the admin tool and the library.
+ *
+ * Messages go to syslog(3), or to stderr in the foreground. Levels follow
+ * syslog. Startup and configuration errors use log_fatal(), which exits;
+ * nothing on the hot path ever exits. log_limit rate-limits a recurring
+ * runtime error (a store outage) to one line per interval, with a count.
+ *
+ * Thread-safety: every function may be called from any thread after
+ * log_init().
+ */
+#ifndef REDGREY_LOG_H
+#define REDGREY_LOG_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <time.h>
+
+/* log_init - set identity, facility, threshold and destination */
+void log_init(const char *ident, int facility, int level, int to_stderr);
+
+/* log_set_level - change the threshold (a syslog LOG_* level) */
+void log_set_level(int level);
+
+/* log_level_parse - "debug".."err" to a LOG_* level; -1 if unknown */
+int log_level_parse(const char *name);
+
+/* log_facility_parse - "mail", "daemon", "local0".."local7"; -1 if unknown */
+int log_facility_parse(const char *name);
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *fmt, va_list ap);
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+
+/* log_fatal - log at LOG_ERR (and to stderr) and exit(1); startup only */
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * A rate limiter for one recurring condition ("the store is down").
+ * log_limit_fail() logs the first failure at once, then at most one line
+ * per interval carrying the count of failures since the last line.
+ * log_limit_ok() logs the recovery once, if a failure was logged.
+ */
+struct log_limit {
+    pthread_mutex_t lock;            /* guards the fields below */
+    const char *what;                /* "store", used in the lines */
+    int     interval;                /* seconds between lines */
+    int     failing;                 /* 1 while in an outage */
+    unsigned long count;             /* failures not yet reported */
+    unsigned long total;             /* failures in this outage */
+    time_t  last_logged;             /* when the last line was written */
+    time_t  since;                   /* when the outage started */
+};
+
+#define LOG_LIMIT_INIT(what_, interval_) \
+    { PTHREAD_MUTEX_INITIALIZER, (what_), (interval_), 0, 0, 0, 0, 0 }
+
+/* log_limit_fail - record one failure with its reason; log if due */
+void log_limit_fail(struct log_limit *lim, const char *reason);
+
+/* log_limit_ok - record one success; logs the recovery after an outage */
+void log_limit_ok(struct log_limit *lim);
+
+#include <syslog.h>
+
+#endif

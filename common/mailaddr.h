@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * mailaddr.h - envelope addresses as the milter receives them, normalised.
+ *
+ * Input is whatever the MTA passed (with or without <>, any bytes); output
+ * is a bounded, NUL-terminated string safe to log and to key on:
+ *   - one pair of surrounding <> and surrounding blanks removed, and an
+ *     RFC 5321 source route (<@a,@b:user@dom>) dropped;
+ *   - the domain (after the last '@') lower-cased, the local part kept;
+ *   - "<>" (or an empty argument) is the null sender: MAILADDR_NULL, "";
+ *   - junk -- longer than MAILADDR_MAX, a control character or NUL byte
+ *     anywhere, or no '@' where one is required -- is MAILADDR_JUNK, and the
+ *     output is "junk:" followed by 16 hex digits of a hash of the raw
+ *     bytes: bounded, stable across retries, never a crash.
+ *
+ * Thread-safety: pure functions, any thread. No allocation.
+ */
+#ifndef REDGREY_MAILADDR_H
+#define REDGREY_MAILADDR_H
+
+#include <stddef.h>
+
+#define MAILADDR_MAX 320                 /* RFC 5321: 64 + 1 + 255 */
+
+enum mailaddr_kind {
+    MAILADDR_OK,                         /* a usable address */
+    MAILADDR_NULL,                       /* the null sender <> */
+    MAILADDR_JUNK,                       /* replaced by junk:HASH */
+};
+
+/* Flags for mailaddr_normalize. */
+#define MAILADDR_SENDER   (1 << 0)       /* '@' required, <> allowed */
+#define MAILADDR_RCPT     (1 << 1)       /* '@' optional (<postmaster>), <> is junk */
+
+/*
+ * mailaddr_normalize - normalise raw[0..rawlen) into out (at least
+ * MAILADDR_MAX + 1 bytes). Returns the kind; out is always set.
+ */
+enum mailaddr_kind mailaddr_normalize(const char *raw, size_t rawlen, int flags,
+                                      char *out, size_t outlen);
+
+/* mailaddr_domain - the part after the last '@' of a normalised address, or "" */
+const char *mailaddr_domain(const char *norm);
+
+/*
+ * mailaddr_loggable - copy raw into out for a log line: printable ASCII
+ * kept, anything else as \xHH, truncated with "..." to fit outlen.
+ */
+char   *mailaddr_loggable(const char *raw, char *out, size_t outlen);
+
+#endif

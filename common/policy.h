@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * policy.h - the greylisting decision for one triplet, as a pure function.
+ *
+ * Inputs: the parameters, the current time, the triplet's grey record and
+ * the (client key, sender domain) AWL record as the store holds them (NULL
+ * when absent). Output: the verdict, and the records as the store must
+ * write them back. No I/O, no clock, no logging: backends run it inside
+ * their atomic section (the LMDB write transaction); the Redis Lua script
+ * implements the same table and the store contract tests hold both to it.
+ *
+ *   AWL present, count >= threshold (> 0)  PASS  awl      AWL ttl renewed
+ *   grey absent or expired                 TEMPFAIL new  first_seen = now,
+ *                                                        lives retry_window
+ *   pending, now - first_seen < delay      TEMPFAIL early   unchanged
+ *   pending, now - first_seen >= delay     PASS  retry    passed = now, lives
+ *                                                        pass_ttl; AWL +1 if
+ *                                                        last count >= 1h ago
+ *   passed                                 PASS  known    lives pass_ttl again
+ *
+ * Thread-safety: pure, any thread.
+ */
+#ifndef REDGREY_POLICY_H
+#define REDGREY_POLICY_H
+
+#include <stdint.h>
+
+#define POLICY_AWL_COUNT_INTERVAL 3600   /* at most one AWL count per hour */
+
+struct policy_params {
+    int64_t delay;                       /* seconds before a retry passes */
+    int64_t retry_window;                /* lifetime of a pending entry */
+    int64_t pass_ttl;                    /* lifetime of a passed entry, from last use */
+    int64_t awl_threshold;               /* passes for the AWL; 0 = off */
+    int64_t awl_ttl;                     /* lifetime of an AWL entry, from last use */
+};
+
+struct grey_record {
+    int64_t first_seen;                  /* time of the first attempt */
+    int64_t passed;                      /* time of the first pass; 0 = pending */
+    int64_t expires;                     /* absolute expiry time */
+};
+
+struct awl_record {
+    int64_t count;                       /* counted passes */
+    int64_t last_count;                  /* time of the last counted pass */
+    int64_t expires;                     /* absolute expiry time */
+};
+
+enum policy_action {
+    POLICY_PASS,
+    POLICY_TEMPFAIL,
+};
+
+enum policy_reason {
+    POLICY_REASON_NEW,                   /* first sighting */
+    POLICY_REASON_EARLY,                 /* retried before delay */
+    POLICY_REASON_RETRY,                 /* retried after delay: passes now */
+    POLICY_REASON_KNOWN,                 /* passed before */
+    POLICY_REASON_AWL,                   /* auto-whitelisted pair */
+};
+
+struct policy_verdict {
+    enum policy_action action;
+    enum policy_reason reason;
+    int64_t now;                         /* the time the decision used */
+    int64_t delayed;                     /* RETRY: seconds since first_seen */
+    int     grey_write;                  /* 1: store grey (else leave as is) */
+    struct grey_record grey;             /* new grey record when grey_write */
+    int     awl_write;                   /* 1: store awl */
+    struct awl_record awl;               /* new AWL record when awl_write */
+};
+
+/*
+ * policy_decide - decide on one triplet. grey/awl are the stored records,
+ * or NULL when absent; a record whose expires <= now counts as absent.
+ */
+void    policy_decide(const struct policy_params *p, int64_t now,
+                      const struct grey_record *grey, const struct awl_record *awl,
+                      struct policy_verdict *out);
+
+/* policy_reason_name - "new", "early", "retry", "known", "awl" */
+const char *policy_reason_name(enum policy_reason reason);
+
+#endif

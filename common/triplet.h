@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * triplet.h - the greylisting triplet and its store keys.
+ *
+ * A triplet is (client key, sender, recipient), all already normalised.
+ * The client key is the masked netblock ("203.0.113.0/24") or, for mail
+ * that passed SPF, "spf:example.com". This is the ONLY module that knows
+ * the key format, shared by every backend:
+ *
+ *   grey entry:  PREFIX{CLIENTKEY}g:HASH(sender, recipient)
+ *   AWL entry:   PREFIX{CLIENTKEY}a:HASH(sender domain)
+ *
+ * The client key is the Redis Cluster hash tag, so both keys of one
+ * decision live in one slot. Sender and recipient are hashed (SipHash-2-4,
+ * 96 bits, 16 base64url characters): keys stay short and bounded whatever
+ * the addresses, and the store holds no plain addresses.
+ *
+ * Thread-safety: pure functions, any thread. No allocation.
+ */
+#ifndef REDGREY_TRIPLET_H
+#define REDGREY_TRIPLET_H
+
+#include <stddef.h>
+
+#include "mailaddr.h"
+
+#define TRIPLET_CLIENTKEY_MAX 263        /* "spf:" + 255-byte domain + NUL */
+#define TRIPLET_PREFIX_MAX    64
+#define TRIPLET_KEY_MAX       (TRIPLET_PREFIX_MAX + TRIPLET_CLIENTKEY_MAX + 24)
+
+struct triplet {
+    char    client_key[TRIPLET_CLIENTKEY_MAX + 1]; /* netblock or spf:domain */
+    char    sender[MAILADDR_MAX + 1];    /* normalised; "" for <> */
+    char    rcpt[MAILADDR_MAX + 1];      /* normalised */
+};
+
+/*
+ * triplet_grey_key - write the grey entry key into buf (TRIPLET_KEY_MAX
+ * bytes); returns its length (no NUL counted), or 0 if it does not fit.
+ */
+size_t  triplet_grey_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
+
+/* triplet_awl_key - the AWL key of (client key, sender domain); as above */
+size_t  triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
+
+#endif

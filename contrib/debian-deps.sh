@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# debian-deps.sh - install what redgrey needs to build, run and test on
+# Debian 12, from Debian's archive only. Run as root. Idempotent.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+
+# Postfix (for the end-to-end tests) must not ask questions or configure
+# a system mail server; the tests run private instances.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+    build-essential autoconf automake pkg-config \
+    libmilter-dev libhiredis-dev libspf2-dev liblmdb-dev check \
+    redis-server redis-tools \
+    postfix swaks libio-socket-inet6-perl sasl2-bin libsasl2-modules \
+    lmdb-utils procps iproute2
