@@ -37,7 +37,6 @@
 #include "cfg.h"
 #include "log.h"
 #include "store.h"
-#include "xalloc.h"
 
 #define MAIN_STOP_WAIT_MS 3000           /* wait for open sessions at exit */
 
@@ -125,7 +124,8 @@ main_check_store_url(const char *url, char *err, size_t errlen)
 
 /*
  * main_redact_url - the store URL with any password replaced by "***",
- * for log lines. Returns buf.
+ * for log lines. The host part starts after the last '@', so a password
+ * may hold '@' and '/'. Returns buf.
  */
 static char *
 main_redact_url(const char *url, char *buf, size_t len)
@@ -135,14 +135,10 @@ main_redact_url(const char *url, char *buf, size_t len)
     const char *colon;
 
     snprintf(buf, len, "%s", url);
-    if (auth == NULL)
+    if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL)
         return buf;
     auth += 3;
-    at = strchr(auth, '@');
-    if (at == NULL || (strchr(auth, '/') != NULL && strchr(auth, '/') < at))
-        return buf;
-    colon = memchr(auth, ':', (size_t) (at - auth));
-    if (colon == NULL)
+    if ((colon = memchr(auth, ':', (size_t) (at - auth))) == NULL)
         return buf;
     snprintf(buf, len, "%.*s***%s", (int) (colon + 1 - url), url, at);
     return buf;
@@ -199,7 +195,7 @@ main_drop_privileges(const struct cfg *c)
 
     /* The socket was made by root; the MTA and redgrey's exit need it to be ours. */
     if (sock != NULL && chown(sock, uid, gid) != 0)
-        log_warn("chown %s to %s: %s", sock, user, strerror(errno));
+        main_fatal("socket %s: chown to %s: %s", sock, user, strerror(errno));
 
     if (initgroups(user, gid) != 0)
         main_fatal("initgroups(%s): %s", user, strerror(errno));
@@ -311,22 +307,6 @@ main_pidfile_write(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-/* main_abspath - path made absolute against the current directory (caller frees) */
-static char *
-main_abspath(const char *path)
-{
-    char    cwd[4096];
-    char   *out;
-    size_t  len;
-
-    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-        return xstrdup(path);
-    len = strlen(cwd) + strlen(path) + 2;
-    out = xmalloc(len);
-    snprintf(out, len, "%s/%s", cwd, path);
-    return out;
-}
-
 /* main_wait_sessions - give open sessions a bounded time to finish */
 static int
 main_wait_sessions(void)
@@ -367,18 +347,16 @@ main_serve(const struct cfg *c)
     struct store *st;
     char    err[STORE_ERRLEN + 128];
     char    url[512];
-    char   *pidfile = NULL;
+    const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
     int     rc, left;
 
     main_store_config(c, &sc);
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         main_fatal("%s", err);
-    if (c->pidfile != NULL && c->pidfile[0] != '\0') {
-        pidfile = main_abspath(c->pidfile);
-        if (main_pidfile_write(pidfile, err, sizeof(err)) != 0) {
-            store_free(st);
-            main_fatal("%s", err);
-        }
+    /* The pidfile is an absolute path (cfg checks), so chdir is safe. */
+    if (pidfile != NULL && main_pidfile_write(pidfile, err, sizeof(err)) != 0) {
+        store_free(st);
+        main_fatal("%s", err);
     }
     if (main_ready_fd >= 0 && chdir("/") != 0)
         log_warn("chdir /: %s", strerror(errno));
@@ -399,11 +377,8 @@ main_serve(const struct cfg *c)
     else
         log_warn("%d sessions still open after %d ms: exiting without closing the store",
                  left, MAIN_STOP_WAIT_MS);
-    if (pidfile != NULL) {
-        if (unlink(pidfile) != 0 && errno != ENOENT)
-            log_warn("remove pidfile %s: %s", pidfile, strerror(errno));
-        free(pidfile);
-    }
+    if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
+        log_warn("remove pidfile %s: %s", pidfile, strerror(errno));
     return rc == MI_SUCCESS ? 0 : 1;
 }
 
@@ -411,6 +386,7 @@ int
 main(int argc, char **argv)
 {
     const char *path = CFG_DEFAULT_PATH;
+    const char *sock;
     int     foreground = 0, check = 0, ch, rc;
     char    err[CFG_ERRLEN];
     struct cfg *c;
@@ -470,6 +446,12 @@ main(int argc, char **argv)
         log_fatal("socket %s: cannot listen (address in use, bad address or no permission%s%s)",
                   c->socket, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
 
+    /*
+     * A unix socket is for the MTA: readable and writable by owner and
+     * group (put the MTA's user in redgrey's group), nobody else.
+     */
+    if ((sock = main_unix_path(c->socket)) != NULL && chmod(sock, 0660) != 0)
+        log_fatal("socket %s: chmod 0660: %s", sock, strerror(errno));
     main_drop_privileges(c);
     if (!foreground)
         main_detach();

@@ -128,13 +128,15 @@ log_count(const char *needle)
 /* ---------------------------------------------------------------- client */
 
 /*
- * mta_open - what Postfix does for a new SMTP client: connect to the
- * milter, negotiate, send the connect macros and the connect info.
- * family '4' or '6' with addr, or 'U'/'L' (no IP). Returns 0, or -1 with
- * the reason in why.
+ * mta_open_as - what an MTA does for a new SMTP client: connect to the
+ * milter, negotiate offering actions and protocol (0: what Postfix
+ * offers), send the connect macros and the connect info. family '4' or
+ * '6' with addr, or 'U'/'L' (no IP). Returns 0, or -1 with the reason in
+ * why.
  */
 static int
-mta_open(struct miltc *c, char family, const char *addr, char *why, size_t whylen)
+mta_open_as(struct miltc *c, uint32_t actions, uint32_t protocol, char family, const char *addr,
+            char *why, size_t whylen)
 {
     char    client_addr[80];
     const char *mac[] = {"j", MTA_HOST, "{client_addr}", client_addr, "{client_name}", "unknown"};
@@ -143,7 +145,7 @@ mta_open(struct miltc *c, char family, const char *addr, char *why, size_t whyle
     miltc_init(c);
     snprintf(client_addr, sizeof(client_addr), "%s%s", family == '6' ? "IPv6:" : "",
              addr != NULL ? addr : "");
-    if (miltc_open(c, d.spec, TIMEOUT_MS) != 0 || miltc_negotiate(c, 0, 0) != 0
+    if (miltc_open(c, d.spec, TIMEOUT_MS) != 0 || miltc_negotiate(c, actions, protocol) != 0
         || miltc_macro(c, SMFIC_CONNECT, mac, 6) != 0) {
         snprintf(why, whylen, "open: %s", c->err);
         miltc_close(c);
@@ -157,6 +159,13 @@ mta_open(struct miltc *c, char family, const char *addr, char *why, size_t whyle
         return -1;
     }
     return 0;
+}
+
+/* mta_open - mta_open_as for Postfix */
+static int
+mta_open(struct miltc *c, char family, const char *addr, char *why, size_t whylen)
+{
+    return mta_open_as(c, 0, 0, family, addr, why, whylen);
 }
 
 /*
@@ -271,6 +280,37 @@ START_TEST(test_negotiation)
                   "envrcpt macros: got \"%s\"", c->macros[SMFIM_ENVRCPT]);
     ck_assert_msg(strcmp(c->macros[SMFIM_EOM], "i") == 0,
                   "eom macros: got \"%s\"", c->macros[SMFIM_EOM]);
+    miltc_quit(c);
+    free(c);
+}
+END_TEST
+
+/*
+ * test_negotiation_old_mta - an MTA that offers no NR_* steps and no
+ * SETSYMLIST: redgrey must not ask for them, and every step it asked not
+ * to answer is still answered (libmilter stands in), so nothing hangs.
+ */
+START_TEST(test_negotiation_old_mta)
+{
+    struct miltc *c = malloc(sizeof(*c));
+    uint32_t nr = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA
+        | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+    char    why[300];
+    int     r;
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(mta_open_as(c, SMFI_V2_ACTS, SMFI_CURR_PROT & ~nr, '4', "203.0.113.201",
+                              why, sizeof(why)) == 0, "%s", why);
+    ck_assert_msg(c->actions == SMFIF_ADDHDRS, "actions: got 0x%x, want ADDHDRS only", c->actions);
+    ck_assert_msg((c->protocol & nr) == 0, "protocol 0x%x: NR flags the MTA did not offer",
+                  c->protocol);
+    ck_assert_msg(c->macros[SMFIM_CONNECT][0] == '\0', "macros requested without SETSYMLIST");
+    r = miltc_mail(c, "<old@sender.example>");
+    ck_assert_msg(r == SMFIR_CONTINUE, "MAIL: got %s, want 'c'", answer_name(r));
+    r = miltc_rcpt(c, "<bob@rcpt.example>");
+    ck_assert_msg(r == SMFIR_REPLYCODE && strncmp(c->reply, "451 4.7.1 ", 10) == 0,
+                  "RCPT: got %s \"%s\", want 'y' 451", answer_name(r), c->reply);
+    miltc_abort(c);
     miltc_quit(c);
     free(c);
 }
@@ -879,6 +919,7 @@ milter_suite(void)
     /* In order: later tests rely on triplets the delay test made pass. */
     tc = tcase_create("protocol");
     tcase_add_test(tc, test_negotiation);
+    tcase_add_test(tc, test_negotiation_old_mta);
     tcase_add_test(tc, test_delay);
     tcase_add_test(tc, test_multi_rcpt);
     tcase_add_loop_test(tc, test_skip, 0, sizeof(skip_cases) / sizeof(skip_cases[0]));
