@@ -474,7 +474,7 @@ static const struct skip_case {
     {"trusted network", '4', "100.64.0.9", NULL, "reason=trusted client=[100.64.0.9] key=100.64.0.0/24"},
     {"unknown family", 'U', NULL, NULL, "reason=no-ip client=local key=- from=<skip-U@sender.example>"},
     {"unix socket", 'L', NULL, NULL, "reason=no-ip client=local key=- from=<skip-L@sender.example>"},
-    {"empty sasl login", '4', "198.18.200.2", "", "action=greylist reason=new client=[198.18.200.2]"},
+    {"empty sasl login", '4', "198.18.203.2", "", "action=greylist reason=new client=[198.18.203.2]"},
 };
 
 START_TEST(test_skip)
@@ -798,7 +798,12 @@ free_port(void)
     return port;
 }
 
-/* daemon_start - write the configuration, start redgrey -f, wait until it listens */
+#define DAEMON_EXITED (-2)               /* redgrey exited during startup */
+
+/*
+ * daemon_start - write the configuration, start redgrey -f, wait until it
+ * listens. Returns 0, DAEMON_EXITED, or -1 for anything else.
+ */
 static int
 daemon_start(void)
 {
@@ -860,7 +865,7 @@ daemon_start(void)
             fprintf(stderr, "check_milter: redgrey exited during startup:\n%s\n", text ? text : "");
             free(text);
             d.pid = 0;
-            return -1;
+            return DAEMON_EXITED;
         }
         sleep_ms(20);
     }
@@ -935,12 +940,14 @@ int
 main(void)
 {
     SRunner *sr;
-    int     failed, stop;
+    int     failed, stop, rc;
 
-    if (daemon_start() != 0) {
+    /* The free port may be taken before redgrey binds it: try a few. */
+    for (int tries = 0; (rc = daemon_start()) != 0; tries++) {
         if (d.pid > 0)
             daemon_stop();
-        return EXIT_FAILURE;
+        if (rc != DAEMON_EXITED || tries == 2)
+            return EXIT_FAILURE;
     }
     sr = srunner_create(milter_suite());
     srunner_run_all(sr, CK_NORMAL);
