@@ -290,11 +290,14 @@ cfg_parse_bool(const char *text, int *out)
     return -1;
 }
 
-/* cfg_format_secs - a duration in seconds in its largest exact unit */
+/*
+ * cfg_format_secs - a duration in seconds in its largest exact unit, except
+ * that one and two days read better as 24h and 48h.
+ */
 static char *
 cfg_format_secs(int64_t secs, char *buf, size_t len)
 {
-    if (secs != 0 && secs % (DAY / SEC) == 0)
+    if (secs >= 3 * (DAY / SEC) && secs % (DAY / SEC) == 0)
         snprintf(buf, len, "%lldd", (long long) (secs / (DAY / SEC)));
     else if (secs != 0 && secs % (HOUR / SEC) == 0)
         snprintf(buf, len, "%lldh", (long long) (secs / (HOUR / SEC)));
@@ -515,15 +518,22 @@ cfg_set_reply(struct cfg *cfg, const struct cfg_key *k, const char *value,
     return 0;
 }
 
-/* cfg_check_ms - parse a duration and check the key's range */
+/*
+ * cfg_check_ms - parse a duration and check the key's range; whole: the
+ * key keeps seconds, so a fraction of a second is refused (before the
+ * range, which would give a less helpful reason for "500ms").
+ */
 static int
-cfg_check_ms(const struct cfg_key *k, const char *value, int64_t *ms, char *err, size_t errlen)
+cfg_check_ms(const struct cfg_key *k, const char *value, int whole, int64_t *ms,
+             char *err, size_t errlen)
 {
     char    lo[32], hi[32];
 
     if (cfg_parse_duration(value, ms) < 0)
         return cfg_bad(err, errlen, k, value,
                        "want a duration: a whole number with ms, s, m, h or d (none = s)");
+    if (whole && *ms % SEC != 0)
+        return cfg_bad(err, errlen, k, value, "must be whole seconds");
     if (*ms < k->min || *ms > k->max)
         return cfg_bad(err, errlen, k, value, "out of range %s..%s",
                        cfg_format_ms(k->min, lo, sizeof(lo)),
@@ -538,10 +548,8 @@ cfg_set_seconds(struct cfg *cfg, const struct cfg_key *k, const char *value,
 {
     int64_t ms;
 
-    if (cfg_check_ms(k, value, &ms, err, errlen) < 0)
+    if (cfg_check_ms(k, value, 1, &ms, err, errlen) < 0)
         return -1;
-    if (ms % SEC != 0)
-        return cfg_bad(err, errlen, k, value, "must be whole seconds");
     *FIELD(cfg, k, int64_t) = ms / SEC;
     return 0;
 }
@@ -553,7 +561,7 @@ cfg_set_msecs(struct cfg *cfg, const struct cfg_key *k, const char *value,
 {
     int64_t ms;
 
-    if (cfg_check_ms(k, value, &ms, err, errlen) < 0)
+    if (cfg_check_ms(k, value, 0, &ms, err, errlen) < 0)
         return -1;
     *FIELD(cfg, k, int) = (int) ms;
     return 0;
