@@ -141,15 +141,19 @@ miltc_parse_spec(struct miltc *c, const char *spec, struct sockaddr_storage *ss)
         miltc_fail(c, "%s: bad port", spec);
         return 0;
     }
-    if (strchr(host, ':') != NULL || v6) {
+    /* Literal addresses never go near the resolver; a bad one is an error. */
+    if (strchr(host, ':') != NULL) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
 
-        if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons((uint16_t) pnum);
-            return (socklen_t) sizeof(*s6);
+        if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) {
+            miltc_fail(c, "%s: bad IPv6 address", spec);
+            return 0;
         }
-    } else {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t) pnum);
+        return (socklen_t) sizeof(*s6);
+    }
+    if (!v6) {
         struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
 
         if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
