@@ -402,6 +402,15 @@ START_TEST(test_delay)
         delayed = strtol(hdr + m[1].rm_so, NULL, 10);
         ck_assert_msg(delayed >= 2 && delayed <= 10, "%s: X-Greylist: got %ld seconds, want 2..10",
                       k->label, delayed);
+
+        /* The next message on the connection passes as known: no header. */
+        ck_assert_int_eq(mta_mail(c, "<alice@sender.example>", NULL), SMFIR_CONTINUE);
+        r = mta_rcpt(c, "<bob@rcpt.example>", NULL);
+        ck_assert_msg(r == SMFIR_CONTINUE, "%s: second message: got %s", k->label, answer_name(r));
+        r = miltc_eom(c);
+        ck_assert_msg(r == SMFIR_CONTINUE && c->nheaders == 0,
+                      "%s: second message: got %s with %d headers, want 'c' and none", k->label,
+                      answer_name(r), c->nheaders);
         miltc_quit(c);
         free(c);
         snprintf(line, sizeof(line), "action=pass reason=retry client=[%s] key=%s "
@@ -431,7 +440,9 @@ END_TEST
 /*
  * test_multi_rcpt - one transaction, one known and one new recipient:
  * each is decided on its own (continue, then 451), the queue id macro
- * shows in the log, and a known pass adds no X-Greylist.
+ * shows in the log, and a known pass adds no X-Greylist. Then, on the
+ * same connection, a message aborted twice (as Postfix does after a
+ * tempfail) leaves nothing behind for the next one.
  */
 START_TEST(test_multi_rcpt)
 {
@@ -451,12 +462,29 @@ START_TEST(test_multi_rcpt)
     ck_assert_msg(r == SMFIR_CONTINUE, "eom: got %s", answer_name(r));
     ck_assert_msg(c->nheaders == 0, "eom: a known pass must not add X-Greylist (got %d headers)",
                   c->nheaders);
+
+    ck_assert_int_eq(mta_mail(c, "<alice@sender.example>", NULL), SMFIR_CONTINUE);
+    r = mta_rcpt(c, "<newbie2@rcpt.example>", NULL);
+    ck_assert_msg(r == SMFIR_REPLYCODE, "aborted message: got %s, want 'y'", answer_name(r));
+    ck_assert_int_eq(miltc_abort(c), 0);
+    ck_assert_int_eq(miltc_abort(c), 0);
+    ck_assert_int_eq(mta_mail(c, "<alice@sender.example>", NULL), SMFIR_CONTINUE);
+    r = mta_rcpt(c, "<bob@rcpt.example>", "4QID7AFTER");
+    ck_assert_msg(r == SMFIR_CONTINUE, "after two aborts: got %s (%s), want 'c'", answer_name(r),
+                  c->reply);
+    r = miltc_eom(c);
+    ck_assert_msg(r == SMFIR_CONTINUE && c->nheaders == 0,
+                  "after two aborts: eom got %s with %d headers", answer_name(r), c->nheaders);
     miltc_quit(c);
     free(c);
     ck_assert_msg(log_count("4QID7MULTI: action=greylist reason=new client=[203.0.113.7] "
                             "key=203.0.113.0/24 from=<alice@sender.example> "
                             "to=<newbie@rcpt.example>") == 1,
                   "log: want the queue id of the i macro on the new recipient's line");
+    ck_assert_msg(log_count("4QID7AFTER: action=pass reason=known client=[203.0.113.7] "
+                            "key=203.0.113.0/24 from=<alice@sender.example> "
+                            "to=<bob@rcpt.example>") == 1,
+                  "log: after two aborts, want the known pass with the sender of the new message");
 }
 END_TEST
 
