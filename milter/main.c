@@ -368,18 +368,23 @@ main_serve(const struct cfg *c)
     rc = smfi_main();
     log_info("stopping");
 
-    /*
-     * smfi_main() returns without waiting for session threads. The store
-     * is freed only once none can use it; otherwise the exit frees it.
-     */
-    if ((left = main_wait_sessions()) == 0)
-        store_free(st);
-    else
-        log_warn("%d sessions still open after %d ms: exiting without closing the store",
-                 left, MAIN_STOP_WAIT_MS);
+    rc = rc == MI_SUCCESS ? 0 : 1;
     if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
         log_warn("remove pidfile %s: %s", pidfile, strerror(errno));
-    return rc == MI_SUCCESS ? 0 : 1;
+
+    /*
+     * smfi_main() returns without waiting for session threads. The store
+     * and the configuration are freed only once no session can use them;
+     * otherwise the exit ends those sessions (the MTA applies its
+     * milter_default_action to them).
+     */
+    if ((left = main_wait_sessions()) != 0) {
+        log_warn("%d sessions still open after %d ms: exiting without closing the store",
+                 left, MAIN_STOP_WAIT_MS);
+        exit(rc);
+    }
+    store_free(st);
+    return rc;
 }
 
 int
