@@ -10,9 +10,9 @@
  * on_store_error. Nothing here ever rejects: the worst answer is a
  * tempfail, so a bug or an outage can delay mail but never bounce it.
  *
- * Negotiation asks the MTA for as little as possible: no HELO, DATA,
- * headers or body, no replies to CONNECT and MAIL (always "continue"),
- * and only the macros the decision and its log line use.
+ * Negotiation asks the MTA for as little as possible: no DATA, headers
+ * or body, no replies to CONNECT, HELO and MAIL (always "continue"), and
+ * only the macros the decision and its log line use.
  */
 #include "config.h"
 
@@ -38,11 +38,11 @@ static unsigned long cb_nr_last;         /* NR flags of the last negotiation */
 static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
 
 /* The protocol steps whose answer is always "continue". */
-#define CB_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_MAIL)
+#define CB_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
 
 /* The steps redgrey does not need the MTA to send at all. */
-#define CB_STEPS_UNWANTED (SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOHDRS | \
-                           SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN)
+#define CB_STEPS_UNWANTED (SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | \
+                           SMFIP_NOBODY | SMFIP_NOUNKNOWN)
 
 /* callbacks_init - the configuration and store the callbacks use */
 void
@@ -167,6 +167,18 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     session_set_host(s, smfi_getsymval(ctx, "j"));
     session_reset_message(s);
     return cb_continue(s, SMFIP_NR_CONN);
+}
+
+/*
+ * mlfi_helo - nothing to note yet (the SPF check of a null sender will
+ * want the name); answered only when NR_HELO was not granted.
+ * Return value: continue, or no reply.
+ */
+static sfsistat
+mlfi_helo(SMFICTX *ctx, char *helohost)
+{
+    (void) helohost;
+    return cb_continue(smfi_getpriv(ctx), SMFIP_NR_HELO);
 }
 
 /*
@@ -358,7 +370,7 @@ static struct smfiDesc callbacks_desc = {
     SMFI_VERSION,                        /* xxfi_version: the libmilter we build with */
     SMFIF_ADDHDRS | SMFIF_SETSYMLIST,    /* xxfi_flags: actions; narrowed by negotiate */
     mlfi_connect,                        /* xxfi_connect: client, key, trusted/no-ip */
-    NULL,                                /* xxfi_helo: not needed (SMFIP_NOHELO) */
+    mlfi_helo,                           /* xxfi_helo: no reply (NR_HELO) */
     mlfi_envfrom,                        /* xxfi_envfrom: sender, SASL login */
     mlfi_envrcpt,                        /* xxfi_envrcpt: the decision */
     NULL,                                /* xxfi_header: not needed (SMFIP_NOHDRS) */

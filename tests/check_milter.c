@@ -158,6 +158,12 @@ mta_open_as(struct miltc *c, uint32_t actions, uint32_t protocol, char family, c
         miltc_close(c);
         return -1;
     }
+    r = miltc_helo(c, "client.example");
+    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE) {
+        snprintf(why, whylen, "helo: got %d (%s)", r, c->err);
+        miltc_close(c);
+        return -1;
+    }
     return 0;
 }
 
@@ -266,8 +272,11 @@ START_TEST(test_negotiation)
     ck_assert_msg((c->protocol & (SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN))
                   == (SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN),
                   "protocol 0x%x: body, headers, eoh or unknown not turned off", c->protocol);
-    ck_assert_msg((c->protocol & (SMFIP_NR_CONN | SMFIP_NR_MAIL)) == (SMFIP_NR_CONN | SMFIP_NR_MAIL),
-                  "protocol 0x%x: want no replies at CONNECT and MAIL", c->protocol);
+    ck_assert_msg((c->protocol & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL))
+                  == (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL),
+                  "protocol 0x%x: want no replies at CONNECT, HELO and MAIL", c->protocol);
+    ck_assert_msg((c->protocol & SMFIP_NODATA) != 0, "protocol 0x%x: DATA not turned off",
+                  c->protocol);
     ck_assert_msg((c->protocol & (SMFIP_NR_RCPT | SMFIP_NORCPT | SMFIP_NOMAIL | SMFIP_NOCONNECT)) == 0,
                   "protocol 0x%x: RCPT, MAIL and CONNECT must be sent and RCPT answered", c->protocol);
 
