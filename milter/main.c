@@ -387,6 +387,7 @@ main_serve(const struct cfg *c)
     return rc;
 }
 
+/* main - options, configuration, socket, privileges, then serve */
 int
 main(int argc, char **argv)
 {

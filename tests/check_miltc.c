@@ -305,6 +305,7 @@ static const struct bad_spec_case {
     {"bad ipv6", "inet6:10025@[::1::2]"},
 };
 
+/* test_bad_spec - a bad spec fails at once, with a reason and no socket */
 START_TEST(test_bad_spec)
 {
     const struct bad_spec_case *k = &bad_spec_cases[_i];
@@ -358,6 +359,7 @@ static const struct answer_case {
     {"eom reply code", 1, P("\0\0\0\x0by451 4.7.1\0"), 0, 0, 0, SMFIR_REPLYCODE, "451 4.7.1", 0, 0},
 };
 
+/* test_answer - one canned answer per row, at RCPT or end of message */
 START_TEST(test_answer)
 {
     const struct answer_case *k = &answer_cases[_i];
@@ -442,6 +444,7 @@ miltc_suite(void)
     return s;
 }
 
+/* main - run the suite */
 int
 main(void)
 {

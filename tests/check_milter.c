@@ -257,6 +257,7 @@ answer_name(int r)
 
 /* ------------------------------------------------------------ negotiation */
 
+/* test_negotiation - what redgrey asks of Postfix: steps, actions, macros */
 START_TEST(test_negotiation)
 {
     struct miltc *c = malloc(sizeof(*c));
@@ -514,6 +515,7 @@ static const struct skip_case {
     {"empty sasl login", '4', "198.18.203.2", "", "action=greylist reason=new client=[198.18.203.2]"},
 };
 
+/* test_skip - each row is accepted (or not) without the store, and logged so */
 START_TEST(test_skip)
 {
     const struct skip_case *k = &skip_cases[_i];
@@ -554,6 +556,7 @@ static const struct junk_case {
     {"unbalanced", "<alice@sender.example", "bob@rcpt.example>", SMFIR_REPLYCODE},
 };
 
+/* test_junk - one session per row; a 451 for every first sighting, no crash */
 START_TEST(test_junk)
 {
     const struct junk_case *k = &junk_cases[_i];
@@ -672,6 +675,7 @@ worker_run(void *arg)
     return NULL;
 }
 
+/* test_concurrent - NTHREADS clients at once, each with its own triplet */
 START_TEST(test_concurrent)
 {
     pthread_t tid[NTHREADS];
@@ -755,6 +759,7 @@ static const struct check_case {
     {"missing file", NULL, 1, "redgrey: ", ""},
 };
 
+/* test_check_config - redgrey -t: exit code and the file:line of the error */
 START_TEST(test_check_config)
 {
     const struct check_case *k = &check_cases[_i];
@@ -774,6 +779,7 @@ START_TEST(test_check_config)
 }
 END_TEST
 
+/* test_version_help - -V, -h, and a bad option */
 START_TEST(test_version_help)
 {
     char    out[4096];
@@ -973,6 +979,7 @@ milter_suite(void)
     return s;
 }
 
+/* main - start the daemon, run the suites, stop the daemon: all must pass */
 int
 main(void)
 {
