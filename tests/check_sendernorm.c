@@ -52,6 +52,7 @@ static const struct key_case {
     {"empty domain", "user@", "user@"},
     {"only at", "@", "@"},
     {"quoted local kept", "\"Bounce 12345678\"@example.com", "\"bounce 12345678\"@example.com"},
+    {"quoted local with at", "\"A@b+1234\"@x.example", "\"a@b+1234\"@x.example"},
 
     /* +extension. */
     {"plus", "user+tag@example.com", "user@example.com"},
@@ -248,6 +249,47 @@ START_TEST(test_pair)
 }
 END_TEST
 
+static const struct raw_case {
+    const char *label;
+    const char *raw;                     /* as the MTA passes MAIL FROM */
+    const char *want;
+} raw_cases[] = {
+    {"srs in brackets", "<SRS0=abcd=7Q=Example.org=Bob+x@FWD.Example>", "bob@example.org"},
+    {"null sender", "<>", ""},
+    {"ses upper domain", "<0100018c5e1f2a3b-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d-000000"
+     "@EU-WEST-1.AmazonSES.com>", "#@eu-west-1.amazonses.com"},
+    {"list bounces", "<List-Bounces+User=Example.com@Lists.Example>", "list-bounces@lists.example"},
+    {"quoted", "<\"Jo Doe\"@Example.com>", "\"jo doe\"@example.com"},
+};
+
+START_TEST(test_from_raw)
+{
+    const struct raw_case *c = &raw_cases[_i];
+    char    norm[MAILADDR_MAX + 1];
+    char    out[MAILADDR_MAX + 1];
+    int     rc;
+
+    /* The pipeline the milter runs: normalise, then key. */
+    mailaddr_normalize(c->raw, strlen(c->raw), MAILADDR_SENDER, norm, sizeof(norm));
+    rc = sendernorm_key(norm, out, sizeof(out));
+    ck_assert_msg(rc >= 0 && strcmp(out, c->want) == 0, "%s: got \"%s\" (rc %d), want \"%s\"",
+                  c->label, out, rc, c->want);
+}
+END_TEST
+
+START_TEST(test_junk_from_raw)
+{
+    char    norm[MAILADDR_MAX + 1];
+    char    out[MAILADDR_MAX + 1];
+
+    /* Junk keeps its junk:HASH form, so retries of the same junk still match. */
+    ck_assert_int_eq(mailaddr_normalize("a\x01b@x", 5, MAILADDR_SENDER, norm, sizeof(norm)),
+                     MAILADDR_JUNK);
+    ck_assert_int_eq(sendernorm_key(norm, out, sizeof(out)), (int) strlen(norm));
+    ck_assert_msg(strcmp(out, norm) == 0, "junk: got \"%s\", want \"%s\"", out, norm);
+}
+END_TEST
+
 START_TEST(test_short_output)
 {
     char    out[8];
@@ -359,6 +401,11 @@ sendernorm_suite(void)
 
     tc = tcase_create("pairs");
     tcase_add_loop_test(tc, test_pair, 0, NELEM(pair_cases));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("from raw");
+    tcase_add_loop_test(tc, test_from_raw, 0, NELEM(raw_cases));
+    tcase_add_test(tc, test_junk_from_raw);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bounds");
