@@ -259,36 +259,36 @@ static const struct url_case {
     {"unix db", "redis+unix:///tmp/r.sock?db=3", 1, 1, "", 0, "/tmp/r.sock", "", "", 3},
     {"unix db password", "redis+unix:///tmp/r.sock?db=4&password=s3cret", 1, 1, "", 0,
      "/tmp/r.sock", "", "s3cret", 4},
-    {"empty", "", 0},
-    {"other scheme", "http://127.0.0.1", 0},
-    {"no scheme", "127.0.0.1:6379", 0},
-    {"no host", "redis://", 0},
-    {"port without host", "redis://:6379", 0},
-    {"port 0", "redis://h:0", 0},
-    {"port too big", "redis://h:65536", 0},
-    {"port junk", "redis://h:63a9", 0},
-    {"empty port", "redis://h:", 0},
-    {"db junk", "redis://h/x", 0},
-    {"db negative", "redis://h/-1", 0},
-    {"db huge", "redis://h/99999999999", 0},
-    {"db too big", "redis://h/1000001", 0},
-    {"user, no colon", "redis://s3cret@h", 0},
-    {"empty password", "redis://:@h", 0},
-    {"bad port, password kept out", "redis://:s3cret@h:0", 0},
-    {"blank", "redis://h ost", 0},
-    {"control", "redis://h\x01st", 0},
-    {"bad host character", "redis://h$st", 0},
-    {"unclosed ipv6", "redis://[::1", 0},
-    {"junk in ipv6", "redis://[::g]", 0},
-    {"junk after ipv6", "redis://[::1]x", 0},
-    {"query on tcp", "redis://h?db=1", 0},
-    {"unix relative", "redis+unix://tmp/r.sock", 0},
-    {"unix empty", "redis+unix://", 0},
-    {"unix root", "redis+unix:///", 0},
-    {"unix empty db", "redis+unix:///tmp/r.sock?db=", 0},
-    {"unix db junk", "redis+unix:///tmp/r.sock?db=x", 0},
-    {"unix unknown parameter", "redis+unix:///tmp/r.sock?timeout=1", 0},
-    {"unix empty parameter", "redis+unix:///tmp/r.sock?", 0},
+    {.label = "empty", .url = ""},
+    {.label = "other scheme", .url = "http://127.0.0.1"},
+    {.label = "no scheme", .url = "127.0.0.1:6379"},
+    {.label = "no host", .url = "redis://"},
+    {.label = "port without host", .url = "redis://:6379"},
+    {.label = "port 0", .url = "redis://h:0"},
+    {.label = "port too big", .url = "redis://h:65536"},
+    {.label = "port junk", .url = "redis://h:63a9"},
+    {.label = "empty port", .url = "redis://h:"},
+    {.label = "db junk", .url = "redis://h/x"},
+    {.label = "db negative", .url = "redis://h/-1"},
+    {.label = "db huge", .url = "redis://h/99999999999"},
+    {.label = "db too big", .url = "redis://h/1000001"},
+    {.label = "user, no colon", .url = "redis://s3cret@h"},
+    {.label = "empty password", .url = "redis://:@h"},
+    {.label = "bad port, password kept out", .url = "redis://:s3cret@h:0"},
+    {.label = "blank", .url = "redis://h ost"},
+    {.label = "control", .url = "redis://h\x01st"},
+    {.label = "bad host character", .url = "redis://h$st"},
+    {.label = "unclosed ipv6", .url = "redis://[::1"},
+    {.label = "junk in ipv6", .url = "redis://[::g]"},
+    {.label = "junk after ipv6", .url = "redis://[::1]x"},
+    {.label = "query on tcp", .url = "redis://h?db=1"},
+    {.label = "unix relative", .url = "redis+unix://tmp/r.sock"},
+    {.label = "unix empty", .url = "redis+unix://"},
+    {.label = "unix root", .url = "redis+unix:///"},
+    {.label = "unix empty db", .url = "redis+unix:///tmp/r.sock?db="},
+    {.label = "unix db junk", .url = "redis+unix:///tmp/r.sock?db=x"},
+    {.label = "unix unknown parameter", .url = "redis+unix:///tmp/r.sock?timeout=1"},
+    {.label = "unix empty parameter", .url = "redis+unix:///tmp/r.sock?"},
 };
 
 START_TEST(test_url_parse)
@@ -476,6 +476,46 @@ START_TEST(test_keys)
     ck_assert_msg(test_cmd_int(c, "TTL", akey) >= 4999, "AWL TTL not renewed by an AWL pass");
     ck_assert_msg(test_cmd_int(c, "TTL", gkey) <= 50, "grey TTL touched by an AWL pass");
 
+    store_free(st);
+    redisFree(c);
+}
+END_TEST
+
+START_TEST(test_compact_pending)
+{
+    struct policy_params p = test_params(60, 120, 1000, 0, 5000);
+    char    url[256], gkey[TRIPLET_KEY_MAX], val[64];
+    redisContext *c = test_redis();
+    struct store_config conf = {
+        .url = url, .params = p, .timeout_ms = 2000, .pool = 1,
+    };
+    struct policy_verdict v1, v2;
+    struct store *st, *st2;
+    struct triplet t;
+    long long pttl;
+
+    /* retry_window in whole minutes: the value is the minutes, a shared integer. */
+    test_url(0, "", "", url, sizeof(url));
+    st = test_open_ok(url, &p, 1, 2000);
+    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
+    v1 = test_decide(st, &t, POLICY_REASON_NEW, "first sighting");
+    test_get(c, gkey, val, sizeof(val));
+    ck_assert_msg(strcmp(val, "2") == 0, "pending value: got %s, want 2 (minutes)", val);
+    pttl = test_cmd_int(c, "PTTL", gkey);
+    ck_assert_msg(pttl > 119000 && pttl <= 120500, "PTTL: got %lld, want 119000..120500", pttl);
+    test_decide(st, &t, POLICY_REASON_EARLY, "at once");
+
+    /* Another config (delay 0, retry_window 3 min) reads first_seen right. */
+    conf.key_prefix = st->key_prefix;
+    conf.params.delay = 0;
+    conf.params.retry_window = 180;
+    st2 = store_open(&conf, val, sizeof(val));
+    ck_assert_msg(st2 != NULL, "open: %s", val);
+    v2 = test_decide(st2, &t, POLICY_REASON_RETRY, "retry under the new config");
+    ck_assert_msg(v2.delayed == v2.now - v1.now, "delayed: got %lld, want %lld",
+                  (long long) v2.delayed, (long long) (v2.now - v1.now));
+    store_free(st2);
     store_free(st);
     redisFree(c);
 }
@@ -929,6 +969,7 @@ store_redis_suite(void)
 
     tc = tcase_create("keys");
     tcase_add_test(tc, test_keys);
+    tcase_add_test(tc, test_compact_pending);
     tcase_add_test(tc, test_junk_values);
     tcase_add_test(tc, test_select_db);
     tcase_add_test(tc, test_noscript);
