@@ -521,6 +521,58 @@ START_TEST(test_compact_pending)
 }
 END_TEST
 
+/* awl_seed - store an AWL record of count passes, the last one `ago` seconds back */
+static void
+awl_seed(redisContext *c, const char *akey, long long count, long long ago)
+{
+    char    val[32];
+
+    snprintf(val, sizeof(val), "%lld", ((long long) time(NULL) - ago) * 65536 + count);
+    freeReplyObject(test_cmd(c, "SET", akey, val, "EX", "3600", NULL));
+}
+
+START_TEST(test_awl_hourly)
+{
+    struct policy_params p = test_params(0, 100, 1000, 2, 5000);
+    char    url[256], akey[TRIPLET_KEY_MAX], val[64], want[64];
+    redisContext *c = test_redis();
+    struct policy_verdict v;
+    struct store *st;
+    struct triplet a, b, d, e;
+
+    test_url(0, "", "", url, sizeof(url));
+    st = test_open_ok(url, &p, 1, 2000);
+    test_triplet(&a, "203.0.113.0/24", "alice@example.org", "r1@example.net");
+    test_triplet(&b, "203.0.113.0/24", "bob@example.org", "r2@example.net");
+    test_triplet(&d, "203.0.113.0/24", "dave@example.org", "r4@example.net");
+    test_triplet(&e, "203.0.113.0/24", "erin@example.org", "r5@example.net");
+    ck_assert(triplet_awl_key(st->key_prefix, &a, akey, sizeof(akey)) > 0);
+
+    /* Counted 10 s ago: this pass does not count, but renews the TTL. */
+    awl_seed(c, akey, 1, 10);
+    test_get(c, akey, want, sizeof(want));
+    test_decide(st, &a, POLICY_REASON_NEW, "A first sighting");
+    test_decide(st, &a, POLICY_REASON_RETRY, "A retry, last count 10 s ago");
+    test_get(c, akey, val, sizeof(val));
+    ck_assert_msg(strcmp(val, want) == 0, "AWL after an uncounted pass: got %s, want %s",
+                  val, want);
+    ck_assert_msg(test_cmd_int(c, "TTL", akey) >= 4999, "AWL TTL not renewed");
+    test_decide(st, &b, POLICY_REASON_NEW, "B, count still 1 of 2");
+
+    /* Counted an hour and a second ago: this pass counts and reaches 2. */
+    awl_seed(c, akey, 1, 3601);
+    test_decide(st, &d, POLICY_REASON_NEW, "D first sighting");
+    v = test_decide(st, &d, POLICY_REASON_RETRY, "D retry, last count 3601 s ago");
+    test_get(c, akey, val, sizeof(val));
+    snprintf(want, sizeof(want), "%lld", (long long) v.now * 65536 + 2);
+    ck_assert_msg(strcmp(val, want) == 0, "AWL after a counted pass: got %s, want %s", val,
+                  want);
+    test_decide(st, &e, POLICY_REASON_AWL, "E, count 2 of 2");
+    store_free(st);
+    redisFree(c);
+}
+END_TEST
+
 START_TEST(test_junk_values)
 {
     struct policy_params p = test_params(60, 100, 1000, 1, 5000);
@@ -970,6 +1022,7 @@ store_redis_suite(void)
     tc = tcase_create("keys");
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_compact_pending);
+    tcase_add_test(tc, test_awl_hourly);
     tcase_add_test(tc, test_junk_values);
     tcase_add_test(tc, test_select_db);
     tcase_add_test(tc, test_noscript);

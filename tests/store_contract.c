@@ -7,7 +7,7 @@
  * must pass, the test sleeps for as little as the table allows (delay 0
  * makes a retry pass at once; TTLs of 1-2 s) and asserts the times the
  * store reports, so that a wrong clock or a slow machine fails loudly
- * instead of passing by luck. Total sleeping: about 5 s per backend.
+ * instead of passing by luck. Total sleeping: about 7 s per backend.
  *
  * check's loop tests carry the backend: a backend registered as number k
  * runs each test as the loop iteration _i = k.
@@ -164,15 +164,22 @@ END_TEST
 
 START_TEST(test_renewal)
 {
-    /* retry_window 1 s: a pass that did not renew would be gone below. */
-    struct store *st = contract_open(_i, 0, 1, 10, 0);
+    /*
+     * retry_window 1 s, pass_ttl 3 s. At +1.5 s the entry has outlived its
+     * retry_window; at +3.1 s it has outlived the pass_ttl the retry gave it,
+     * and lives only because the pass at +1.5 s renewed it. The second wait
+     * stays under 2 s so that stores counting whole seconds agree.
+     */
+    struct store *st = contract_open(_i, 0, 1, 3, 0);
     struct triplet t;
 
     contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
     contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
     contract_expect(_i, st, &t, POLICY_REASON_RETRY, "retry (delay 0)");
-    contract_sleep_ms(1300);
-    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "1.3 s after, retry_window 1 s");
+    contract_sleep_ms(1500);
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "+1.5 s, retry_window 1 s");
+    contract_sleep_ms(1600);
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "+3.1 s, pass_ttl 3 s renewed at +1.5 s");
     store_free(st);
 }
 END_TEST
