@@ -143,6 +143,7 @@ struct store_redis {
     int     timeout_ms;                  /* budget of one call, and of a connect */
     char    sha[41];                     /* the script's SHA1, set at open */
     char    args[5][24];                 /* the script's ARGV, as text */
+    size_t  args_len[5];                 /* and their lengths */
     pthread_mutex_t lock;                /* guards free_slots and nfree only */
     pthread_cond_t cond;                 /* a slot was returned */
     int     nslots;                      /* pool size */
@@ -663,7 +664,7 @@ redis_eval(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
 
     for (int i = 0; i < 5; i++) {
         argv[5 + i] = rs->args[i];
-        lens[5 + i] = strlen(rs->args[i]);
+        lens[5 + i] = rs->args_len[i];
     }
     for (;;) {
         if (slot->ctx == NULL) {
@@ -817,6 +818,8 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
     snprintf(rs->args[2], sizeof(rs->args[2]), "%" PRId64, conf->params.pass_ttl);
     snprintf(rs->args[3], sizeof(rs->args[3]), "%" PRId64, conf->params.awl_threshold);
     snprintf(rs->args[4], sizeof(rs->args[4]), "%" PRId64, conf->params.awl_ttl);
+    for (int i = 0; i < 5; i++)
+        rs->args_len[i] = strlen(rs->args[i]);
 
     pthread_mutex_init(&rs->lock, NULL);
     pthread_condattr_init(&ca);
