@@ -10,7 +10,8 @@
  *
  * Values are single integers, to keep memory per key small. Redis keeps
  * the integers 0..9999 as shared objects, so such a value costs nothing
- * beyond the key (16 bytes less than any other value):
+ * beyond the key, 16 bytes less than any other value (unless
+ * maxmemory-policy is an LRU or LFU one, which disables sharing):
  *   grey, passed    0; TTL pass_ttl, renewed by every pass.
  *   grey, pending   when retry_window is whole minutes under 10000, the
  *                   number of minutes W, and the key expires at exactly
