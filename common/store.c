@@ -13,9 +13,10 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_redis.h"
 
 /* store_url_redact - copy url into out with any password replaced by "***" */
-static void
+void
 store_url_redact(const char *url, char *out, size_t outlen)
 {
     const char *auth = strstr(url, "://");
@@ -33,6 +34,37 @@ store_url_redact(const char *url, char *out, size_t outlen)
         return;
     }
     snprintf(out, outlen, "%.*s:***%s", (int) (colon - url), url, at);
+}
+
+/* store_url_check - the URL's syntax, as the backend will parse it */
+int
+store_url_check(const char *url, char *err, size_t errlen)
+{
+    struct store_redis_url u;
+    char    reason[STORE_ERRLEN];
+    char    shown[STORE_ERRLEN];
+
+    if (url == NULL || url[0] == 0) {
+        snprintf(err, errlen, "store: no URL configured");
+        return -1;
+    }
+    store_url_redact(url, shown, sizeof(shown));
+    if (strncmp(url, "lmdb:", 5) == 0) {
+        if (url[5] == '/')
+            return 0;
+        snprintf(err, errlen, "store \"%s\": the directory must be an absolute path", shown);
+        return -1;
+    }
+    if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "redis+unix://", 13) == 0) {
+        reason[0] = 0;
+        if (store_redis_url_parse(url, &u, reason, sizeof(reason)) == 0)
+            return 0;
+        snprintf(err, errlen, "store \"%s\": %s", shown, reason[0] ? reason : "bad URL");
+        return -1;
+    }
+    snprintf(err, errlen, "store \"%s\": unknown scheme (want lmdb:, redis:// or redis+unix://)",
+             shown);
+    return -1;
 }
 
 /* store_open - open the backend the URL's scheme names */
