@@ -79,71 +79,6 @@ main_fatal(const char *fmt, ...)
     log_fatal("%s", msg);
 }
 
-/*
- * main_check_store_url - the store URL's scheme and shape, without
- * connecting: lmdb:/dir, redis://[:pass@]host[:port][/db],
- * redis+unix:///path[?db=N]. Returns 0, or -1 with a reason in err.
- */
-static int
-main_check_store_url(const char *url, char *err, size_t errlen)
-{
-    const char *rest;
-
-    if (url == NULL || url[0] == '\0') {
-        snprintf(err, errlen, "store: empty URL");
-        return -1;
-    }
-    if (strncmp(url, "lmdb:", 5) == 0) {
-        if (url[5] == '\0') {
-            snprintf(err, errlen, "store: \"%s\": no directory after lmdb:", url);
-            return -1;
-        }
-        return 0;
-    }
-    if (strncmp(url, "redis+unix://", 13) == 0) {
-        if (url[13] != '/') {
-            snprintf(err, errlen, "store: \"%s\": want redis+unix:///path/to/redis.sock", url);
-            return -1;
-        }
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) == 0) {
-        rest = url + 8;
-        if (strchr(rest, '@') != NULL)
-            rest = strrchr(rest, '@') + 1;
-        if (rest[0] == '\0' || rest[0] == ':' || rest[0] == '/') {
-            snprintf(err, errlen, "store: \"%s\": no host", url);
-            return -1;
-        }
-        return 0;
-    }
-    snprintf(err, errlen, "store: \"%s\": unknown scheme (want lmdb:, redis:// or redis+unix://)",
-             url);
-    return -1;
-}
-
-/*
- * main_redact_url - the store URL with any password replaced by "***",
- * for log lines. The host part starts after the last '@', so a password
- * may hold '@' and '/'. Returns buf.
- */
-static char *
-main_redact_url(const char *url, char *buf, size_t len)
-{
-    const char *auth = strstr(url, "://");
-    const char *at;
-    const char *colon;
-
-    snprintf(buf, len, "%s", url);
-    if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL)
-        return buf;
-    auth += 3;
-    if ((colon = memchr(auth, ':', (size_t) (at - auth))) == NULL)
-        return buf;
-    snprintf(buf, len, "%.*s***%s", (int) (colon + 1 - url), url, at);
-    return buf;
-}
-
 /* main_unix_path - the file of a unix:PATH / local:PATH / bare path socket, or NULL */
 static const char *
 main_unix_path(const char *spec)
@@ -362,8 +297,8 @@ main_serve(const struct cfg *c)
         log_warn("chdir /: %s", strerror(errno));
     callbacks_init(c, st);
 
-    log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION,
-             c->socket, main_redact_url(c->store, url, sizeof(url)));
+    store_url_redact(c->store, url, sizeof(url));
+    log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION, c->socket, url);
     main_ready();
     rc = smfi_main();
     log_info("stopping");
@@ -428,7 +363,7 @@ main(int argc, char **argv)
         fprintf(stderr, "redgrey: %s\n", err);
         return 1;
     }
-    if (main_check_store_url(c->store, err, sizeof(err)) != 0) {
+    if (store_url_check(c->store, err, sizeof(err)) != 0) {
         fprintf(stderr, "redgrey: %s: %s\n", path, err);
         cfg_free(c);
         return 1;

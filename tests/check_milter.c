@@ -749,14 +749,19 @@ static const struct check_case {
     int     want_exit;
     const char *before;                  /* the message has before, the path, after */
     const char *after;
+    const char *never;                   /* must not be in the message (a password) */
 } check_cases[] = {
     {"good", "# test\nstore = redis://127.0.0.1:6379/0\ndelay = 2s\nuser = \"\"\n", 0,
-     "redgrey: ", ": configuration OK"},
-    {"unknown key", "delay = 2s\nbogus_key = 1\n", 1, "redgrey: ", ":2: "},
-    {"bad duration", "\n\ndelay = soon\n", 1, "redgrey: ", ":3: "},
-    {"bad store scheme", "store = ftp://example\n", 1, "redgrey: ", ":1: "},
-    {"store without host", "store = redis://:secret@\n", 1, "redgrey: ", ": store: "},
-    {"missing file", NULL, 1, "redgrey: ", ""},
+     "redgrey: ", ": configuration OK", NULL},
+    {"unknown key", "delay = 2s\nbogus_key = 1\n", 1, "redgrey: ", ":2: ", NULL},
+    {"bad duration", "\n\ndelay = soon\n", 1, "redgrey: ", ":3: ", NULL},
+    {"bad store scheme", "store = ftp://example\n", 1, "redgrey: ", ":1: ", NULL},
+    {"store without host", "store = redis://:secret@\n", 1, "redgrey: ", ": store \"redis://:***@\": ",
+     "secret"},
+    {"store bad port", "store = redis://:pw@127.0.0.1:99999\n", 1, "redgrey: ", ": store \"", "pw@"},
+    {"relative lmdb dir", "store = lmdb:var/lib/redgrey\n", 1, "redgrey: ", ": store \"lmdb:var/lib/redgrey\": ",
+     NULL},
+    {"missing file", NULL, 1, "redgrey: ", "", NULL},
 };
 
 /* test_check_config - redgrey -t: exit code and the file:line of the error */
@@ -776,6 +781,9 @@ START_TEST(test_check_config)
                   k->want_exit, out);
     ck_assert_msg(strstr(out, want) != NULL, "%s: output: got \"%s\", want it to contain \"%s\"",
                   k->label, out, want);
+    if (k->never != NULL)
+        ck_assert_msg(strstr(out, k->never) == NULL, "%s: output: got \"%s\", which shows \"%s\"",
+                      k->label, out, k->never);
 }
 END_TEST
 
