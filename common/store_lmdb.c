@@ -240,7 +240,7 @@ lmdb_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t er
 /*
  * lmdb_get - look key up in txn. Returns 1 with *val set if a well-formed
  * record of kind is there, 0 if nothing is, 2 if a malformed value is
- * (to be overwritten or deleted), or an LMDB error code (< 0 or errno).
+ * (to be overwritten or deleted), or -1 with the LMDB error code in *rc.
  */
 static int
 lmdb_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,

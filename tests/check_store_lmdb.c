@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <lmdb.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,6 +33,7 @@
 #include "triplet.h"
 
 #define DIR_MAX 4096
+#define REC_BAD_LEN 32
 
 /* The per-test directory; removed by teardown. */
 static char test_dir[1024];
@@ -217,6 +220,98 @@ START_TEST(test_restart)
     ck_assert_msg(r == POLICY_REASON_RETRY, "restart: got %s, want retry",
                   policy_reason_name(r));
     ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_KNOWN);
+    store_free(st);
+}
+END_TEST
+
+/* raw_env - open the test directory's environment with plain LMDB */
+static MDB_env *
+raw_env(MDB_dbi *dbi, MDB_txn **txn)
+{
+    MDB_env *env;
+
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, 4), 0);
+    ck_assert_int_eq(mdb_env_open(env, test_dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(*txn, "entries", 0, dbi), 0);
+    return env;
+}
+
+/* le64 - the little-endian int64 at p */
+static int64_t
+le64(const unsigned char *p)
+{
+    uint64_t u = 0;
+
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t) p[i] << (8 * i);
+    return (int64_t) u;
+}
+
+/*
+ * The on-disk format: the key is triplet_grey_key() with the prefix, as
+ * in Redis; the value is the 32-byte record of store_lmdb.c. Malformed
+ * values (wrong size, unknown version) count as absent for a decision and
+ * are deleted by the sweeper.
+ */
+START_TEST(test_record_format)
+{
+    struct policy_params p = params(300, 3600);
+    struct store_lmdb_sweep_stats ss;
+    char    key[TRIPLET_KEY_MAX], err[STORE_ERRLEN] = "";
+    unsigned char bad[REC_BAD_LEN];
+    struct store *st = open_ok(test_dir, &p, 0);
+    struct triplet t, u, w;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k, v;
+    const unsigned char *r;
+    int64_t before = (int64_t) time(NULL);
+
+    trip(&t, 13, 1);
+    trip(&u, 13, 2);
+    trip(&w, 13, 3);
+    ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_NEW);
+    store_free(st);
+
+    env = raw_env(&dbi, &txn);
+    k.mv_data = key;
+    k.mv_size = triplet_grey_key("rg:", &t, key, sizeof(key));
+    ck_assert_uint_gt(k.mv_size, 0);
+    ck_assert_msg(mdb_get(txn, dbi, &k, &v) == 0, "no record under %.*s",
+                  (int) k.mv_size, key);
+    ck_assert_uint_eq(v.mv_size, 32);
+    r = v.mv_data;
+    ck_assert_int_eq(r[0], 1);
+    ck_assert_int_eq(r[1], 'g');
+    ck_assert_int_ge(le64(r + 16), before);                         /* first_seen */
+    ck_assert_int_eq(le64(r + 8), le64(r + 16) + 3600);            /* expires */
+    ck_assert_int_eq(le64(r + 24), 0);                              /* pending */
+
+    /* u: a value of the wrong size; w: a record of an unknown version. */
+    memset(bad, 0x55, sizeof(bad));
+    k.mv_size = triplet_grey_key("rg:", &u, key, sizeof(key));
+    v.mv_size = 5;
+    v.mv_data = bad;
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    k.mv_size = triplet_grey_key("rg:", &w, key, sizeof(key));
+    bad[0] = 9;
+    bad[1] = 'g';
+    v.mv_size = 32;
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    st = open_ok(test_dir, &p, 0);
+    ck_assert_int_eq(decide_ok(st, &u), POLICY_REASON_NEW);
+    /* now = 0: nothing expires; only w's malformed record goes. */
+    ck_assert_msg(store_lmdb_sweep_once(st, 0, &ss, err, sizeof(err)) == 0, "sweep: %s", err);
+    ck_assert_msg(ss.deleted == 1, "malformed: got %zu deleted, want 1", ss.deleted);
+    ck_assert_int_eq(decide_ok(st, &w), POLICY_REASON_NEW);
+    ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_EARLY);
+    ck_assert_uint_eq(count_ok(st), 3);
     store_free(st);
 }
 END_TEST
@@ -474,7 +569,7 @@ END_TEST
 
 struct lat_arg {
     struct store *st;                    /* the store under test */
-    volatile int stop;                   /* set by the main thread */
+    atomic_int stop;                     /* set by the main thread */
     int64_t max_us;                      /* worst decision seen */
     long    decisions;                   /* decisions made */
     int     errors;                      /* decisions that failed */
@@ -491,7 +586,7 @@ lat_main(void *arg)
     struct timespec a, b;
     int64_t us;
 
-    for (int i = 0; !la->stop; i++) {
+    for (int i = 0; !atomic_load(&la->stop); i++) {
         trip(&t, 11, i);
         clock_gettime(CLOCK_MONOTONIC, &a);
         if (store_decide(la->st, &t, &v, err, sizeof(err)) != 0)
@@ -538,13 +633,14 @@ START_TEST(test_sweep_latency)
             (long long) (mono_ms() - t0));
 
     memset(&la, 0, sizeof(la));
+    atomic_init(&la.stop, 0);
     la.st = st;
     ck_assert_int_eq(pthread_create(&th, NULL, lat_main, &la), 0);
     sleep_ms(50);
     t0 = mono_ms();
     ck_assert_msg(store_lmdb_sweep_once(st, (int64_t) time(NULL) + 10, &ss, err,
                                         sizeof(err)) == 0, "sweep: %s", err);
-    la.stop = 1;
+    atomic_store(&la.stop, 1);
     pthread_join(th, NULL);
     fprintf(stderr, "sweep_latency: swept %zu of %zu in %zu batches, %lld ms;"
             " longest batch %lld us; %ld decisions, worst %lld us\n",
@@ -746,6 +842,7 @@ store_lmdb_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_decide_basic);
     tcase_add_test(tc, test_restart);
+    tcase_add_test(tc, test_record_format);
     tcase_set_timeout(tc, 10);
     suite_add_tcase(s, tc);
 
