@@ -29,6 +29,7 @@
 
 #include "policy.h"
 #include "store.h"
+#include "store_contract.h"
 #include "store_lmdb.h"
 #include "triplet.h"
 
@@ -176,6 +177,36 @@ sleep_ms(int ms)
     struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
 
     nanosleep(&ts, NULL);
+}
+
+/* Directories contract_open() made in this process, removed at exit. */
+static char contract_dirs[16][1024];
+static int contract_ndirs;
+
+/* contract_cleanup - remove the contract fixture's directories */
+static void
+contract_cleanup(void)
+{
+    for (int i = 0; i < contract_ndirs; i++)
+        dir_remove(contract_dirs[i]);
+    contract_ndirs = 0;
+}
+
+/*
+ * contract_open - the store contract suite's fixture: a fresh, empty
+ * environment in a new directory on every call.
+ */
+static struct store *
+contract_open(const struct policy_params *p, char *err, size_t errlen)
+{
+    char    dir[1024];
+
+    dir_new(dir, sizeof(dir));
+    if (contract_ndirs == 0)
+        atexit(contract_cleanup);
+    if (contract_ndirs < 16)
+        snprintf(contract_dirs[contract_ndirs++], sizeof(contract_dirs[0]), "%s", dir);
+    return open_dir(dir, p, 0, err, errlen);
 }
 
 /* The basics this backend must get right before the contract suite. */
@@ -875,6 +906,7 @@ main(void)
     SRunner *sr = srunner_create(store_lmdb_suite());
     int     failed;
 
+    srunner_add_suite(sr, store_contract_suite("lmdb", contract_open));
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
