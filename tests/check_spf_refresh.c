@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "bigsender.h"
-#include "daemon.h"
+#include "proc.h"
 #include "miltc.h"
 #include "store.h"
 
@@ -85,19 +85,19 @@ dns_start(void)
              "ip6:2001:db8:77::/48 -all");
     snprintf(txt2, sizeof(txt2), "--txt-record=_spf.big.test,v=spf1 ip4:192.0.2.0/25 ~all");
     for (int tries = 0; tries < 3 && rc != 0; tries++) {
-        if ((t.dns_port = daemon_free_port()) < 0)
+        if ((t.dns_port = proc_free_port()) < 0)
             return -1;
         snprintf(port, sizeof(port), "%d", t.dns_port);
-        if ((t.dns_pid = daemon_spawn(argv, t.dns_log, NULL)) < 0)
+        if ((t.dns_pid = proc_spawn(argv, t.dns_log, NULL)) < 0)
             return -1;
-        if ((rc = daemon_wait_listening(t.dns_pid, t.dns_port, 1, 5000)) != 0) {
-            if (rc != DAEMON_EXITED)
-                daemon_stop(t.dns_pid, SIGKILL, 1000);
+        if ((rc = proc_wait_listening(t.dns_pid, t.dns_port, 1, 5000)) != 0) {
+            if (rc != PROC_EXITED)
+                proc_stop(t.dns_pid, SIGKILL, 1000);
             t.dns_pid = 0;
         }
     }
     if (rc != 0) {
-        char   *text = daemon_read_file(t.dns_log);
+        char   *text = proc_read_file(t.dns_log);
 
         fprintf(stderr, "check_spf_refresh: dnsmasq did not start (install the Debian package"
                 " dnsmasq-base):\n%s\n", text ? text : "");
@@ -114,9 +114,9 @@ dns_stop(void)
 
     if (t.dns_pid <= 0)
         return 1;
-    status = daemon_stop(t.dns_pid, SIGTERM, 3000);
+    status = proc_stop(t.dns_pid, SIGTERM, 3000);
     t.dns_pid = 0;
-    return status != -1 && !daemon_listening(t.dns_port, 1);
+    return status != -1 && !proc_listening(t.dns_port, 1);
 }
 
 /*
@@ -134,7 +134,7 @@ rg_start(int k, const char *prefix, int with_domains)
     snprintf(r->conf, sizeof(r->conf), "%s/redgrey%d.conf", test_dir, k);
     snprintf(r->log, sizeof(r->log), "%s/redgrey%d.log", test_dir, k);
     for (int tries = 0; tries < 3 && rc != 0; tries++) {
-        if ((r->port = daemon_free_port()) < 0)
+        if ((r->port = proc_free_port()) < 0)
             return -1;
         snprintf(r->spec, sizeof(r->spec), "inet:%d@127.0.0.1", r->port);
         snprintf(conf, sizeof(conf),
@@ -144,12 +144,12 @@ rg_start(int k, const char *prefix, int with_domains)
                  "spf_domains = %s\ndns_servers = 127.0.0.1:%d\ndns_timeout = 1s\n"
                  "spf_refresh = 1h\n",
                  k, r->spec, t.redis, prefix, with_domains ? t.list : "\"\"", t.dns_port);
-        if (daemon_write_file(r->conf, conf) != 0
-            || (r->pid = daemon_spawn(argv, r->log, POLL_KNOB)) < 0)
+        if (proc_write_file(r->conf, conf) != 0
+            || (r->pid = proc_spawn(argv, r->log, POLL_KNOB)) < 0)
             return -1;
-        if ((rc = daemon_wait_listening(r->pid, r->port, 0, 15000)) != 0) {
-            if (rc != DAEMON_EXITED)
-                daemon_stop(r->pid, SIGKILL, 1000);
+        if ((rc = proc_wait_listening(r->pid, r->port, 0, 15000)) != 0) {
+            if (rc != PROC_EXITED)
+                proc_stop(r->pid, SIGKILL, 1000);
             r->pid = 0;
         }
     }
@@ -161,11 +161,11 @@ static int
 rg_wait_log(int k, const char *needle, long ms)
 {
     for (long waited = 0; waited < ms; waited += 50) {
-        if (daemon_count(t.rg[k].log, needle) > 0)
+        if (proc_count(t.rg[k].log, needle) > 0)
             return 1;
-        daemon_sleep_ms(50);
+        proc_sleep_ms(50);
     }
-    return daemon_count(t.rg[k].log, needle) > 0;
+    return proc_count(t.rg[k].log, needle) > 0;
 }
 
 /* ctl - run redgreyctl with args (NULL-terminated, at most 4); its exit code */
@@ -174,7 +174,7 @@ ctl(const char *a1, const char *a2, const char *a3)
 {
     const char *argv[] = {REDGREYCTL_BIN, "-c", t.conf, a1, a2, a3, NULL};
 
-    return daemon_run(argv, t.out, 3 * TIMEOUT_MS);
+    return proc_run(argv, t.out, 3 * TIMEOUT_MS);
 }
 
 /* ctl_output - what the last ctl() printed (static buffer) */
@@ -182,7 +182,7 @@ static const char *
 ctl_output(void)
 {
     static char buf[8192];
-    char   *text = daemon_read_file(t.out);
+    char   *text = proc_read_file(t.out);
 
     snprintf(buf, sizeof(buf), "%s", text != NULL ? text : "");
     free(text);
@@ -376,7 +376,7 @@ END_TEST
 START_TEST(test_first_attempt)
 {
     ck_assert_msg(t.rg[0].pid > 0, "daemon 0 is not running");
-    ck_assert_msg(daemon_count(t.rg[0].log, "bigsenders: loaded 2 ranges version 1") == 1,
+    ck_assert_msg(proc_count(t.rg[0].log, "bigsenders: loaded 2 ranges version 1") == 1,
                   "daemon 0: want \"bigsenders: loaded 2 ranges version 1\" once in its log");
     assert_rcpt("big sender v4, first attempt", 0, '4', "192.0.2.77", "<a@rcpt.example>",
                 SMFIR_CONTINUE);
@@ -443,9 +443,9 @@ START_TEST(test_daemon_expands)
     ck_assert_msg(t.rg[1].pid > 0, "daemon 1 is not running");
     ck_assert_msg(rg_wait_log(1, "bigsenders: loaded 2 ranges version 1", 10000),
                   "daemon 1: no \"loaded 2 ranges version 1\" within 10 s");
-    ck_assert_msg(daemon_count(t.rg[1].log, "bigsenders: no set in the store") == 1
-                  && daemon_count(t.rg[1].log, "bigsenders: expansion complete") == 1
-                  && daemon_count(t.rg[1].log, "bigsenders: stored version 1 (2 ranges)") == 1,
+    ck_assert_msg(proc_count(t.rg[1].log, "bigsenders: no set in the store") == 1
+                  && proc_count(t.rg[1].log, "bigsenders: expansion complete") == 1
+                  && proc_count(t.rg[1].log, "bigsenders: stored version 1 (2 ranges)") == 1,
                   "daemon 1: want the empty store, the expansion and the stored version logged");
     assert_rcpt("expanded by the daemon", 1, '4', "192.0.2.1", "<d@rcpt.example>",
                 SMFIR_CONTINUE);
@@ -479,8 +479,8 @@ setup_all(void)
              "socket = inet:1@127.0.0.1\nstore = redis://%s\nkey_prefix = %s\n"
              "spf_domains = %s\ndns_servers = 127.0.0.1:%d\ndns_timeout = 1s\n"
              "log_level = info\n", t.redis, t.prefix, t.list, t.dns_port);
-    if (daemon_write_file(t.list, "# the test zone\nbig.test\n") != 0
-        || daemon_write_file(t.conf, conf) != 0) {
+    if (proc_write_file(t.list, "# the test zone\nbig.test\n") != 0
+        || proc_write_file(t.conf, conf) != 0) {
         fprintf(stderr, "check_spf_refresh: %s: %s\n", test_dir, strerror(errno));
         return -1;
     }
@@ -543,7 +543,7 @@ main(void)
 
         if (t.rg[k].pid <= 0)
             continue;
-        status = daemon_stop(t.rg[k].pid, SIGTERM, 7000);
+        status = proc_stop(t.rg[k].pid, SIGTERM, 7000);
         if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             fprintf(stderr, "check_spf_refresh: daemon %d stopped with status 0x%x\n", k, status);
             clean = 0;
@@ -552,7 +552,7 @@ main(void)
     dns_stop();
     if (failed != 0 || !clean) {
         for (int k = 0; k < NDAEMONS; k++) {
-            char   *text = daemon_read_file(t.rg[k].log);
+            char   *text = proc_read_file(t.rg[k].log);
 
             fprintf(stderr, "---- redgrey %d log ----\n%s\n", k, text != NULL ? text : "(none)");
             free(text);

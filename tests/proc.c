@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon.c - starting, watching and stopping real programs in end-to-end
- * tests (see daemon.h).
+ * proc.c - starting, watching and stopping real programs in end-to-end
+ * tests (see proc.h).
  *
  * Readiness is read from /proc/net/tcp and /proc/net/udp rather than
  * probed: a TCP probe of a milter would be a session, and a DNS probe
@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "proc.h"
 
-/* daemon_now_ms - monotonic milliseconds */
+/* proc_now_ms - monotonic milliseconds */
 long long
-daemon_now_ms(void)
+proc_now_ms(void)
 {
     struct timespec ts;
 
@@ -33,9 +33,9 @@ daemon_now_ms(void)
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* daemon_sleep_ms - nanosleep, resumed after signals */
+/* proc_sleep_ms - nanosleep, resumed after signals */
 void
-daemon_sleep_ms(long ms)
+proc_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -43,9 +43,9 @@ daemon_sleep_ms(long ms)
         continue;
 }
 
-/* daemon_write_file - create path with text */
+/* proc_write_file - create path with text */
 int
-daemon_write_file(const char *path, const char *text)
+proc_write_file(const char *path, const char *text)
 {
     FILE   *fp = fopen(path, "w");
 
@@ -55,9 +55,9 @@ daemon_write_file(const char *path, const char *text)
     return fclose(fp) == 0 ? 0 : -1;
 }
 
-/* daemon_read_file - the whole file as a string */
+/* proc_read_file - the whole file as a string */
 char   *
-daemon_read_file(const char *path)
+proc_read_file(const char *path)
 {
     FILE   *fp = fopen(path, "r");
     char   *buf = NULL, *nbuf;
@@ -84,11 +84,11 @@ daemon_read_file(const char *path)
     return buf;
 }
 
-/* daemon_count - occurrences of needle in the file */
+/* proc_count - occurrences of needle in the file */
 int
-daemon_count(const char *path, const char *needle)
+proc_count(const char *path, const char *needle)
 {
-    char   *text = daemon_read_file(path);
+    char   *text = proc_read_file(path);
     int     n = 0;
 
     for (const char *p = text; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
@@ -97,9 +97,9 @@ daemon_count(const char *path, const char *needle)
     return n;
 }
 
-/* daemon_bind - bind a socket of type to 127.0.0.1:port (0: any); its fd and port, or -1 */
+/* proc_bind - bind a socket of type to 127.0.0.1:port (0: any); its fd and port, or -1 */
 static int
-daemon_bind(int type, int *port)
+proc_bind(int type, int *port)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
@@ -120,16 +120,16 @@ daemon_bind(int type, int *port)
     return fd;
 }
 
-/* daemon_free_port - a port the kernel gave for TCP that UDP can bind too */
+/* proc_free_port - a port the kernel gave for TCP that UDP can bind too */
 int
-daemon_free_port(void)
+proc_free_port(void)
 {
     for (int tries = 0; tries < 20; tries++) {
         int     port = 0, tcp, udp;
 
-        if ((tcp = daemon_bind(SOCK_STREAM, &port)) < 0)
+        if ((tcp = proc_bind(SOCK_STREAM, &port)) < 0)
             return -1;
-        udp = daemon_bind(SOCK_DGRAM, &port);
+        udp = proc_bind(SOCK_DGRAM, &port);
         close(tcp);
         if (udp >= 0) {
             close(udp);
@@ -139,9 +139,9 @@ daemon_free_port(void)
     return -1;
 }
 
-/* daemon_listening - look for 0100007F:PORT in /proc/net/tcp (state LISTEN) or udp */
+/* proc_listening - look for 0100007F:PORT in /proc/net/tcp (state LISTEN) or udp */
 int
-daemon_listening(int port, int udp)
+proc_listening(int port, int udp)
 {
     char    line[512], want[32];
     FILE   *fp = fopen(udp ? "/proc/net/udp" : "/proc/net/tcp", "r");
@@ -161,9 +161,9 @@ daemon_listening(int port, int udp)
     return found;
 }
 
-/* daemon_spawn - fork, redirect, exec */
+/* proc_spawn - fork, redirect, exec */
 pid_t
-daemon_spawn(const char *const *argv, const char *logpath, const char *env)
+proc_spawn(const char *const *argv, const char *logpath, const char *env)
 {
     pid_t   pid = fork();
     int     fd;
@@ -184,25 +184,25 @@ daemon_spawn(const char *const *argv, const char *logpath, const char *env)
     _exit(127);
 }
 
-/* daemon_wait_listening - poll the socket table every 20 ms */
+/* proc_wait_listening - poll the socket table every 20 ms */
 int
-daemon_wait_listening(pid_t pid, int port, int udp, long ms)
+proc_wait_listening(pid_t pid, int port, int udp, long ms)
 {
     int     status;
 
     for (long waited = 0; waited < ms; waited += 20) {
-        if (daemon_listening(port, udp))
+        if (proc_listening(port, udp))
             return 0;
         if (waitpid(pid, &status, WNOHANG) == pid)
-            return DAEMON_EXITED;
-        daemon_sleep_ms(20);
+            return PROC_EXITED;
+        proc_sleep_ms(20);
     }
     return -1;
 }
 
-/* daemon_stop - signal, bounded wait, SIGKILL */
+/* proc_stop - signal, bounded wait, SIGKILL */
 int
-daemon_stop(pid_t pid, int sig, long ms)
+proc_stop(pid_t pid, int sig, long ms)
 {
     int     status = 0;
 
@@ -212,28 +212,28 @@ daemon_stop(pid_t pid, int sig, long ms)
     for (long waited = 0; waited < ms; waited += 20) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             return status;
-        daemon_sleep_ms(20);
+        proc_sleep_ms(20);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     return -1;
 }
 
-/* daemon_run - spawn into a truncated file, wait for the exit code */
+/* proc_run - spawn into a truncated file, wait for the exit code */
 int
-daemon_run(const char *const *argv, const char *outpath, long ms)
+proc_run(const char *const *argv, const char *outpath, long ms)
 {
     pid_t   pid;
     int     status;
 
     if (truncate(outpath, 0) != 0 && errno != ENOENT)
         return -1;
-    if ((pid = daemon_spawn(argv, outpath, NULL)) < 0)
+    if ((pid = proc_spawn(argv, outpath, NULL)) < 0)
         return -1;
     for (long waited = 0; waited < ms; waited += 10) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        daemon_sleep_ms(10);
+        proc_sleep_ms(10);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
