@@ -112,11 +112,12 @@ int     store_decide(struct store *st, const struct triplet *t,
                      struct policy_verdict *out, char *err, size_t errlen);
 
 /*
- * store_blob_get - read blob name. With data NULL, only its meta is read
- * (one small round trip: the way to poll for a new version). Otherwise
- * *data receives a new NUL-terminated copy of the blob that the caller
- * frees, and *len its length without the NUL. Returns FOUND, ABSENT, or
- * ERROR with a reason in err (bad name, store failure, malformed blob).
+ * store_blob_get - read blob name into *meta (required). With data NULL,
+ * only the meta is read (one small round trip: the way to poll for a new
+ * version). Otherwise *data receives a new NUL-terminated copy of the
+ * blob that the caller frees, and *len its length without the NUL; data
+ * and meta come from one atomic read. Returns FOUND, ABSENT (*data NULL),
+ * or ERROR with a reason in err (bad name, store failure, malformed blob).
  */
 enum store_blob_result store_blob_get(struct store *st, const char *name, char **data,
                                       size_t *len, struct store_blob_meta *meta,

@@ -366,6 +366,7 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/* bigsender_suite - text, bad input, and the in-memory set */
 static Suite *
 bigsender_suite(void)
 {

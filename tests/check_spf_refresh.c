@@ -75,12 +75,15 @@ dns_start(void)
     const char *argv[] = {"dnsmasq", "-k", "-p", port, "--listen-address=127.0.0.1",
         "--bind-interfaces", "--no-resolv", "--no-hosts", "--local=/test/", txt1, txt2,
         "--pid-file=", "-u", "root", NULL};
-    char    path[4096];
+    static char path[4096];              /* putenv keeps it */
+    const char *old = getenv("PATH");
     int     rc = -1;
 
     /* dnsmasq lives in /usr/sbin, which a user's PATH may lack. */
-    snprintf(path, sizeof(path), "PATH=%s:/usr/sbin:/sbin", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-    putenv(path);
+    if (path[0] == 0) {
+        snprintf(path, sizeof(path), "PATH=%s:/usr/sbin:/sbin", old != NULL ? old : "/usr/bin:/bin");
+        putenv(path);
+    }
     snprintf(txt1, sizeof(txt1), "--txt-record=big.test,v=spf1 include:_spf.big.test "
              "ip6:2001:db8:77::/48 -all");
     snprintf(txt2, sizeof(txt2), "--txt-record=_spf.big.test,v=spf1 ip4:192.0.2.0/25 ~all");
@@ -168,7 +171,7 @@ rg_wait_log(int k, const char *needle, long ms)
     return proc_count(t.rg[k].log, needle) > 0;
 }
 
-/* ctl - run redgreyctl with args (NULL-terminated, at most 4); its exit code */
+/* ctl - run redgreyctl -c CONF with up to three arguments (NULL ends); its exit code */
 static int
 ctl(const char *a1, const char *a2, const char *a3)
 {

@@ -396,6 +396,7 @@ contract_blob_expect(int i, struct store *st, const char *name, const void *data
     free(got);
 }
 
+/* test_blob_roundtrip - absent, then versions 1 and 2, binary data, a second name, empty data */
 START_TEST(test_blob_roundtrip)
 {
     struct store *st = contract_open(_i, 60, 600, 600, 0);
@@ -425,6 +426,7 @@ START_TEST(test_blob_roundtrip)
 }
 END_TEST
 
+/* test_blob_limits - STORE_BLOB_MAX bytes round-trip; one more is refused and changes nothing */
 START_TEST(test_blob_limits)
 {
     struct store *st = contract_open(_i, 60, 600, 600, 0);
@@ -467,6 +469,7 @@ static const struct blob_name_case {
 
 #define NBLOBNAMES (sizeof(blob_name_cases) / sizeof(blob_name_cases[0]))
 
+/* test_blob_bad_names - every row is refused by get, put and store_blob_name_ok */
 START_TEST(test_blob_bad_names)
 {
     struct store *st = contract_open(_i, 60, 600, 600, 0);
