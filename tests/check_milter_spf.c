@@ -781,6 +781,7 @@ teardown_all(void)
     return rc;
 }
 
+/* milter_spf_suite - the two daemons' cases, then the bad whitelist files */
 static Suite *
 milter_spf_suite(void)
 {
