@@ -13,8 +13,8 @@
  *
  * The steps depend on each other (a stored set, a running daemon), so the
  * runner does not fork: main() starts dnsmasq, runs the steps in order and
- * stops every process it started, by PID. The daemons poll the store every
- * 200 ms (REDGREY_REFRESH_POLL_MS, see redgrey(8)).
+ * stops every process it started, by PID (daemon.c). The daemons poll the
+ * store every 200 ms (REDGREY_REFRESH_POLL_MS, see redgrey(8)).
  */
 #include "config.h"
 
@@ -31,144 +31,52 @@
 #include <unistd.h>
 
 #include "bigsender.h"
-#include "proc.h"
+#include "daemon.h"
 #include "miltc.h"
 #include "store.h"
 
-#define REDGREY_BIN     TEST_BUILDDIR "/../milter/redgrey"
 #define REDGREYCTL_BIN  TEST_BUILDDIR "/../milter/redgreyctl"
 #define TIMEOUT_MS      5000             /* bound on every protocol step and command */
-#define POLL_KNOB       "REDGREY_REFRESH_POLL_MS=200"
 #define NDAEMONS        2
 
-/* One redgrey under test. */
-struct rg {
-    pid_t   pid;                         /* 0 when not running */
-    int     port;                        /* its milter port */
-    char    spec[64];                    /* inet:PORT@127.0.0.1 */
-    char    conf[600];                   /* its configuration */
-    char    log[600];                    /* its stderr */
-};
+static const char *const poll_env[] = {"REDGREY_REFRESH_POLL_MS=200", NULL};
 
-static char test_dir[512];               /* REDGREY_TEST_TMP */
+/* The zone, as dnsmasq options. */
+static const char *const zone[] = {
+    "--txt-record=big.test,v=spf1 include:_spf.big.test ip6:2001:db8:77::/48 -all",
+    "--txt-record=_spf.big.test,v=spf1 ip4:192.0.2.0/25 ~all",
+    NULL,
+};
 
 /* Everything main() sets up; the steps share it (the runner does not fork). */
 static struct {
     const char *redis;                   /* REDGREY_TEST_REDIS */
-    pid_t   dns_pid;                     /* dnsmasq, or 0 */
-    int     dns_port;                    /* its port */
-    char    dns_log[600];
+    struct daemon dns;                   /* dnsmasq */
     char    list[600];                   /* the spf_domains file */
     char    conf[600];                   /* redgreyctl's configuration */
     char    out[600];                    /* redgreyctl's output */
-    char    prefix[64];                  /* the key prefix of the ctl and daemon 0 */
-    struct rg rg[NDAEMONS];              /* 0: cron-style; 1: expands itself */
+    char    prefix[64];                  /* key prefix of redgreyctl and daemon 0 */
+    char    prefix1[64];                 /* key prefix of daemon 1 */
+    struct daemon rg[NDAEMONS];          /* 0: cron-style; 1: expands itself */
 } t;
 
 /* ------------------------------------------------------------ processes */
 
-/* dns_start - dnsmasq on a free loopback port serving the zone; 0 or -1 */
-static int
-dns_start(void)
-{
-    char    port[16], txt1[128], txt2[128];
-    const char *argv[] = {"dnsmasq", "-k", "-p", port, "--listen-address=127.0.0.1",
-        "--bind-interfaces", "--no-resolv", "--no-hosts", "--local=/test/", txt1, txt2,
-        "--pid-file=", "-u", "root", NULL};
-    static char path[4096];              /* putenv keeps it */
-    const char *old = getenv("PATH");
-    int     rc = -1;
-
-    /* dnsmasq lives in /usr/sbin, which a user's PATH may lack. */
-    if (path[0] == 0) {
-        snprintf(path, sizeof(path), "PATH=%s:/usr/sbin:/sbin", old != NULL ? old : "/usr/bin:/bin");
-        putenv(path);
-    }
-    snprintf(txt1, sizeof(txt1), "--txt-record=big.test,v=spf1 include:_spf.big.test "
-             "ip6:2001:db8:77::/48 -all");
-    snprintf(txt2, sizeof(txt2), "--txt-record=_spf.big.test,v=spf1 ip4:192.0.2.0/25 ~all");
-    for (int tries = 0; tries < 3 && rc != 0; tries++) {
-        if ((t.dns_port = proc_free_port()) < 0)
-            return -1;
-        snprintf(port, sizeof(port), "%d", t.dns_port);
-        if ((t.dns_pid = proc_spawn(argv, t.dns_log, NULL)) < 0)
-            return -1;
-        if ((rc = proc_wait_listening(t.dns_pid, t.dns_port, 1, 5000)) != 0) {
-            if (rc != PROC_EXITED)
-                proc_stop(t.dns_pid, SIGKILL, 1000);
-            t.dns_pid = 0;
-        }
-    }
-    if (rc != 0) {
-        char   *text = proc_read_file(t.dns_log);
-
-        fprintf(stderr, "check_spf_refresh: dnsmasq did not start (install the Debian package"
-                " dnsmasq-base):\n%s\n", text ? text : "");
-        free(text);
-    }
-    return rc;
-}
-
-/* dns_stop - stop dnsmasq; 1 if it stopped and let go of its port */
-static int
-dns_stop(void)
-{
-    int     status;
-
-    if (t.dns_pid <= 0)
-        return 1;
-    status = proc_stop(t.dns_pid, SIGTERM, 3000);
-    t.dns_pid = 0;
-    return status != -1 && !proc_listening(t.dns_port, 1);
-}
-
 /*
- * rg_start - write daemon k's configuration (spf_domains only if
- * with_domains) with key prefix, start it, wait until it listens. 0 or -1.
+ * rg_start - start daemon k (named bigsetK, so that its key prefix is
+ * rgt<pid>bigsetK:) against the zone, with spf_domains only if
+ * with_domains. 0 or -1.
  */
 static int
-rg_start(int k, const char *prefix, int with_domains)
+rg_start(int k, int with_domains)
 {
-    struct rg *r = &t.rg[k];
-    const char *argv[] = {REDGREY_BIN, "-f", "-c", r->conf, NULL};
-    char    conf[2048];
-    int     rc = -1;
+    char    name[16], extra[1024];
 
-    snprintf(r->conf, sizeof(r->conf), "%s/redgrey%d.conf", test_dir, k);
-    snprintf(r->log, sizeof(r->log), "%s/redgrey%d.log", test_dir, k);
-    for (int tries = 0; tries < 3 && rc != 0; tries++) {
-        if ((r->port = proc_free_port()) < 0)
-            return -1;
-        snprintf(r->spec, sizeof(r->spec), "inet:%d@127.0.0.1", r->port);
-        snprintf(conf, sizeof(conf),
-                 "# check_spf_refresh: daemon %d\n"
-                 "socket = %s\nstore = redis://%s\nkey_prefix = %s\ndelay = 60s\n"
-                 "user = \"\"\npidfile = \"\"\nlog_level = info\n"
-                 "spf_domains = %s\ndns_servers = 127.0.0.1:%d\ndns_timeout = 1s\n"
-                 "spf_refresh = 1h\n",
-                 k, r->spec, t.redis, prefix, with_domains ? t.list : "\"\"", t.dns_port);
-        if (proc_write_file(r->conf, conf) != 0
-            || (r->pid = proc_spawn(argv, r->log, POLL_KNOB)) < 0)
-            return -1;
-        if ((rc = proc_wait_listening(r->pid, r->port, 0, 15000)) != 0) {
-            if (rc != PROC_EXITED)
-                proc_stop(r->pid, SIGKILL, 1000);
-            r->pid = 0;
-        }
-    }
-    return rc;
-}
-
-/* rg_wait_log - wait up to ms for needle in daemon k's log; 1 if it came */
-static int
-rg_wait_log(int k, const char *needle, long ms)
-{
-    for (long waited = 0; waited < ms; waited += 50) {
-        if (proc_count(t.rg[k].log, needle) > 0)
-            return 1;
-        proc_sleep_ms(50);
-    }
-    return proc_count(t.rg[k].log, needle) > 0;
+    snprintf(name, sizeof(name), "bigset%d", k);
+    snprintf(extra, sizeof(extra), "spf_domains = %s\n"
+             "dns_servers = 127.0.0.1:%d\ndns_timeout = 1s\nspf_refresh = 1h\n",
+             with_domains ? t.list : "\"\"", t.dns.port);
+    return daemon_start_redgrey(&t.rg[k], name, extra, poll_env);
 }
 
 /* ctl - run redgreyctl -c CONF with up to three arguments (NULL ends); its exit code */
@@ -177,7 +85,7 @@ ctl(const char *a1, const char *a2, const char *a3)
 {
     const char *argv[] = {REDGREYCTL_BIN, "-c", t.conf, a1, a2, a3, NULL};
 
-    return proc_run(argv, t.out, 3 * TIMEOUT_MS);
+    return daemon_run(argv, t.out, 3 * TIMEOUT_MS);
 }
 
 /* ctl_output - what the last ctl() printed (static buffer) */
@@ -185,7 +93,7 @@ static const char *
 ctl_output(void)
 {
     static char buf[8192];
-    char   *text = proc_read_file(t.out);
+    char   *text = daemon_read_file(t.out);
 
     snprintf(buf, sizeof(buf), "%s", text != NULL ? text : "");
     free(text);
@@ -379,7 +287,7 @@ END_TEST
 START_TEST(test_first_attempt)
 {
     ck_assert_msg(t.rg[0].pid > 0, "daemon 0 is not running");
-    ck_assert_msg(proc_count(t.rg[0].log, "bigsenders: loaded 2 ranges version 1") == 1,
+    ck_assert_msg(daemon_log_count(&t.rg[0], "bigsenders: loaded 2 ranges version 1") == 1,
                   "daemon 0: want \"bigsenders: loaded 2 ranges version 1\" once in its log");
     assert_rcpt("big sender v4, first attempt", 0, '4', "192.0.2.77", "<a@rcpt.example>",
                 SMFIR_CONTINUE);
@@ -401,7 +309,8 @@ START_TEST(test_dns_down)
 
     ck_assert_msg(stored_text(t.prefix, &text_before, &len_before, &before) == STORE_BLOB_FOUND,
                   "no set stored before the outage");
-    ck_assert_msg(dns_stop(), "dnsmasq did not stop");
+    daemon_signal(&t.dns, SIGTERM);
+    ck_assert_msg(daemon_wait(&t.dns, 3000) != -1, "dnsmasq did not stop within 3 s");
     rc = ctl("spf-refresh", NULL, NULL);
     out = ctl_output();
     ck_assert_msg(rc == 1, "spf-refresh without DNS: got exit %d, want 1:\n%s", rc, out);
@@ -432,7 +341,7 @@ START_TEST(test_pickup)
 
     ck_assert_msg(v == 2, "new version: got %" PRIu64 ", want 2", v);
     snprintf(line, sizeof(line), "bigsenders: loaded 1 ranges version %" PRIu64, v);
-    ck_assert_msg(rg_wait_log(0, line, 5000), "daemon 0: no \"%s\" within 5 s (poll 200 ms)",
+    ck_assert_msg(daemon_log_wait(&t.rg[0], line, 1, 5000) == 1, "daemon 0: no \"%s\" within 5 s (poll 200 ms)",
                   line);
     assert_rcpt("in the new set", 0, '4', "198.51.100.8", "<c@rcpt.example>", SMFIR_CONTINUE);
     assert_rcpt("only in the old set", 0, '4', "192.0.2.77", "<c@rcpt.example>",
@@ -444,11 +353,12 @@ END_TEST
 START_TEST(test_daemon_expands)
 {
     ck_assert_msg(t.rg[1].pid > 0, "daemon 1 is not running");
-    ck_assert_msg(rg_wait_log(1, "bigsenders: loaded 2 ranges version 1", 10000),
+    ck_assert_msg(daemon_log_wait(&t.rg[1], "bigsenders: loaded 2 ranges version 1", 1, 10000)
+                  == 1,
                   "daemon 1: no \"loaded 2 ranges version 1\" within 10 s");
-    ck_assert_msg(proc_count(t.rg[1].log, "bigsenders: no set in the store") == 1
-                  && proc_count(t.rg[1].log, "bigsenders: expansion complete") == 1
-                  && proc_count(t.rg[1].log, "bigsenders: stored version 1 (2 ranges)") == 1,
+    ck_assert_msg(daemon_log_count(&t.rg[1], "bigsenders: no set in the store") == 1
+                  && daemon_log_count(&t.rg[1], "bigsenders: expansion complete") == 1
+                  && daemon_log_count(&t.rg[1], "bigsenders: stored version 1 (2 ranges)") == 1,
                   "daemon 1: want the empty store, the expansion and the stored version logged");
     assert_rcpt("expanded by the daemon", 1, '4', "192.0.2.1", "<d@rcpt.example>",
                 SMFIR_CONTINUE);
@@ -457,11 +367,11 @@ END_TEST
 
 /* -------------------------------------------------------------- harness */
 
-/* setup_all - dnsmasq, the list, the ctl configuration; daemons come later */
+/* setup_all - dnsmasq, the list, redgreyctl's configuration; 0 or -1 */
 static int
 setup_all(void)
 {
-    const char *tmp = getenv("REDGREY_TEST_TMP");
+    const char *tmp = daemon_tmp();
     char    conf[1024];
 
     t.redis = getenv("REDGREY_TEST_REDIS");
@@ -469,93 +379,95 @@ setup_all(void)
         fprintf(stderr, "check_spf_refresh: REDGREY_TEST_REDIS unset: run under with-redis.sh\n");
         return -1;
     }
-    snprintf(test_dir, sizeof(test_dir), "%s", tmp);
-    snprintf(t.dns_log, sizeof(t.dns_log), "%s/dnsmasq.log", test_dir);
-    snprintf(t.list, sizeof(t.list), "%s/bigsenders.txt", test_dir);
-    snprintf(t.conf, sizeof(t.conf), "%s/redgreyctl.conf", test_dir);
-    snprintf(t.out, sizeof(t.out), "%s/redgreyctl.out", test_dir);
-    snprintf(t.prefix, sizeof(t.prefix), "bs%ld:", (long) getpid());
-    if (dns_start() != 0)
+    snprintf(t.list, sizeof(t.list), "%s/bigsenders.txt", tmp);
+    snprintf(t.conf, sizeof(t.conf), "%s/redgreyctl.conf", tmp);
+    snprintf(t.out, sizeof(t.out), "%s/redgreyctl.out", tmp);
+
+    /* daemon_start_redgrey's key prefix for the names bigset0 and bigset1. */
+    snprintf(t.prefix, sizeof(t.prefix), "rgt%ldbigset0:", (long) getpid());
+    snprintf(t.prefix1, sizeof(t.prefix1), "rgt%ldbigset1:", (long) getpid());
+    if (daemon_start_dnsmasq(&t.dns, "test", zone) != 0) {
+        char   *text = daemon_read_file(t.dns.log);
+
+        fprintf(stderr, "check_spf_refresh: dnsmasq did not start (install the Debian package"
+                " dnsmasq-base):\n%s\n", text ? text : "");
+        free(text);
         return -1;
+    }
     snprintf(conf, sizeof(conf),
              "# check_spf_refresh: redgreyctl\n"
              "socket = inet:1@127.0.0.1\nstore = redis://%s\nkey_prefix = %s\n"
              "spf_domains = %s\ndns_servers = 127.0.0.1:%d\ndns_timeout = 1s\n"
-             "log_level = info\n", t.redis, t.prefix, t.list, t.dns_port);
-    if (proc_write_file(t.list, "# the test zone\nbig.test\n") != 0
-        || proc_write_file(t.conf, conf) != 0) {
-        fprintf(stderr, "check_spf_refresh: %s: %s\n", test_dir, strerror(errno));
+             "log_level = info\n", t.redis, t.prefix, t.list, t.dns.port);
+    if (daemon_write_file(t.list, "# the test zone\nbig.test\n") != 0
+        || daemon_write_file(t.conf, conf) != 0) {
+        fprintf(stderr, "check_spf_refresh: %s: %s\n", tmp, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* run_suite - one suite, in this process (the steps share state); its failures */
+static int
+run_suite(const char *name, const TTest *const *tests, size_t n)
+{
+    Suite  *s = suite_create(name);
+    TCase  *tc = tcase_create(name);
+    SRunner *sr;
+    int     failed;
+
+    for (size_t i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed;
 }
 
 /* main - dnsmasq, the ctl steps, two daemons, the daemon steps; stop everything */
 int
 main(void)
 {
-    SRunner *sr;
-    Suite  *s;
-    TCase  *tc;
+    const TTest *const ctl_tests[] = {test_refresh, test_show};
+    const TTest *const daemon_tests[] = {
+        test_daemon_expands, test_first_attempt, test_dns_down, test_pickup,
+    };
     int     failed = 0, clean = 1;
 
     if (setup_all() != 0) {
-        dns_stop();
+        daemon_signal(&t.dns, SIGTERM);
+        daemon_wait(&t.dns, 3000);
         return EXIT_FAILURE;
     }
-    s = suite_create("spf_refresh");
-    tc = tcase_create("ctl");
-    tcase_add_test(tc, test_refresh);
-    tcase_add_test(tc, test_show);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    failed += srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed += run_suite("ctl", ctl_tests, 2);
 
-    /* Daemon 0 on the set ctl stored; daemon 1 on an empty prefix, expanding. */
-    {
-        char    prefix1[64];
-
-        snprintf(prefix1, sizeof(prefix1), "bs%ld-1:", (long) getpid());
-        if (rg_start(0, t.prefix, 0) != 0)
-            fprintf(stderr, "check_spf_refresh: daemon 0 did not start\n");
-        if (rg_start(1, prefix1, 1) != 0)
-            fprintf(stderr, "check_spf_refresh: daemon 1 did not start\n");
-    }
-    s = suite_create("spf_refresh daemons");
-    tc = tcase_create("daemon");
-    tcase_add_test(tc, test_daemon_expands);
-    tcase_add_test(tc, test_first_attempt);
-    tcase_add_test(tc, test_dns_down);
-    tcase_add_test(tc, test_pickup);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    failed += srunner_ntests_failed(sr);
-    srunner_free(sr);
+    /* Daemon 0 reads the set ctl stored; daemon 1 starts on an empty prefix and expands. */
+    if (rg_start(0, 0) != 0 || rg_start(1, 1) != 0)
+        fprintf(stderr, "check_spf_refresh: a daemon did not start\n");
+    failed += run_suite("daemons", daemon_tests, 4);
 
     /* Stop both daemons at once (libmilter takes up to ~5 s), then DNS. */
     for (int k = 0; k < NDAEMONS; k++)
-        if (t.rg[k].pid > 0)
-            kill(t.rg[k].pid, SIGTERM);
+        daemon_signal(&t.rg[k], SIGTERM);
     for (int k = 0; k < NDAEMONS; k++) {
         int     status;
 
         if (t.rg[k].pid <= 0)
             continue;
-        status = proc_stop(t.rg[k].pid, SIGTERM, 7000);
+        status = daemon_wait(&t.rg[k], 7000);
         if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             fprintf(stderr, "check_spf_refresh: daemon %d stopped with status 0x%x\n", k, status);
             clean = 0;
         }
     }
-    dns_stop();
+    daemon_signal(&t.dns, SIGTERM);
+    daemon_wait(&t.dns, 3000);
     if (failed != 0 || !clean) {
         for (int k = 0; k < NDAEMONS; k++) {
-            char   *text = proc_read_file(t.rg[k].log);
+            char   *text = daemon_read_file(t.rg[k].log);
 
             fprintf(stderr, "---- redgrey %d log ----\n%s\n", k, text != NULL ? text : "(none)");
             free(text);
