@@ -43,6 +43,7 @@ struct cfg {
     int64_t awl_threshold;               /* 0 = off */
     int64_t awl_ttl;                     /* seconds */
     struct netset *trusted_networks;     /* skip greylisting; finished set */
+    char   *trusted_networks_text;       /* the same blocks as text, for cfg_dump */
     enum cfg_on_error on_store_error;
     int     store_timeout_ms;            /* connect and command timeout */
     int     store_pool;                  /* Redis connections */

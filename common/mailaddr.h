@@ -4,14 +4,21 @@
  *
  * Input is whatever the MTA passed (with or without <>, any bytes); output
  * is a bounded, NUL-terminated string safe to log and to key on:
- *   - one pair of surrounding <> and surrounding blanks removed, and an
- *     RFC 5321 source route (<@a,@b:user@dom>) dropped;
- *   - the domain (after the last '@') lower-cased, the local part kept;
- *   - "<>" (or an empty argument) is the null sender: MAILADDR_NULL, "";
- *   - junk -- longer than MAILADDR_MAX, a control character or NUL byte
- *     anywhere, or no '@' where one is required -- is MAILADDR_JUNK, and the
- *     output is "junk:" followed by 16 hex digits of a hash of the raw
- *     bytes: bounded, stable across retries, never a crash.
+ *   - surrounding spaces, one pair of surrounding <> and the spaces inside
+ *     them removed, and an RFC 5321 source route (<@a,@b:user@dom>) dropped;
+ *     an unbalanced bracket ("<x", "x>") is dropped alone, the rest is the
+ *     address;
+ *   - the domain (after the last '@' outside a quoted local part, so
+ *     "a@b"@x.org is in x.org) lower-cased (ASCII), the local part kept;
+ *   - "<>" (or an empty or all-space argument) is the null sender:
+ *     MAILADDR_NULL, ""; for a recipient it is junk;
+ *   - junk -- a normalised address longer than MAILADDR_MAX, a control
+ *     character (< 0x20, 0x7f) or NUL byte anywhere in raw, no '@' where
+ *     one is required, an empty local part or domain ("@x", "user@"), an
+ *     unclosed quote, a stray unquoted '<' or '>', a lone bracket, a
+ *     source route with no mailbox -- is MAILADDR_JUNK, and the output is
+ *     "junk:" followed by 16 hex digits of a hash of the raw bytes:
+ *     bounded, stable across retries, never a crash.
  *
  * Thread-safety: pure functions, any thread. No allocation.
  */
@@ -34,7 +41,10 @@ enum mailaddr_kind {
 
 /*
  * mailaddr_normalize - normalise raw[0..rawlen) into out (at least
- * MAILADDR_MAX + 1 bytes). Returns the kind; out is always set.
+ * MAILADDR_MAX + 1 bytes). Returns the kind; out is always set. Sender
+ * rules apply when flags has MAILADDR_SENDER, recipient rules otherwise.
+ * An address that does not fit a smaller outlen is junk; below 22 bytes
+ * even junk does not fit and out is "" (nothing written if outlen is 0).
  */
 enum mailaddr_kind mailaddr_normalize(const char *raw, size_t rawlen, int flags,
                                       char *out, size_t outlen);

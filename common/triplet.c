@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * triplet.c - the store keys of a triplet: the one place the format lives.
+ *
+ *   grey entry:  PREFIX{CLIENTKEY}g:HASH(sender NUL recipient)
+ *   AWL entry:   PREFIX{CLIENTKEY}a:HASH(sender domain)
+ *
+ * HASH is 96 bits -- 64 from one SipHash-2-4 run and 32 from a second run
+ * under another fixed key -- written as 16 base64url characters, so every
+ * key is short and bounded whatever the addresses. The NUL between sender
+ * and recipient cannot occur in either, so no two pairs hash the same input.
+ * The client key sits alone inside the braces: it is the Redis Cluster hash
+ * tag, so a decision's two keys always share one slot. Keys are built into
+ * the caller's buffer; nothing is allocated.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "siphash.h"
+#include "triplet.h"
+
+/* Two fixed, distinct SipHash keys, "triplet-hash-k-1" and "-2": not secrets. */
+static const uint8_t triplet_key1[16] = {
+    0x74, 0x72, 0x69, 0x70, 0x6c, 0x65, 0x74, 0x2d,
+    0x68, 0x61, 0x73, 0x68, 0x2d, 0x6b, 0x2d, 0x31,
+};
+static const uint8_t triplet_key2[16] = {
+    0x74, 0x72, 0x69, 0x70, 0x6c, 0x65, 0x74, 0x2d,
+    0x68, 0x61, 0x73, 0x68, 0x2d, 0x6b, 0x2d, 0x32,
+};
+
+#define TRIPLET_HASH_LEN 16              /* base64url characters of 96 bits */
+
+/*
+ * triplet_hash - 96-bit digest of data[0..len) as 16 base64url characters
+ * (no NUL). The 12 bytes are the first run little-endian, then the low 32
+ * bits of the second, so the text is the same on every platform.
+ */
+static void
+triplet_hash(const void *data, size_t len, char out[TRIPLET_HASH_LEN])
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint64_t h1 = siphash24(triplet_key1, data, len);
+    uint64_t h2 = siphash24(triplet_key2, data, len);
+    uint8_t bytes[12];
+
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (uint8_t) (h1 >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        bytes[8 + i] = (uint8_t) (h2 >> (8 * i));
+
+    /* 12 bytes are four 3-byte groups, four characters each: no padding. */
+    for (int g = 0; g < 4; g++) {
+        uint32_t v = (uint32_t) bytes[3 * g] << 16 | (uint32_t) bytes[3 * g + 1] << 8
+            | bytes[3 * g + 2];
+
+        out[4 * g] = b64[(v >> 18) & 63];
+        out[4 * g + 1] = b64[(v >> 12) & 63];
+        out[4 * g + 2] = b64[(v >> 6) & 63];
+        out[4 * g + 3] = b64[v & 63];
+    }
+}
+
+/*
+ * triplet_key - write PREFIX{CLIENTKEY}TYPE:HASH into buf. Returns the
+ * length, or 0 when the parts are invalid (prefix over TRIPLET_PREFIX_MAX
+ * or holding a brace, client key empty, unterminated or holding a brace,
+ * which would move the hash tag) or the key does not fit len with its NUL.
+ */
+static size_t
+triplet_key(const char *prefix, const char *client_key, char type,
+            const char hash[TRIPLET_HASH_LEN], char *buf, size_t len)
+{
+    size_t  plen, clen, klen;
+
+    if (prefix == NULL)
+        prefix = "";
+    plen = strnlen(prefix, TRIPLET_PREFIX_MAX + 1);
+    clen = strnlen(client_key, TRIPLET_CLIENTKEY_MAX + 1);
+    if (plen > TRIPLET_PREFIX_MAX || strpbrk(prefix, "{}") != NULL)
+        return 0;
+    if (clen == 0 || clen > TRIPLET_CLIENTKEY_MAX || strpbrk(client_key, "{}") != NULL)
+        return 0;
+
+    klen = plen + 1 + clen + 1 + 2 + TRIPLET_HASH_LEN;
+    if (buf == NULL || klen + 1 > len)
+        return 0;
+    memcpy(buf, prefix, plen);
+    buf[plen] = '{';
+    memcpy(buf + plen + 1, client_key, clen);
+    buf[plen + 1 + clen] = '}';
+    buf[plen + 2 + clen] = type;
+    buf[plen + 3 + clen] = ':';
+    memcpy(buf + plen + 4 + clen, hash, TRIPLET_HASH_LEN);
+    buf[klen] = 0;
+    return klen;
+}
+
+/* triplet_grey_key - the grey entry key of (client key, sender, recipient) */
+size_t
+triplet_grey_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+{
+    char    in[sizeof(t->sender) + sizeof(t->rcpt)];
+    char    hash[TRIPLET_HASH_LEN];
+    size_t  slen, rlen;
+
+    if (t == NULL)
+        return 0;
+    slen = strnlen(t->sender, sizeof(t->sender));
+    rlen = strnlen(t->rcpt, sizeof(t->rcpt));
+    if (slen == sizeof(t->sender) || rlen == sizeof(t->rcpt))
+        return 0;                        /* unterminated: not normalised */
+
+    /* sender NUL rcpt: the NUL cannot occur in either, so pairs stay distinct. */
+    memcpy(in, t->sender, slen);
+    in[slen] = 0;
+    memcpy(in + slen + 1, t->rcpt, rlen);
+    triplet_hash(in, slen + 1 + rlen, hash);
+    return triplet_key(prefix, t->client_key, 'g', hash, buf, len);
+}
+
+/* triplet_awl_key - the AWL key of (client key, sender domain) */
+size_t
+triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+{
+    char    hash[TRIPLET_HASH_LEN];
+    const char *domain;
+
+    if (t == NULL || strnlen(t->sender, sizeof(t->sender)) == sizeof(t->sender))
+        return 0;
+    domain = mailaddr_domain(t->sender);
+    triplet_hash(domain, strlen(domain), hash);
+    return triplet_key(prefix, t->client_key, 'a', hash, buf, len);
+}

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * check_triplet.c - store key format, hash tag, bounds; SipHash vectors.
+ *
+ * The keys are what every backend stores, so their shape and their exact
+ * digests are part of the on-disk format: a golden key guards against a
+ * change that would silently greylist every known triplet again.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "siphash.h"
+#include "triplet.h"
+
+#define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+#define GOLDEN_GREY "rg:{203.0.113.0/24}g:2y3yMBDQTWGjTtO2"
+#define GOLDEN_AWL "rg:{203.0.113.0/24}a:p4iOL2lZgbJ5jlrY"
+
+/* set - fill a triplet from C strings (tests pass short ones only) */
+static void
+set(struct triplet *t, const char *ck, const char *sender, const char *rcpt)
+{
+    memset(t, 0, sizeof(*t));
+    strcpy(t->client_key, ck);
+    strcpy(t->sender, sender);
+    strcpy(t->rcpt, rcpt);
+}
+
+/* hash_tag - the Redis Cluster hash tag of key into tag ("" if none) */
+static void
+hash_tag(const char *key, char *tag, size_t taglen)
+{
+    const char *open = strchr(key, '{');
+    const char *close = open ? strchr(open + 1, '}') : NULL;
+
+    tag[0] = 0;
+    if (close != NULL && close > open + 1 && (size_t) (close - open - 1) < taglen) {
+        memcpy(tag, open + 1, (size_t) (close - open - 1));
+        tag[close - open - 1] = 0;
+    }
+}
+
+static const struct shape_case {
+    const char *label;
+    const char *prefix;
+    const char *client_key;
+    const char *sender;
+    const char *rcpt;
+} shape_cases[] = {
+    {"v4 netblock", "rg:", "203.0.113.0/24", "a@example.org", "b@example.net"},
+    {"v6 netblock", "rg:", "2001:db8:1:2::/64", "a@example.org", "b@example.net"},
+    {"spf client key", "rg:", "spf:example.org", "a@example.org", "b@example.net"},
+    {"null sender", "rg:", "203.0.113.0/24", "", "b@example.net"},
+    {"junk sender", "rg:", "203.0.113.0/24", "junk:0123456789abcdef", "postmaster"},
+    {"empty prefix", "", "198.51.100.0/24", "a@example.org", "b@example.net"},
+    {"NULL prefix", NULL, "198.51.100.0/24", "a@example.org", "b@example.net"},
+    {"long prefix", "greylisting:production:cluster-a:", "198.51.100.0/24", "x@y.z", "q@r.s"},
+};
+
+/* check_shape - key is PREFIX{CK}TYPE:HASH with a 16-char base64url hash */
+static void
+check_shape(const struct shape_case *c, const char *key, size_t n, char type)
+{
+    const char *prefix = c->prefix ? c->prefix : "";
+    size_t  plen = strlen(prefix), clen = strlen(c->client_key);
+    char    tag[TRIPLET_CLIENTKEY_MAX + 1];
+
+    ck_assert_msg(n == plen + clen + 4 + 16, "%s: got length %zu, want %zu", c->label, n,
+                  plen + clen + 4 + 16);
+    ck_assert_msg(strlen(key) == n, "%s: got strlen %zu, want %zu", c->label, strlen(key), n);
+    ck_assert_msg(n <= TRIPLET_KEY_MAX, "%s: got length %zu, want <= %d", c->label, n,
+                  TRIPLET_KEY_MAX);
+    ck_assert_msg(strncmp(key, prefix, plen) == 0, "%s: got %s, want prefix %s", c->label,
+                  key, prefix);
+    ck_assert_msg(key[plen] == '{' && strncmp(key + plen + 1, c->client_key, clen) == 0
+                  && key[plen + 1 + clen] == '}', "%s: got %s, want {%s}", c->label, key,
+                  c->client_key);
+    ck_assert_msg(key[plen + 2 + clen] == type && key[plen + 3 + clen] == ':',
+                  "%s: got %s, want type %c:", c->label, key, type);
+    ck_assert_msg(strspn(key + plen + 4 + clen, B64URL) == 16, "%s: got hash %s, want base64url",
+                  c->label, key + plen + 4 + clen);
+    hash_tag(key, tag, sizeof(tag));
+    ck_assert_msg(strcmp(tag, c->client_key) == 0, "%s: got hash tag \"%s\", want \"%s\"",
+                  c->label, tag, c->client_key);
+}
+
+START_TEST(test_shape)
+{
+    const struct shape_case *c = &shape_cases[_i];
+    struct triplet t;
+    char    key[TRIPLET_KEY_MAX];
+    size_t  n;
+
+    set(&t, c->client_key, c->sender, c->rcpt);
+    n = triplet_grey_key(c->prefix, &t, key, sizeof(key));
+    check_shape(c, key, n, 'g');
+    n = triplet_awl_key(c->prefix, &t, key, sizeof(key));
+    check_shape(c, key, n, 'a');
+}
+END_TEST
+
+/* Same inputs give the same key; any one part changed gives another. */
+START_TEST(test_distinct)
+{
+    struct triplet t;
+    char    base[TRIPLET_KEY_MAX], key[TRIPLET_KEY_MAX], awl[TRIPLET_KEY_MAX];
+    static const struct {
+        const char *label;
+        const char *ck, *sender, *rcpt;
+    } other[] = {
+        {"other rcpt", "203.0.113.0/24", "a@example.org", "c@example.net"},
+        {"other sender", "203.0.113.0/24", "z@example.org", "b@example.net"},
+        {"other client", "203.0.114.0/24", "a@example.org", "b@example.net"},
+        {"swapped", "203.0.113.0/24", "b@example.net", "a@example.org"},
+        {"null sender", "203.0.113.0/24", "", "b@example.net"},
+        {"rcpt case", "203.0.113.0/24", "a@example.org", "B@example.net"},
+    };
+
+    set(&t, "203.0.113.0/24", "a@example.org", "b@example.net");
+    ck_assert_uint_gt(triplet_grey_key("rg:", &t, base, sizeof(base)), 0);
+    set(&t, "203.0.113.0/24", "a@example.org", "b@example.net");
+    ck_assert_uint_gt(triplet_grey_key("rg:", &t, key, sizeof(key)), 0);
+    ck_assert_str_eq(key, base);
+    ck_assert_uint_gt(triplet_awl_key("rg:", &t, awl, sizeof(awl)), 0);
+    ck_assert_msg(strcmp(awl, base) != 0, "awl vs grey: got %s twice", awl);
+
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        set(&t, other[i].ck, other[i].sender, other[i].rcpt);
+        ck_assert_uint_gt(triplet_grey_key("rg:", &t, key, sizeof(key)), 0);
+        ck_assert_msg(strcmp(key, base) != 0, "%s: got %s, want a different key",
+                      other[i].label, key);
+    }
+
+    /* The separator keeps ("ab", "c") and ("a", "bc") apart. */
+    set(&t, "203.0.113.0/24", "ab@x", "c@y");
+    triplet_grey_key("rg:", &t, base, sizeof(base));
+    set(&t, "203.0.113.0/24", "ab@xc", "@y");
+    triplet_grey_key("rg:", &t, key, sizeof(key));
+    ck_assert_msg(strcmp(key, base) != 0, "separator: got %s twice", key);
+}
+END_TEST
+
+/* The AWL key depends on the sender's domain only. */
+START_TEST(test_awl_domain)
+{
+    struct triplet t;
+    char    k1[TRIPLET_KEY_MAX], k2[TRIPLET_KEY_MAX], k3[TRIPLET_KEY_MAX];
+
+    set(&t, "203.0.113.0/24", "alice@example.org", "b@example.net");
+    ck_assert_uint_gt(triplet_awl_key("rg:", &t, k1, sizeof(k1)), 0);
+    set(&t, "203.0.113.0/24", "\"bob smith\"@example.org", "other@example.com");
+    ck_assert_uint_gt(triplet_awl_key("rg:", &t, k2, sizeof(k2)), 0);
+    ck_assert_str_eq(k1, k2);
+    set(&t, "203.0.113.0/24", "alice@example.com", "b@example.net");
+    ck_assert_uint_gt(triplet_awl_key("rg:", &t, k3, sizeof(k3)), 0);
+    ck_assert_msg(strcmp(k1, k3) != 0, "other domain: got %s twice", k3);
+    set(&t, "203.0.114.0/24", "alice@example.org", "b@example.net");
+    ck_assert_uint_gt(triplet_awl_key("rg:", &t, k3, sizeof(k3)), 0);
+    ck_assert_msg(strcmp(k1, k3) != 0, "other client: got %s twice", k3);
+}
+END_TEST
+
+/*
+ * Golden keys: the format and digests are persistent state. If this fails,
+ * the change invalidates every stored entry; make it deliberately or not at all.
+ */
+START_TEST(test_golden)
+{
+    struct triplet t;
+    char    key[TRIPLET_KEY_MAX];
+
+    set(&t, "203.0.113.0/24", "a@example.org", "b@example.net");
+    triplet_grey_key("rg:", &t, key, sizeof(key));
+    ck_assert_str_eq(key, GOLDEN_GREY);
+    triplet_awl_key("rg:", &t, key, sizeof(key));
+    ck_assert_str_eq(key, GOLDEN_AWL);
+}
+END_TEST
+
+static const struct bad_case {
+    const char *label;
+    size_t  prefixlen;                   /* prefix of 'p' repeated; 0: use prefix */
+    const char *prefix;
+    const char *client_key;
+    size_t  want_nonzero;
+} bad_cases[] = {
+    {"prefix at max", TRIPLET_PREFIX_MAX, NULL, "203.0.113.0/24", 1},
+    {"prefix too long", TRIPLET_PREFIX_MAX + 1, NULL, "203.0.113.0/24", 0},
+    {"prefix much too long", 4096, NULL, "203.0.113.0/24", 0},
+    {"prefix with {", 0, "rg{x:", "203.0.113.0/24", 0},
+    {"prefix with }", 0, "rg}:", "203.0.113.0/24", 0},
+    {"client key with {", 0, "rg:", "{203.0.113.0/24", 0},
+    {"client key with }", 0, "rg:", "203.0.113.0}/24", 0},
+    {"client key {}", 0, "rg:", "{}", 0},
+    {"empty client key", 0, "rg:", "", 0},
+};
+
+START_TEST(test_bad)
+{
+    const struct bad_case *c = &bad_cases[_i];
+    struct triplet t;
+    char    key[TRIPLET_KEY_MAX];
+    char   *prefix = NULL;
+    size_t  g, a;
+
+    if (c->prefixlen > 0) {
+        prefix = malloc(c->prefixlen + 1);
+        ck_assert_ptr_nonnull(prefix);
+        memset(prefix, 'p', c->prefixlen);
+        prefix[c->prefixlen] = 0;
+    }
+    set(&t, c->client_key, "a@example.org", "b@example.net");
+    g = triplet_grey_key(prefix ? prefix : c->prefix, &t, key, sizeof(key));
+    a = triplet_awl_key(prefix ? prefix : c->prefix, &t, key, sizeof(key));
+    ck_assert_msg((g != 0) == c->want_nonzero && (a != 0) == c->want_nonzero,
+                  "%s: got grey %zu awl %zu, want %s", c->label, g, a,
+                  c->want_nonzero ? "keys" : "0");
+    free(prefix);
+}
+END_TEST
+
+/* Longest parts: the key still fits TRIPLET_KEY_MAX; short buffers give 0. */
+START_TEST(test_bounds)
+{
+    struct triplet t;
+    char    prefix[TRIPLET_PREFIX_MAX + 1];
+    char    key[TRIPLET_KEY_MAX + 8];
+    size_t  n, a;
+
+    memset(&t, 'x', sizeof(t));
+    t.client_key[TRIPLET_CLIENTKEY_MAX] = 0;
+    memset(t.sender, 'a', MAILADDR_MAX);
+    t.sender[MAILADDR_MAX - 12] = '@';
+    t.sender[MAILADDR_MAX] = 0;
+    memset(t.rcpt, 'b', MAILADDR_MAX);
+    t.rcpt[MAILADDR_MAX] = 0;
+    memset(prefix, 'p', TRIPLET_PREFIX_MAX);
+    prefix[TRIPLET_PREFIX_MAX] = 0;
+
+    memset(key, 'X', sizeof(key));
+    n = triplet_grey_key(prefix, &t, key, TRIPLET_KEY_MAX);
+    ck_assert_uint_eq(n, TRIPLET_PREFIX_MAX + TRIPLET_CLIENTKEY_MAX + 4 + 16);
+    ck_assert_uint_lt(n, TRIPLET_KEY_MAX);
+    ck_assert_int_eq(key[TRIPLET_KEY_MAX], 'X');
+    a = triplet_awl_key(prefix, &t, key, TRIPLET_KEY_MAX);
+    ck_assert_uint_eq(a, n);
+
+    /* Exactly n + 1 bytes fit; n bytes (no room for the NUL) do not. */
+    ck_assert_uint_eq(triplet_grey_key(prefix, &t, key, n + 1), n);
+    ck_assert_uint_eq(triplet_grey_key(prefix, &t, key, n), 0);
+    ck_assert_uint_eq(triplet_awl_key(prefix, &t, key, n), 0);
+    ck_assert_uint_eq(triplet_grey_key(prefix, &t, NULL, 0), 0);
+    ck_assert_uint_eq(triplet_grey_key(prefix, NULL, key, sizeof(key)), 0);
+
+    /* Unterminated fields are not normalised addresses: refused. */
+    memset(t.client_key, 'c', sizeof(t.client_key));
+    ck_assert_uint_eq(triplet_grey_key("rg:", &t, key, sizeof(key)), 0);
+    set(&t, "203.0.113.0/24", "a@example.org", "b@example.net");
+    memset(t.rcpt, 'r', sizeof(t.rcpt));
+    ck_assert_uint_eq(triplet_grey_key("rg:", &t, key, sizeof(key)), 0);
+    memset(t.sender, 's', sizeof(t.sender));
+    ck_assert_uint_eq(triplet_awl_key("rg:", &t, key, sizeof(key)), 0);
+}
+END_TEST
+
+/* SipHash-2-4 reference vectors: key 00..0f, message 00..(len-1). */
+static const struct sip_case {
+    const char *label;
+    size_t  len;
+    uint64_t want;
+} sip_cases[] = {
+    {"empty", 0, UINT64_C(0x726fdb47dd0e0e31)},
+    {"1 byte", 1, UINT64_C(0x74f839c593dc67fd)},
+    {"7 bytes", 7, UINT64_C(0xab0200f58b01d137)},
+    {"8 bytes", 8, UINT64_C(0x93f5f5799a932462)},
+    {"15 bytes (paper)", 15, UINT64_C(0xa129ca6149be45e5)},
+};
+
+START_TEST(test_siphash)
+{
+    const struct sip_case *c = &sip_cases[_i];
+    uint8_t key[16], msg[64];
+    uint64_t got;
+
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t) i;
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t) i;
+    got = siphash24(key, msg, c->len);
+    ck_assert_msg(got == c->want, "%s: got %016llx, want %016llx", c->label,
+                  (unsigned long long) got, (unsigned long long) c->want);
+}
+END_TEST
+
+#define N(a) (int) (sizeof(a) / sizeof((a)[0]))
+
+static Suite *
+triplet_suite(void)
+{
+    Suite  *s = suite_create("triplet");
+    TCase  *tc;
+
+    tc = tcase_create("key format");
+    tcase_add_loop_test(tc, test_shape, 0, N(shape_cases));
+    tcase_add_test(tc, test_distinct);
+    tcase_add_test(tc, test_awl_domain);
+    tcase_add_test(tc, test_golden);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bad input");
+    tcase_add_loop_test(tc, test_bad, 0, N(bad_cases));
+    tcase_add_test(tc, test_bounds);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("siphash");
+    tcase_add_loop_test(tc, test_siphash, 0, N(sip_cases));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(triplet_suite());
+    int     failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
