@@ -8,9 +8,9 @@
 # private Postfix instances (tests/e2e/postfix-start.sh) that hand each
 # session to redgrey daemons, and every scenario asserts on the RCPT reply
 # lines, on the mailbox (did the message arrive, does it carry X-Greylist)
-# and on redgrey's own log. Three instances: MX0 alone (scenarios 1, 2, 4,
-# 5, 6, 8), and MX1 + MX2 sharing the Redis server of with-redis.sh
-# (scenarios 3 and 7). Ports are drawn free; every process is stopped by
+# and on redgrey's own log. Three instances: MX0 alone with the embedded
+# LMDB store (scenarios 1, 2, 4, 5, 6, 8), and MX1 + MX2 sharing the Redis
+# server of with-redis.sh (scenarios 3 and 7). Ports are drawn free; every process is stopped by
 # PID or `postfix stop` from a trap, and a watchdog bounds the whole run.
 #
 # Runs under with-redis.sh (REDGREY_TEST_REDIS...), as root. Environment:
@@ -64,9 +64,10 @@ setup_fail() {
 
 # ---- processes ------------------------------------------------------------
 
-# rg_start - start redgrey NAME listening on SOCKET with STORE
+# rg_start - start redgrey NAME listening on SOCKET (port PORT) with STORE;
+# more config lines may follow as a fifth argument
 rg_start() {
-    local name=$1 socket=$2 store=$3 port=$4 dir=$work/$1 pid
+    local name=$1 socket=$2 store=$3 port=$4 more=${5:-} dir=$work/$1 pid
     mkdir -p "$dir"
     cat > "$dir/redgrey.conf" <<EOF
 # $name: written by t-postfix.sh
@@ -82,6 +83,7 @@ user =
 pidfile =
 header = yes
 key_prefix = rg:
+$more
 EOF
     if ! "$REDGREY" -t -c "$dir/redgrey.conf" > "$dir/check.out" 2>&1; then
         cat "$dir/check.out"
@@ -317,8 +319,10 @@ t0=$(date +%s)
 echo "# redgrey: $REDGREY ($("$REDGREY" -V 2>&1 | head -n 1))"
 echo "# Redis: $REDGREY_TEST_REDIS; work directory: $work"
 
-# MX0: one MX, IPv6 and SMTP AUTH on, redgrey rg0 on 127.0.0.1.
-rg_start rg0 "inet:$port_rg0@127.0.0.1" "$redis" "$port_rg0"
+# MX0: one MX, IPv6 and SMTP AUTH on, redgrey rg0 on 127.0.0.1 with the
+# embedded store.
+mkdir -p "$work/rg0/lmdb"
+rg_start rg0 "inet:$port_rg0@127.0.0.1" "lmdb:$work/rg0/lmdb" "$port_rg0" "lmdb_mapsize = 64M"
 IPV6=1 SASL_USER=user@e2e.test SASL_PASS=secret MILTER=inet:127.0.0.1:$port_rg0 \
     mx_start mx0 "$port_smtp0"
 # MX1 and MX2: a cluster on one Redis. rg2 listens on IPv6, to cover that.
@@ -332,7 +336,7 @@ echo "# MX0 :$port_smtp0 -> rg0 :$port_rg0; MX1 :$port_smtp1 -> rg1 :$port_rg1;"
 GREY='^451 4\.7\.1 Greylisted, please try again later$'
 OK='^250 2\.1\.5 '
 
-# ---- 1. one MX: greylisted, early retry greylisted, later retry passes -------
+# ---- 1. one MX (LMDB): greylisted, early retry greylisted, later retry passes
 send s1a 127.0.0.1 "$port_smtp0" 127.0.0.2 alice@s1.example bob@e2e.test
 expect_rcpt s1a bob@e2e.test "$GREY"
 expect_queued s1a no
@@ -348,7 +352,7 @@ expect_log rg0 "$(decision greylist 127.0.0.2 127.0.0.0/24 alice@s1.example bob@
 [ "$(log_count rg0 "$(decision greylist 127.0.0.2 127.0.0.0/24 alice@s1.example bob@e2e.test)")" = 2 ] ||
     bad "rg0's log: want 2 greylist lines for alice@s1.example -> bob@e2e.test"
 expect_log rg0 "$(decision pass 127.0.0.2 127.0.0.0/24 alice@s1.example bob@e2e.test)"
-verdict 1 "127.0.0.2: 451 4.7.1 at RCPT, 451 on an early retry, 250 after ${DELAY}s; delivered with ${xgrey:-no X-Greylist}"
+verdict 1 "one MX, LMDB store: 127.0.0.2 gets 451 4.7.1 at RCPT, 451 on an early retry, 250 after ${DELAY}s; delivered with ${xgrey:-no X-Greylist}"
 
 # ---- 2. netblock: retry from another address of the same /24 --------------
 send s2a 127.0.0.1 "$port_smtp0" 127.0.0.2 carol@s2.example dave@e2e.test
