@@ -65,6 +65,17 @@ struct store {
 struct store *store_open(const struct store_config *conf, char *err, size_t errlen);
 
 /*
+ * store_url_check - check the URL's syntax without opening anything (for
+ * redgrey -t): a known scheme, an absolute LMDB directory, a Redis URL
+ * the backend parses. Returns 0, or -1 with a reason naming the URL (its
+ * password masked) in err.
+ */
+int     store_url_check(const char *url, char *err, size_t errlen);
+
+/* store_url_redact - url into out with any password replaced by "***" */
+void    store_url_redact(const char *url, char *out, size_t outlen);
+
+/*
  * store_decide - decide on t atomically. Returns 0 with *out filled, or -1
  * with a reason in err (timeout, connection lost, map full ...); on -1 the
  * caller applies on_store_error. Never takes longer than the timeout
