@@ -407,7 +407,7 @@ grep -q '^<-  235 ' "$work/swaks/s5b.out" || bad "s5b: AUTH PLAIN was not accept
 expect_rcpt s5b gina@e2e.test "$OK"
 expect_queued s5b
 expect_delivered mx0 s5b plain
-[ "$(log_count rg0 "to=<gina@e2e.test>")" -ge 1 ] || bad "rg0 never saw gina@e2e.test"
+expect_log rg0 "action=accept reason=auth client=\\[127[.]0[.]0[.]5\\] .*to=<gina@e2e.test>"
 [ "$(log_count rg0 "action=(greylist|pass) .*to=<gina@e2e.test>")" = 1 ] ||
     bad "rg0's log: want exactly one greylist decision for gina (the unauthenticated try)"
 verdict 5 "unauthenticated 451; authenticated (235) at once 250 and delivered without X-Greylist"
@@ -442,6 +442,9 @@ send s7c 127.0.0.1 "$port_smtp2" 127.0.0.7 liam@s7.example olga@e2e.test
 for x in s7a:mia s7b:noah s7c:olga; do
     expect_rcpt "${x%:*}" "${x#*:}@e2e.test" "$OK"
     expect_queued "${x%:*}"
+done
+for x in rg1:mia rg1:noah rg2:olga; do
+    expect_log "${x%:*}" "action=accept reason=store-error .*to=<${x#*:}@e2e.test>"
 done
 expect_delivered mx1 s7a plain
 expect_delivered mx1 s7b plain
