@@ -10,8 +10,9 @@
 # lines, on the mailbox (did the message arrive, does it carry X-Greylist)
 # and on redgrey's own log. Three instances: MX0 alone with the embedded
 # LMDB store (scenarios 1, 2, 4, 5, 6, 8), and MX1 + MX2 sharing the Redis
-# server of with-redis.sh (scenarios 3 and 7). Ports are drawn free; every process is stopped by
-# PID or `postfix stop` from a trap, and a watchdog bounds the whole run.
+# server of with-redis.sh (scenarios 3 and 7). Ports are drawn free; every
+# process is stopped by PID or `postfix stop` from a trap, and a watchdog
+# bounds the whole run.
 #
 # Runs under with-redis.sh (REDGREY_TEST_REDIS...), as root. Environment:
 # REDGREY (the daemon, default ../milter/redgrey from the build's tests/),
@@ -57,6 +58,14 @@ verdict() {
 # setup_fail - a broken precondition: nothing can be tested
 setup_fail() {
     echo "FAIL setup: $*"
+    failed=$((failed + 1))
+    echo "$passed passed, $failed failed"
+    exit 1
+}
+
+# interrupted - a signal (or the watchdog) ends the run: say so, clean up
+interrupted() {
+    echo "FAIL interrupted: a signal stopped the run"
     failed=$((failed + 1))
     echo "$passed passed, $failed failed"
     exit 1
@@ -298,7 +307,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/redgrey-e2e.XXXXXX") || setup_fail "mktemp fai
 chmod 755 "$work"
 mkdir -p "$work/swaks"
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap interrupted INT TERM HUP
 # The watchdog sleeps in short steps, so that killing it leaves no sleeper.
 (
     n=0
@@ -330,6 +339,7 @@ rg_start rg1 "inet:$port_rg1@127.0.0.1" "$redis" "$port_rg1"
 rg_start rg2 "inet6:$port_rg2@[::1]" "$redis" "$port_rg2"
 MILTER=inet:127.0.0.1:$port_rg1 mx_start mx1 "$port_smtp1"
 IPV6=1 MILTER="inet:[::1]:$port_rg2" mx_start mx2 "$port_smtp2"
+echo "# ready after $(($(date +%s) - t0)) s"
 echo "# MX0 :$port_smtp0 -> rg0 :$port_rg0; MX1 :$port_smtp1 -> rg1 :$port_rg1;" \
     "MX2 :$port_smtp2 -> rg2 [::1]:$port_rg2; delay ${DELAY}s"
 
@@ -455,7 +465,11 @@ expect_delivered mx2 s7c plain
     bad "rg2's log: got $(log_count rg2 'store: outage') 'store: outage' lines, want 1"
 "$REDGREY_TEST_REDIS_START" > /dev/null 2>&1 || bad "could not start redis-server again"
 n=0
-while [ "$(redis-cli -u "$redis" ping 2>/dev/null)" != PONG ] && [ $n -lt 100 ]; do
+while [ "$(redis-cli -u "$redis" ping 2>/dev/null)" != PONG ]; do
+    if [ $n -ge 100 ]; then
+        bad "redis-server does not answer PING 5 s after its restart"
+        break
+    fi
     sleep 0.05
     n=$((n + 1))
 done
@@ -469,9 +483,9 @@ verdict 7 "Redis stopped: 3 new triplets accepted at once on both MXes, one outa
 
 # ---- 8. redgrey stopped: Postfix applies milter_default_action = accept ----
 rg_stop rg0 wait
-if [ "$(cat "$work/rg0/status")" != 0 ]; then
-    bad "rg0 exited with status $(cat "$work/rg0/status") after SIGTERM, want 0"
-fi
+action=$(postconf -c "$work/mx0/conf" -h milter_default_action)
+[ "$action" = accept ] ||
+    bad "mx0: milter_default_action is '$action', want accept (from contrib/postfix/main.cf.snippet)"
 send s8 127.0.0.1 "$port_smtp0" 127.0.0.8 oscar@s8.example pat@e2e.test
 expect_rcpt s8 pat@e2e.test "$OK"
 expect_queued s8
@@ -481,6 +495,7 @@ grep -q "warning: connect to Milter service inet:127.0.0.1:$port_rg0: Connection
 verdict 8 "redgrey stopped: Postfix (milter_default_action = accept) answered '$(rcpt_reply s8 pat@e2e.test)' and delivered"
 
 # ---- shutdown: the daemons stop on SIGTERM, cleanly ------------------------
+# Signal both first: libmilter takes up to ~5 s to notice, so wait in parallel.
 rg_stop rg1
 rg_stop rg2 wait
 rg_stop rg1 wait
