@@ -35,6 +35,7 @@
 
 #include "callbacks.h"
 #include "cfg.h"
+#include "lists.h"
 #include "log.h"
 #include "store.h"
 
@@ -285,6 +286,9 @@ main_serve(const struct cfg *c)
     const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
     int     rc, left;
 
+    /* First: it blocks SIGUSR1, which every later thread must inherit. */
+    if (lists_init(c, err, sizeof(err)) != 0)
+        main_fatal("%s", err);
     main_store_config(c, &sc);
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         main_fatal("%s", err);
@@ -319,6 +323,7 @@ main_serve(const struct cfg *c)
         exit(rc);
     }
     store_free(st);
+    lists_fini();
     return rc;
 }
 
@@ -369,6 +374,12 @@ main(int argc, char **argv)
         return 1;
     }
     if (check) {
+        /* The daemon loads the whitelists itself, after dropping privileges. */
+        if (lists_check(c, err, sizeof(err)) != 0) {
+            fprintf(stderr, "redgrey: %s\n", err);
+            cfg_free(c);
+            return 1;
+        }
         printf("redgrey: %s: configuration OK\n", path);
         cfg_free(c);
         return 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sendernorm.h"
 #include "session.h"
 
 /* session_new - a zeroed session; NULL if out of memory (never exits) */
@@ -29,11 +30,24 @@ session_new(void)
     return s;
 }
 
-/* session_free - release the session */
+/* session_free - release the session and its whitelist reference */
 void
 session_free(struct session *s)
 {
+    if (s == NULL)
+        return;
+    wlist_unref(s->wl);
     free(s);
+}
+
+/* session_use_wlist - swap in w (a reference, now the session's) */
+void
+session_use_wlist(struct session *s, struct wlist *w)
+{
+    struct wlist *old = s->wl;
+
+    s->wl = w;
+    wlist_unref(old);
 }
 
 /* session_set_client - the peer address, its client key, its skip reason */
@@ -45,6 +59,7 @@ session_set_client(struct session *s, const struct sockaddr *sa,
     char    text[IPADDR_STRLEN];
 
     s->t.client_key[0] = '\0';
+    s->netkey[0] = '\0';
     if (ipaddr_from_sockaddr(sa, &s->ip) != 0) {
         /* Unix socket, or the MTA did not know (family 'U'). */
         s->conn_skip = SESSION_SKIP_NO_IP;
@@ -59,7 +74,8 @@ session_set_client(struct session *s, const struct sockaddr *sa,
     s->client[strlen(text) + 2] = '\0';
 
     netblock_mask(&s->ip, (unsigned) (s->ip.family == AF_INET ? netmask_v4 : netmask_v6), &nb);
-    netblock_format(&nb, s->t.client_key, sizeof(s->t.client_key));
+    netblock_format(&nb, s->netkey, sizeof(s->netkey));
+    memcpy(s->t.client_key, s->netkey, sizeof(s->netkey));
     s->conn_skip = netset_contains(trusted, &s->ip) ? SESSION_SKIP_TRUSTED : SESSION_SKIP_NONE;
 }
 
@@ -85,15 +101,44 @@ session_set_host(struct session *s, const char *host)
     memcpy(s->mta_host, host, len + 1);
 }
 
-/* session_reset_message - forget sender, recipient and delays */
+/*
+ * session_set_helo - keep the HELO name for the SPF check of <>. It is
+ * only ever a DNS name to look up (spf_check validates it), so anything
+ * too long or outside the host name alphabet is dropped, not escaped.
+ */
+void
+session_set_helo(struct session *s, const char *name)
+{
+    size_t  len;
+
+    s->helo[0] = '\0';
+    if (name == NULL)
+        return;
+    len = strlen(name);
+    if (len == 0 || len >= sizeof(s->helo))
+        return;
+    if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != len)
+        return;
+    memcpy(s->helo, name, len + 1);
+}
+
+/* session_reset_message - forget sender, recipient, SPF and delays; netblock key back */
 void
 session_reset_message(struct session *s)
 {
     s->msg_skip = SESSION_SKIP_NONE;
     s->in_message = 0;
+    s->null_sender = 0;
+    s->data_tempfail = 0;
+    s->spf_checked = 0;
+    s->spf.result = SPF_CHECK_NONE;
+    s->spf.keyable = 0;
+    s->spf.domain[0] = '\0';
     s->max_delay = -1;
     s->from_log[0] = '\0';
+    s->from_domain[0] = '\0';
     s->to_log[0] = '\0';
+    memcpy(s->t.client_key, s->netkey, sizeof(s->netkey));
     s->t.sender[0] = '\0';
     s->t.rcpt[0] = '\0';
 }
@@ -124,16 +169,44 @@ session_loggable(const char *raw, char *out, size_t outlen)
     return out;
 }
 
-/* session_set_sender - normalise MAIL FROM into the triplet */
+/*
+ * session_set_sender - normalise MAIL FROM into the triplet. The domain
+ * is taken before sendernorm_key, which may change it (SRS): SPF is about
+ * the domain the client used, the key about the original sender.
+ */
 enum mailaddr_kind
 session_set_sender(struct session *s, const char *raw)
 {
+    enum mailaddr_kind kind;
+
     if (raw == NULL)
         raw = "";
     session_loggable(raw, s->from_log, sizeof(s->from_log));
     s->in_message = 1;
-    return mailaddr_normalize(raw, strlen(raw), MAILADDR_SENDER,
-                              s->t.sender, sizeof(s->t.sender));
+    s->null_sender = 0;
+    s->from_domain[0] = '\0';
+    kind = mailaddr_normalize(raw, strlen(raw), MAILADDR_SENDER, s->t.sender, sizeof(s->t.sender));
+    if (kind == MAILADDR_NULL)
+        s->null_sender = 1;
+    if (kind != MAILADDR_OK)
+        return kind;
+    /* Both buffers are MAILADDR_MAX + 1 bytes, and the domain is a suffix. */
+    strcpy(s->from_domain, mailaddr_domain(s->t.sender));
+    /* The key only ever shortens, in place, so it always fits. */
+    (void) sendernorm_key(s->t.sender, s->t.sender, sizeof(s->t.sender));
+    return kind;
+}
+
+/* session_set_spf_key - "spf:" domain as this message's client key */
+void
+session_set_spf_key(struct session *s, const char *domain)
+{
+    size_t  len = domain != NULL ? strlen(domain) : 0;
+
+    if (len == 0 || len + 4 >= sizeof(s->t.client_key))
+        return;
+    memcpy(s->t.client_key, "spf:", 4);
+    memcpy(s->t.client_key + 4, domain, len + 1);
 }
 
 /* session_set_rcpt - normalise RCPT TO into the triplet */
@@ -158,6 +231,16 @@ session_skip_name(enum session_skip skip)
         return "trusted";
     case SESSION_SKIP_AUTH:
         return "auth";
+    case SESSION_SKIP_WL_CLIENT:
+        return "whitelist-client";
+    case SESSION_SKIP_WL_NAME:
+        return "whitelist-name";
+    case SESSION_SKIP_BIGSENDER:
+        return "bigsender";
+    case SESSION_SKIP_WL_SENDER:
+        return "whitelist-sender";
+    case SESSION_SKIP_WL_RCPT:
+        return "whitelist-rcpt";
     case SESSION_SKIP_NONE:
         break;
     }
