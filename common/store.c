@@ -109,6 +109,64 @@ store_decide(struct store *st, const struct triplet *t,
     return st->ops->decide(st, t, out, err, errlen);
 }
 
+/* store_blob_name_ok - [a-z0-9_-], 1..STORE_BLOB_NAME_MAX bytes */
+int
+store_blob_name_ok(const char *name)
+{
+    size_t  n;
+
+    if (name == NULL || (n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-")) == 0)
+        return 0;
+    return name[n] == 0 && n <= STORE_BLOB_NAME_MAX;
+}
+
+/* store_blob_get - check the arguments, then forward to the backend */
+enum store_blob_result
+store_blob_get(struct store *st, const char *name, char **data, size_t *len,
+               struct store_blob_meta *meta, char *err, size_t errlen)
+{
+    if (data != NULL)
+        *data = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (meta != NULL)
+        memset(meta, 0, sizeof(*meta));
+    if (st == NULL || meta == NULL || (data != NULL && len == NULL)) {
+        snprintf(err, errlen, "store_blob_get: bad arguments");
+        return STORE_BLOB_ERROR;
+    }
+    if (!store_blob_name_ok(name)) {
+        snprintf(err, errlen, "store: bad blob name (want [a-z0-9_-], 1..%d bytes)",
+                 STORE_BLOB_NAME_MAX);
+        return STORE_BLOB_ERROR;
+    }
+    return st->ops->blob_get(st, name, data, len, meta, err, errlen);
+}
+
+/* store_blob_put - check the arguments, then forward to the backend */
+int
+store_blob_put(struct store *st, const char *name, const void *data, size_t len,
+               struct store_blob_meta *meta, char *err, size_t errlen)
+{
+    if (meta != NULL)
+        memset(meta, 0, sizeof(*meta));
+    if (st == NULL || (data == NULL && len > 0)) {
+        snprintf(err, errlen, "store_blob_put: bad arguments");
+        return -1;
+    }
+    if (!store_blob_name_ok(name)) {
+        snprintf(err, errlen, "store: bad blob name (want [a-z0-9_-], 1..%d bytes)",
+                 STORE_BLOB_NAME_MAX);
+        return -1;
+    }
+    if (len > STORE_BLOB_MAX) {
+        snprintf(err, errlen, "store: blob %s: %zu bytes, over the limit of %d",
+                 name, len, STORE_BLOB_MAX);
+        return -1;
+    }
+    return st->ops->blob_put(st, name, data == NULL ? "" : data, len, meta, err, errlen);
+}
+
 /* store_free - forward to the backend; NULL is a no-op */
 void
 store_free(struct store *st)

@@ -37,6 +37,7 @@
 #include "cfg.h"
 #include "lists.h"
 #include "log.h"
+#include "refresh.h"
 #include "store.h"
 
 #define MAIN_STOP_WAIT_MS 3000           /* wait for open sessions at exit */
@@ -300,6 +301,10 @@ main_serve(const struct cfg *c)
     if (main_ready_fd >= 0 && chdir("/") != 0)
         log_warn("chdir /: %s", strerror(errno));
     callbacks_init(c, st);
+    if (refresh_start(c, st, err, sizeof(err)) != 0) {
+        store_free(st);
+        main_fatal("%s", err);
+    }
 
     store_url_redact(c->store, url, sizeof(url));
     log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION, c->socket, url);
@@ -322,6 +327,7 @@ main_serve(const struct cfg *c)
                  left, MAIN_STOP_WAIT_MS);
         exit(rc);
     }
+    refresh_stop();
     store_free(st);
     lists_fini();
     return rc;

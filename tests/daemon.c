@@ -357,3 +357,31 @@ daemon_log_wait(const struct daemon *d, const char *needle, int n, int ms)
     }
     return seen;
 }
+
+/* daemon_run - fork, exec with output to outpath, bounded wait for the exit code */
+int
+daemon_run(const char *const *argv, const char *outpath, int ms)
+{
+    pid_t   pid;
+    int     fd, status;
+
+    if ((pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        execv(argv[0], (char *const *) argv);
+        _exit(127);
+    }
+    for (int waited = 0; waited <= ms; waited += 10) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        daemon_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}

@@ -90,4 +90,12 @@ int     daemon_log_count(const struct daemon *d, const char *needle);
  */
 int     daemon_log_wait(const struct daemon *d, const char *needle, int n, int ms);
 
+/*
+ * daemon_run - run argv (argv[0] a path) to completion within ms, its
+ * stdout and stderr into outpath (truncated first): for one-shot
+ * commands such as redgreyctl. Returns the exit code (0..255), or -1 if
+ * it did not exit normally in time (it is then killed and reaped).
+ */
+int     daemon_run(const char *const *argv, const char *outpath, int ms);
+
 #endif
