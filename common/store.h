@@ -44,7 +44,7 @@ struct store_config {
     const char *url;                     /* as in the config file */
     const char *key_prefix;              /* prepended to every key */
     struct policy_params params;         /* the decision's parameters */
-    int     timeout_ms;                  /* connect and command timeout */
+    int     timeout_ms;                  /* bound on one call, waits included */
     int     pool;                        /* Redis connections */
     size_t  lmdb_mapsize;                /* LMDB map size in bytes */
 };
@@ -105,8 +105,8 @@ void    store_url_redact(const char *url, char *out, size_t outlen);
 /*
  * store_decide - decide on t atomically. Returns 0 with *out filled, or -1
  * with a reason in err (timeout, connection lost, map full ...); on -1 the
- * caller applies on_store_error. Never takes longer than the timeout
- * (plus one reconnect attempt bounded by the same timeout).
+ * caller applies on_store_error. Never takes longer than the timeout,
+ * waiting for a connection or for the writer included.
  */
 int     store_decide(struct store *st, const struct triplet *t,
                      struct policy_verdict *out, char *err, size_t errlen);

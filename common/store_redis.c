@@ -23,6 +23,10 @@
  *   AWL             last_count * 65536 + count (count saturates at 65535),
  *                   TTL awl_ttl, renewed by every pass the AWL sees.
  * A value that is none of these counts as absent and is overwritten.
+ * A pending entry counts as absent from first_seen + its window on, as in
+ * policy.c (expires <= now), although its key lives up to a second longer:
+ * the compact form knows its window (W minutes); the plain one does not
+ * record it, and the configured retry_window is used.
  *
  * Memory (INFO used_memory over 100k first sightings with the defaults and
  * the "rg:" prefix, IPv4 /24 client keys; the test "memory" prints it):
@@ -36,10 +40,17 @@
  * SELECT) and loads the script in one pipelined round trip. A context that
  * errored is freed at once and re-made by the next call that takes the slot.
  *
- * Time bound: a call gets timeout_ms for waiting for a slot and running
- * its command; a (re)connect gets one fresh timeout_ms of its own; every
- * socket operation is armed with what is left. A stale connection (the
- * server restarted) fails fast and is retried once on a new one.
+ * Time bound: a call has ONE deadline, timeout_ms after it starts, for
+ * everything it does: waiting for a slot, (re)connecting, logging in and
+ * running its command. Every socket operation is armed with what is left,
+ * so no call takes longer than timeout_ms (plus scheduling). A stale
+ * connection (the server restarted) fails fast and is retried once on a
+ * new one, within the same deadline.
+ *
+ * Names: the host is resolved once, at open, and every (re)connect goes
+ * to that numeric address. hiredis would otherwise call getaddrinfo() in
+ * each connect, and a resolver has no deadline we can impose; the price is
+ * that a Redis host whose DNS name moves needs a restart of redgrey.
  *
  * Named blobs (store_blob_get/put) are one hash each, PREFIX "blob:" NAME,
  * with the fields version, stamp and data; no triplet key can collide,
@@ -56,12 +67,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -78,6 +91,7 @@
 #define REDIS_AWL_COUNT_MAX 65535        /* the count's bits in the AWL value */
 #define REDIS_SHARED_MAX   10000         /* Redis shares the integers below this */
 #define REDIS_NAME_MAX     (STORE_REDIS_HOST_MAX + 32)
+#define REDIS_ADDR_MAX     64            /* a numeric IPv4 or IPv6 address */
 
 /*
  * The decision. KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window,
@@ -92,7 +106,7 @@ static const char redis_script[] =
     "local now_ms = now * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local delay, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
     "local pass_ttl, threshold, awl_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local count, last, first\n"
+    "local count, last, first, expires\n"
     "if threshold > 0 then\n"
     "  local a = tonumber(redis.call('GET', KEYS[2]))\n"
     "  if a and a >= 0 and a < 2^53 and a == math.floor(a) then\n"
@@ -110,12 +124,16 @@ static const char redis_script[] =
     "  return {0, 3, now, 0}\n"
     "end\n"
     "if g and g == math.floor(g) and g >= " REDIS_XSTR(REDIS_SHARED_MAX) " then\n"
-    "  first = g\n"
+    "  first, expires = g, g + window\n"
     "elseif g and g == math.floor(g) and g > 0 then\n"
     "  local ttl = redis.call('PTTL', KEYS[1])\n"
     "  if ttl > 0 then\n"
     "    first = math.floor((now_ms + ttl) / 1000) - g * 60\n"
+    "    expires = first + g * 60\n"
     "  end\n"
+    "end\n"
+    "if first and now >= expires then\n"
+    "  first = nil\n"
     "end\n"
     "if not first then\n"
     "  if window % 60 == 0 and window / 60 < " REDIS_XSTR(REDIS_SHARED_MAX) " then\n"
@@ -148,7 +166,8 @@ struct store_redis {
     struct store base;                   /* first: what store.h sees */
     struct store_redis_url url;          /* where, and how to log in */
     char    name[REDIS_NAME_MAX];        /* "redis HOST:PORT", for errors */
-    int     timeout_ms;                  /* budget of one call, and of a connect */
+    char    addr[REDIS_ADDR_MAX];        /* url.host resolved at open (TCP only) */
+    int     timeout_ms;                  /* budget of one whole call */
     char    sha[41];                     /* the script's SHA1, set at open */
     char    args[5][24];                 /* the script's ARGV, as text */
     size_t  args_len[5];                 /* and their lengths */
@@ -166,205 +185,6 @@ enum redis_fail {
     REDIS_FAIL_TIMEOUT,                  /* out of time: never retried */
     REDIS_FAIL_IO,                       /* connection lost: context dropped */
 };
-
-/* ---- URL parsing ---- */
-
-/* redis_url_number - decimal s[0..len) into *out if in 0..max; 0 or -1 */
-static int
-redis_url_number(const char *s, size_t len, long max, long *out)
-{
-    long    v = 0;
-
-    if (len == 0 || len > 9)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char) s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* redis_url_copy - copy s[0..len) into out[outlen] as a string; 0 or -1 if too long */
-static int
-redis_url_copy(const char *s, size_t len, char *out, size_t outlen)
-{
-    if (len >= outlen)
-        return -1;
-    memcpy(out, s, len);
-    out[len] = 0;
-    return 0;
-}
-
-/* redis_url_tcp - parse what follows "redis://" */
-static int
-redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errlen)
-{
-    const char *at = strrchr(s, '@');
-    const char *p, *host, *colon;
-    size_t  hlen;
-    long    v;
-
-    /* [[user]:password@]: the host part starts after the last '@'. */
-    if (at != NULL) {
-        colon = memchr(s, ':', (size_t) (at - s));
-        if (colon == NULL) {
-            snprintf(err, errlen, "redis URL: want [user]:password@ before the host");
-            return -1;
-        }
-        if (colon + 1 == at) {
-            snprintf(err, errlen, "redis URL: empty password");
-            return -1;
-        }
-        if (redis_url_copy(s, (size_t) (colon - s), out->user, sizeof(out->user)) < 0
-            || redis_url_copy(colon + 1, (size_t) (at - colon - 1),
-                              out->password, sizeof(out->password)) < 0) {
-            snprintf(err, errlen, "redis URL: user or password over %d bytes",
-                     STORE_REDIS_AUTH_MAX);
-            return -1;
-        }
-        s = at + 1;
-    }
-
-    /* host, or [IPv6] */
-    if (*s == '[') {
-        host = s + 1;
-        if ((p = strchr(host, ']')) == NULL) {
-            snprintf(err, errlen, "redis URL: '[' without ']'");
-            return -1;
-        }
-        hlen = (size_t) (p - host);
-        for (size_t i = 0; i < hlen; i++)
-            if (!isxdigit((unsigned char) host[i]) && host[i] != ':' && host[i] != '.') {
-                snprintf(err, errlen, "redis URL: bad IPv6 address");
-                return -1;
-            }
-        p++;
-    } else {
-        host = s;
-        hlen = strcspn(s, ":/?#");
-        for (size_t i = 0; i < hlen; i++)
-            if (!isalnum((unsigned char) host[i]) && strchr(".-_", host[i]) == NULL) {
-                snprintf(err, errlen, "redis URL: bad character in host");
-                return -1;
-            }
-        p = s + hlen;
-    }
-    if (hlen == 0) {
-        snprintf(err, errlen, "redis URL: missing host");
-        return -1;
-    }
-    if (redis_url_copy(host, hlen, out->host, sizeof(out->host)) < 0) {
-        snprintf(err, errlen, "redis URL: host over %d bytes", STORE_REDIS_HOST_MAX);
-        return -1;
-    }
-
-    /* [:port] */
-    out->port = STORE_REDIS_PORT_DEFAULT;
-    if (*p == ':') {
-        size_t  n = strcspn(p + 1, "/");
-
-        if (redis_url_number(p + 1, n, 65535, &v) < 0 || v == 0) {
-            snprintf(err, errlen, "redis URL: port must be 1..65535");
-            return -1;
-        }
-        out->port = (int) v;
-        p += 1 + n;
-    }
-
-    /* [/db]; "/" alone is database 0 */
-    if (*p == '/') {
-        p++;
-        if (*p != 0) {
-            if (redis_url_number(p, strlen(p), STORE_REDIS_DB_MAX, &v) < 0) {
-                snprintf(err, errlen, "redis URL: database must be a number 0..%d",
-                         STORE_REDIS_DB_MAX);
-                return -1;
-            }
-            out->db = (int) v;
-        }
-        return 0;
-    }
-    if (*p != 0) {
-        snprintf(err, errlen, "redis URL: unexpected '%c' after the host", *p);
-        return -1;
-    }
-    return 0;
-}
-
-/* redis_url_unix - parse what follows "redis+unix://" */
-static int
-redis_url_unix(const char *s, struct store_redis_url *out, char *err, size_t errlen)
-{
-    size_t  plen = strcspn(s, "?");
-    const char *q;
-    long    v;
-
-    out->is_unix = 1;
-    if (*s != '/') {
-        snprintf(err, errlen, "redis URL: want redis+unix:///absolute/path");
-        return -1;
-    }
-    if (plen < 2 || redis_url_copy(s, plen, out->path, sizeof(out->path)) < 0) {
-        snprintf(err, errlen, "redis URL: socket path must be 1..%d bytes",
-                 STORE_REDIS_PATH_MAX);
-        return -1;
-    }
-
-    /* ?db=N&password=P, in any order */
-    for (q = s + plen; *q != 0;) {
-        size_t  n;
-
-        q++;                             /* '?' or '&' */
-        n = strcspn(q, "&");
-        if (n > 3 && strncmp(q, "db=", 3) == 0) {
-            if (redis_url_number(q + 3, n - 3, STORE_REDIS_DB_MAX, &v) < 0) {
-                snprintf(err, errlen, "redis URL: db must be a number 0..%d",
-                         STORE_REDIS_DB_MAX);
-                return -1;
-            }
-            out->db = (int) v;
-        } else if (n > 9 && strncmp(q, "password=", 9) == 0) {
-            if (redis_url_copy(q + 9, n - 9, out->password, sizeof(out->password)) < 0) {
-                snprintf(err, errlen, "redis URL: password over %d bytes",
-                         STORE_REDIS_AUTH_MAX);
-                return -1;
-            }
-        } else {
-            snprintf(err, errlen, "redis URL: unknown or empty parameter "
-                     "(want db=N or password=P)");
-            return -1;
-        }
-        q += n;
-    }
-    return 0;
-}
-
-/* store_redis_url_parse - parse a redis:// or redis+unix:// URL */
-int
-store_redis_url_parse(const char *url, struct store_redis_url *out,
-                      char *err, size_t errlen)
-{
-    memset(out, 0, sizeof(*out));
-    if (url == NULL || *url == 0) {
-        snprintf(err, errlen, "redis URL: empty");
-        return -1;
-    }
-    for (const char *p = url; *p; p++)
-        if ((unsigned char) *p <= ' ' || *p == 0x7f) {
-            snprintf(err, errlen, "redis URL: blank or control character");
-            return -1;
-        }
-    if (strncmp(url, "redis://", 8) == 0)
-        return redis_url_tcp(url + 8, out, err, errlen);
-    if (strncmp(url, "redis+unix://", 13) == 0)
-        return redis_url_unix(url + 13, out, err, errlen);
-    snprintf(err, errlen, "redis URL: want redis:// or redis+unix://");
-    return -1;
-}
 
 /* ---- connections ---- */
 
@@ -537,6 +357,44 @@ redis_setup(struct store_redis *rs, redisContext *c, char *err, size_t errlen)
     return err[0] == 0 ? 0 : -1;
 }
 
+/*
+ * redis_resolve - the URL's host as a numeric address into rs->addr, at
+ * open only (see "Names" above: a moved DNS name needs a restart). IPv4
+ * is preferred when the name has both, as hiredis itself does. A numeric
+ * host is taken as is, without a lookup. 0, or -1 with err.
+ */
+static int
+redis_resolve(struct store_redis *rs, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *pick = NULL;
+    int     rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if ((rc = getaddrinfo(rs->url.host, NULL, &hints, &res)) != 0) {
+        snprintf(err, errlen, "%s: cannot resolve %s: %s", rs->name, rs->url.host,
+                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET)
+            pick = ai;
+    for (struct addrinfo *ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET6)
+            pick = ai;
+    rc = pick == NULL ? EAI_FAMILY
+        : getnameinfo(pick->ai_addr, pick->ai_addrlen, rs->addr, sizeof(rs->addr),
+                      NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(res);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: no usable address for %s: %s", rs->name, rs->url.host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 /* redis_connect - make slot's context within deadline; 0, or -1 with err */
 static int
 redis_connect(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
@@ -550,11 +408,12 @@ redis_connect(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
         snprintf(err, errlen, "%s: timeout", rs->name);
         return -1;
     }
+    /* A numeric address: hiredis's getaddrinfo() cannot block on DNS here. */
     errno = 0;
     if (rs->url.is_unix)
         c = redisConnectUnixWithTimeout(rs->url.path, tv);
     else
-        c = redisConnectWithTimeout(rs->url.host, rs->url.port, tv);
+        c = redisConnectWithTimeout(rs->addr, rs->url.port, tv);
     saved_errno = errno;
     if (c == NULL) {
         snprintf(err, errlen, "%s: connect: out of memory", rs->name);
@@ -566,7 +425,7 @@ redis_connect(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
         return -1;
     }
 
-    /* The setup round trip gets what is left of the connect's budget. */
+    /* The setup round trip gets what is left of the call's deadline. */
     err[0] = 0;
     if (redis_left(deadline, &tv) < 0) {
         snprintf(err, errlen, "%s: timeout", rs->name);
@@ -615,6 +474,52 @@ redis_checkin(struct store_redis *rs, int idx)
     pthread_mutex_unlock(&rs->lock);
 }
 
+/*
+ * redis_run - run one command on slot before deadline. A slot without a
+ * context is connected first; a context that was already open and fails
+ * without timing out (the server restarted, an idle connection was cut)
+ * is dropped and the command retried once on a new one. Connect, login
+ * and command all share the caller's deadline. Returns the reply (caller
+ * frees; an error reply is a reply), or NULL with err set.
+ */
+static redisReply *
+redis_run(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
+          int argc, const char **argv, const size_t *lens, char *err, size_t errlen)
+{
+    enum redis_fail fail;
+    redisReply *r;
+    int     fresh;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        fresh = slot->ctx == NULL;
+        if (fresh && redis_connect(rs, slot, deadline, err, errlen) < 0)
+            return NULL;
+        r = redis_call(rs, slot, deadline, argc, argv, lens, &fail, err, errlen);
+        if (r != NULL || fail != REDIS_FAIL_IO || fresh)
+            return r;
+    }
+    return NULL;                         /* err says why the new one failed */
+}
+
+/*
+ * redis_command - run one command on a pooled connection: take a slot,
+ * redis_run() it, give the slot back, all within one timeout_ms.
+ */
+static redisReply *
+redis_command(struct store_redis *rs, int argc, const char **argv, const size_t *lens,
+              char *err, size_t errlen)
+{
+    int64_t deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    redisReply *r;
+    int     idx;
+
+    if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
+        return NULL;
+    r = redis_run(rs, &rs->slots[idx], deadline, argc, argv, lens, err, errlen);
+    redis_checkin(rs, idx);
+    return r;
+}
+
 /* ---- the decision ---- */
 
 /* redis_verdict - map the script's reply into out; 0, or -1 with err */
@@ -654,10 +559,10 @@ bad:
 }
 
 /*
- * redis_eval - run the script for (gkey, akey) on slot. The slot is
- * (re)connected if it has no context, once, with a fresh timeout; a
- * context that fails without timing out is retried once on a new one;
- * NOSCRIPT reloads the script and retries once. 0, or -1 with err.
+ * redis_eval - run the script for (gkey, akey) on slot before deadline
+ * (redis_run: connect, one retry on a stale connection). NOSCRIPT (the
+ * server's script cache was flushed) loads the script and retries once.
+ * 0, or -1 with err.
  */
 static int
 redis_eval(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
@@ -666,52 +571,30 @@ redis_eval(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
 {
     const char *argv[10] = {"EVALSHA", rs->sha, "2", gkey, akey};
     size_t  lens[10] = {7, 40, 1, glen, alen};
-    int     connected = 0, reloaded = 0, rc;
-    enum redis_fail fail;
-    redisReply *r;
+    const char *load[3] = {"SCRIPT", "LOAD", redis_script};
+    size_t  llens[3] = {6, 4, sizeof(redis_script) - 1};
+    redisReply *r, *lr;
+    int     rc;
 
     for (int i = 0; i < 5; i++) {
         argv[5 + i] = rs->args[i];
         lens[5 + i] = rs->args_len[i];
     }
-    for (;;) {
-        if (slot->ctx == NULL) {
-            int64_t fresh;
-
-            if (connected)
-                return -1;               /* err says why the new one failed */
-            connected = 1;
-            fresh = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
-            if (fresh > deadline)
-                deadline = fresh;
-            if (redis_connect(rs, slot, deadline, err, errlen) < 0)
-                return -1;
-        }
-        r = redis_call(rs, slot, deadline, 10, argv, lens, &fail, err, errlen);
-        if (r == NULL) {
-            if (fail == REDIS_FAIL_IO && !connected)
-                continue;                /* stale connection: one new try */
+    if ((r = redis_run(rs, slot, deadline, 10, argv, lens, err, errlen)) == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        if ((lr = redis_run(rs, slot, deadline, 3, load, llens, err, errlen)) == NULL)
+            return -1;
+        if (lr->type != REDIS_REPLY_STRING) {
+            snprintf(err, errlen, "%s: NOSCRIPT reload failed: %s", rs->name,
+                     redis_reply_text(lr));
+            freeReplyObject(lr);
             return -1;
         }
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && !reloaded) {
-            const char *load[3] = {"SCRIPT", "LOAD", redis_script};
-            size_t  llens[3] = {6, 4, sizeof(redis_script) - 1};
-            redisReply *lr;
-            char    why[STORE_ERRLEN];
-
-            freeReplyObject(r);
-            reloaded = 1;
-            lr = redis_call(rs, slot, deadline, 3, load, llens, &fail, why, sizeof(why));
-            if (lr == NULL || lr->type != REDIS_REPLY_STRING) {
-                snprintf(err, errlen, "%s: NOSCRIPT reload failed: %s", rs->name,
-                         lr == NULL ? why : redis_reply_text(lr));
-                freeReplyObject(lr);
-                return -1;
-            }
-            freeReplyObject(lr);
-            continue;
-        }
-        break;
+        freeReplyObject(lr);
+        if ((r = redis_run(rs, slot, deadline, 10, argv, lens, err, errlen)) == NULL)
+            return -1;
     }
     rc = redis_verdict(rs, r, out, err, errlen);
     freeReplyObject(r);
@@ -751,47 +634,6 @@ static const char redis_blob_script[] =
     "local v = redis.call('HINCRBY', KEYS[1], 'version', 1)\n"
     "redis.call('HSET', KEYS[1], 'data', ARGV[1], 'stamp', t[1])\n"
     "return {v, tonumber(t[1])}\n";
-
-/*
- * redis_command - run one command on a pooled connection within the
- * store's timeout: connect the slot if it has no context (once, with a
- * fresh timeout), retry once on a new connection if a stale one fails.
- * Returns the reply (caller frees; an error reply is a reply), or NULL
- * with err set.
- */
-static redisReply *
-redis_command(struct store_redis *rs, int argc, const char **argv, const size_t *lens,
-              char *err, size_t errlen)
-{
-    int64_t deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
-    struct redis_slot *slot;
-    enum redis_fail fail;
-    redisReply *r = NULL;
-    int     idx, connected = 0;
-
-    if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
-        return NULL;
-    slot = &rs->slots[idx];
-    for (;;) {
-        if (slot->ctx == NULL) {
-            int64_t fresh = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
-
-            if (connected)
-                break;                   /* err says why the new one failed */
-            connected = 1;
-            if (fresh > deadline)
-                deadline = fresh;
-            if (redis_connect(rs, slot, deadline, err, errlen) < 0)
-                break;
-        }
-        r = redis_call(rs, slot, deadline, argc, argv, lens, &fail, err, errlen);
-        if (r == NULL && fail == REDIS_FAIL_IO && !connected)
-            continue;                    /* stale connection: one new try */
-        break;
-    }
-    redis_checkin(rs, idx);
-    return r;
-}
 
 /* redis_blob_key - PREFIX "blob:" NAME into buf; its length */
 static size_t
@@ -1015,8 +857,9 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
 
-    if (redis_connect(rs, &rs->slots[0],
-                      redis_now_us() + (int64_t) conf->timeout_ms * 1000, err, errlen) < 0) {
+    if ((!url.is_unix && redis_resolve(rs, err, errlen) < 0)
+        || redis_connect(rs, &rs->slots[0],
+                         redis_now_us() + (int64_t) conf->timeout_ms * 1000, err, errlen) < 0) {
         redis_free(&rs->base);
         return NULL;
     }

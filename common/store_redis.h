@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * store_redis.h - the Redis backend's URL parser, for store_redis.c and
- * its tests. The daemon reaches the backend through store.h only.
+ * store_redis.h - the Redis backend's URL parser (store_redis_url.c), for
+ * store_redis.c, store.c and the tests. The daemon reaches the backend
+ * through store.h only.
  *
  *   redis://[[user]:password@]host[:port][/db]   host may be [IPv6]
  *   redis+unix:///path/redis.sock[?db=N][&password=P]

@@ -474,6 +474,95 @@ START_TEST(test_junk_values)
 }
 END_TEST
 
+/* ---- the end of a pending entry ---- */
+
+/* test_server_time - the server's TIME as seconds and milliseconds into that second */
+static long long
+test_server_time(redisContext *c, int *ms)
+{
+    redisReply *r = test_cmd(c, "TIME", NULL);
+    long long sec;
+
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "TIME: bad reply");
+    sec = atoll(r->element[0]->str);
+    *ms = atoi(r->element[1]->str) / 1000;
+    freeReplyObject(r);
+    return sec;
+}
+
+/*
+ * Pending entries crafted to end exactly now, or a second from now. The
+ * plain form's value is first_seen; the compact form's is the window in
+ * minutes, and first_seen is read back from the key's PTTL. policy.c
+ * counts a record with expires <= now as absent, so an entry at
+ * first_seen + window is a new sighting even while its key still lives.
+ */
+static const struct boundary_case {
+    const char *label;
+    int     compact;                     /* 1: value "1" (minutes), else first_seen */
+    int64_t window;                      /* retry_window of the store */
+    int     ends_in;                     /* seconds from now to first_seen + window */
+    enum policy_reason want;
+    int64_t want_delayed;                /* RETRY only */
+} boundary_cases[] = {
+    {"plain, at first_seen + window", 0, 100, 0, POLICY_REASON_NEW, 0},
+    {"plain, a second before", 0, 100, 1, POLICY_REASON_RETRY, 99},
+    {"compact, at first_seen + window", 1, 60, 0, POLICY_REASON_NEW, 0},
+    {"compact, a second before", 1, 60, 1, POLICY_REASON_RETRY, 59},
+};
+
+START_TEST(test_window_end)
+{
+    const struct boundary_case *bc = &boundary_cases[_i];
+    struct policy_params p = test_params(10, bc->window, 1000, 0, 5000);
+    char    url[256], gkey[TRIPLET_KEY_MAX], val[32], px[32], err[STORE_ERRLEN];
+    redisContext *c = test_redis();
+    struct policy_verdict v;
+    struct store *st;
+    struct triplet t;
+    long long now = 0;
+    int     ms, tries;
+
+    test_url(0, "", "", url, sizeof(url));
+    st = test_open_ok(url, &p, 1, 2000);
+    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
+
+    /*
+     * Craft the key and decide within one second of the server's clock;
+     * start early in a second, and try again (at most 3 times) if the
+     * decision still landed in the next one.
+     */
+    for (tries = 0; tries < 3; tries++) {
+        now = test_server_time(c, &ms);
+        if (ms > 600) {
+            usleep((useconds_t) (1000 - ms + 10) * 1000);
+            now = test_server_time(c, &ms);
+        }
+        if (bc->compact) {
+            /* expires within second now + ends_in: first_seen = that - 60 */
+            snprintf(val, sizeof(val), "1");
+            snprintf(px, sizeof(px), "%lld", (now + bc->ends_in) * 1000 + 900 - (now * 1000 + ms));
+        } else {
+            snprintf(val, sizeof(val), "%lld", now + bc->ends_in - bc->window);
+            snprintf(px, sizeof(px), "%d", 5000);
+        }
+        freeReplyObject(test_cmd(c, "SET", gkey, val, "PX", px, NULL));
+        ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == 0, "%s: %s", bc->label, err);
+        if (v.now == now)
+            break;
+    }
+    ck_assert_msg(tries < 3, "%s: could not decide within one server second", bc->label);
+    ck_assert_msg(v.reason == bc->want, "%s: got %s, want %s", bc->label,
+                  policy_reason_name(v.reason), policy_reason_name(bc->want));
+    if (bc->want == POLICY_REASON_RETRY)
+        ck_assert_msg(v.delayed == bc->want_delayed, "%s: delayed: got %lld, want %lld",
+                      bc->label, (long long) v.delayed, (long long) bc->want_delayed);
+    store_free(st);
+    redisFree(c);
+}
+END_TEST
+
 /* Blob hashes the store did not write: every read is an error, never a wrong blob. */
 static const struct blob_junk_case {
     const char *label;
@@ -571,6 +660,34 @@ START_TEST(test_noscript)
     freeReplyObject(r);
     test_decide(st, &t, POLICY_REASON_EARLY, "after SCRIPT FLUSH");
     test_decide(st, &t, POLICY_REASON_EARLY, "and again");
+    store_free(st);
+    redisFree(c);
+}
+END_TEST
+
+/*
+ * A host name: resolved once at open; a reconnect (the server cut the
+ * connection) goes to the address found then and works.
+ */
+START_TEST(test_host_name)
+{
+    struct policy_params p = test_params(60, 100, 1000, 0, 5000);
+    const char *hp = test_env("REDGREY_TEST_REDIS");
+    char    url[256];
+    redisContext *c = test_redis();
+    redisReply *r;
+    struct store *st;
+    struct triplet t;
+
+    snprintf(url, sizeof(url), "redis://localhost%s", strrchr(hp, ':'));
+    st = test_open_ok(url, &p, 1, 2000);
+    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    test_decide(st, &t, POLICY_REASON_NEW, "via localhost");
+    r = test_cmd(c, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes", NULL);
+    ck_assert_msg(r->type == REDIS_REPLY_INTEGER && r->integer >= 1,
+                  "CLIENT KILL: no connection of the store killed");
+    freeReplyObject(r);
+    test_decide(st, &t, POLICY_REASON_EARLY, "after the server cut the connection");
     store_free(st);
     redisFree(c);
 }
@@ -795,6 +912,101 @@ START_TEST(test_outage_stop)
 }
 END_TEST
 
+#define POOL_CALLERS 6                 /* threads, more than the pool */
+#define POOL_SIZE    2
+#define POOL_TIMEOUT 200                 /* ms */
+#define POOL_MARGIN  100                 /* ms of scheduling slack allowed */
+#define POOL_LATE    50                  /* ms after the first callers, the others start */
+
+struct pool_caller {
+    struct store *st;                    /* shared store */
+    pthread_barrier_t *go;               /* released together */
+    int     late;                        /* 1: start POOL_LATE ms after the barrier */
+    int     rc;                          /* store_decide's result */
+    long    ms;                          /* how long it took */
+    char    err[STORE_ERRLEN];           /* its reason */
+};
+
+/* pool_caller_run - one decision, timed, after the barrier */
+static void *
+pool_caller_run(void *arg)
+{
+    struct pool_caller *pc = arg;
+    struct policy_verdict v;
+    struct timespec start;
+    struct triplet t;
+
+    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    pthread_barrier_wait(pc->go);
+    if (pc->late)
+        usleep(POOL_LATE * 1000);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    pc->rc = store_decide(pc->st, &t, &v, pc->err, sizeof(pc->err));
+    pc->ms = test_ms_since(&start);
+    return NULL;
+}
+
+/*
+ * The server stopped and more callers than connections: POOL_SIZE callers
+ * take the slots and time out; the others start POOL_LATE ms later, wait
+ * for a slot, get one with time left, and must not start a (re)connect
+ * with a fresh timeout: a call has one deadline for the wait, the connect
+ * and the command, so every call fails within one store_timeout. Two
+ * rounds: on the open connections, then on new ones.
+ */
+START_TEST(test_outage_pool)
+{
+    struct policy_params p = test_params(60, 100, 1000, 0, 5000);
+    struct pool_caller pc[POOL_CALLERS];
+    pthread_t tid[POOL_CALLERS];
+    pthread_barrier_t go;
+    char    url[256];
+    struct store *st;
+    struct triplet t;
+    pid_t   pid = redis_pid();
+    long    max[2] = {0, 0};
+    int     failed[2] = {0, 0};
+
+    test_url(0, "", "", url, sizeof(url));
+    st = test_open_ok(url, &p, POOL_SIZE, POOL_TIMEOUT);
+    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    test_decide(st, &t, POLICY_REASON_NEW, "before SIGSTOP");
+
+    ck_assert(kill(pid, SIGSTOP) == 0);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(pthread_barrier_init(&go, NULL, POOL_CALLERS), 0);
+        for (int k = 0; k < POOL_CALLERS; k++) {
+            memset(&pc[k], 0, sizeof(pc[k]));
+            pc[k].st = st;
+            pc[k].go = &go;
+            pc[k].late = k >= POOL_SIZE;
+            ck_assert_int_eq(pthread_create(&tid[k], NULL, pool_caller_run, &pc[k]), 0);
+        }
+        for (int k = 0; k < POOL_CALLERS; k++) {
+            pthread_join(tid[k], NULL);
+            if (pc[k].rc != -1 || strstr(pc[k].err, "timeout") == NULL)
+                failed[round]++;
+            if (pc[k].ms > max[round])
+                max[round] = pc[k].ms;
+        }
+        pthread_barrier_destroy(&go);
+        fprintf(stderr, "outage_pool: round %d: %d callers, pool %d, timeout %d ms:"
+                " slowest failed after %ld ms\n", round, POOL_CALLERS, POOL_SIZE,
+                POOL_TIMEOUT, max[round]);
+    }
+    /* Let the server go on before asserting, so that a failure here leaves it usable. */
+    ck_assert(kill(pid, SIGCONT) == 0);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_msg(failed[round] == 0, "round %d: %d calls did not fail with a timeout",
+                      round, failed[round]);
+        ck_assert_msg(max[round] < POOL_TIMEOUT + POOL_MARGIN, "round %d: slowest call took"
+                      " %ld ms, want < %d", round, max[round], POOL_TIMEOUT + POOL_MARGIN);
+    }
+    test_decide(st, &t, POLICY_REASON_EARLY, "after SIGCONT");
+    store_free(st);
+}
+END_TEST
+
 START_TEST(test_outage_kill)
 {
     struct policy_params p = test_params(60, 100, 1000, 0, 5000);
@@ -936,9 +1148,11 @@ store_redis_suite(void)
     tcase_add_test(tc, test_compact_pending);
     tcase_add_test(tc, test_awl_hourly);
     tcase_add_test(tc, test_junk_values);
+    tcase_add_loop_test(tc, test_window_end, 0, sizeof(boundary_cases) / sizeof(boundary_cases[0]));
     tcase_add_loop_test(tc, test_blob_junk, 0, sizeof(blob_junk_cases) / sizeof(blob_junk_cases[0]));
     tcase_add_test(tc, test_select_db);
     tcase_add_test(tc, test_noscript);
+    tcase_add_test(tc, test_host_name);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("auth");
@@ -957,6 +1171,7 @@ store_redis_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_unchecked_fixture(tc, NULL, outage_restore);
     tcase_add_test(tc, test_outage_stop);
+    tcase_add_test(tc, test_outage_pool);
     tcase_add_test(tc, test_outage_kill);
     suite_add_tcase(s, tc);
     return s;
