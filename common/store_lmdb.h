@@ -8,7 +8,7 @@
  * a store of another backend is a broken invariant (they return -1).
  *
  * Thread-safety: any thread, concurrently with store_decide(); each hook
- * runs its own transactions.
+ * is done by the store's writer thread, as decisions are.
  */
 #ifndef REDGREY_STORE_LMDB_H
 #define REDGREY_STORE_LMDB_H
@@ -34,7 +34,8 @@ struct store_lmdb_sweep_stats {
  * store_lmdb_sweep_once - run one full sweep pass now, as the background
  * sweeper does (bounded batches, a pause between them), deleting entries
  * whose expiry is <= now. Returns 0 with *out filled (out may be NULL),
- * or -1 with a reason in err.
+ * or -1 with a reason in err. Waits for the pass (at most 600 s); for one
+ * caller at a time.
  */
 int     store_lmdb_sweep_once(struct store *st, int64_t now,
                               struct store_lmdb_sweep_stats *out,

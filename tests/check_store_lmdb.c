@@ -3,8 +3,9 @@
  * check_store_lmdb.c - the LMDB backend: what only an embedded store has
  * to prove. Decisions from two processes on one environment, state that
  * survives a restart and a kill -9, the sweeper (expired entries go, live
- * ones stay, a large sweep does not stall decisions), a full map, and bad
- * directories at open. Every test gets a fresh directory under
+ * ones stay, a large sweep does not stall decisions), a full map, another
+ * process holding the writer lock or growing the map, and bad directories
+ * at open. Every test gets a fresh directory under
  * REDGREY_TEST_TMP (with-redis.sh removes it) or under TMPDIR.
  */
 #include "config.h"
@@ -34,6 +35,7 @@
 #include "triplet.h"
 
 #define DIR_MAX 4096
+#define LOCK_TIMEOUT_MS 250              /* every store's store_timeout */
 #define REC_BAD_LEN 32
 
 /* The per-test directory; removed by teardown. */
@@ -112,7 +114,7 @@ open_dir(const char *dir, const struct policy_params *p, size_t mapsize,
     conf.url = url;
     conf.key_prefix = "rg:";
     conf.params = *p;
-    conf.timeout_ms = 250;
+    conf.timeout_ms = LOCK_TIMEOUT_MS;
     conf.lmdb_mapsize = mapsize;
     return store_lmdb_open(&conf, err, errlen);
 }
@@ -511,6 +513,171 @@ START_TEST(test_kill9)
 }
 END_TEST
 
+/*
+ * other_process - fork a child that waits for a byte on the returned
+ * go pipe (*gofd), then opens the test environment with plain LMDB and
+ * does `what` to it: 'h' holds a write transaction for HOLD_MS and
+ * commits; 'g' grows the map to GROW_MAPSIZE and fills it past 1 MiB. The
+ * child writes one byte to *readyfd once it holds the lock or is done.
+ * Forking before the parent opens its store keeps the child free of the
+ * parent's threads and environment.
+ */
+#define HOLD_MS      2000
+#define GROW_MAPSIZE ((size_t) 16 << 20)
+#define GROW_VALUES  600                 /* of 4 KiB: 2.4 MB */
+
+static pid_t
+other_process(int what, int *gofd, int *readyfd)
+{
+    int     go[2], ready[2];
+    pid_t   pid;
+
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(ready), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        static char value[4096];
+        MDB_env *env;
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        char    c, key[16];
+
+        alarm(20);
+        close(go[1]);
+        close(ready[0]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(2);
+        if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 4) != 0
+            || (what == 'g' && mdb_env_set_mapsize(env, GROW_MAPSIZE) != 0)
+            || mdb_env_open(env, test_dir, 0, 0600) != 0
+            || mdb_txn_begin(env, NULL, 0, &txn) != 0)
+            _exit(3);
+        if (what == 'h') {
+            if (write(ready[1], "h", 1) != 1)
+                _exit(4);
+            sleep_ms(HOLD_MS);
+        } else {
+            if (mdb_dbi_open(txn, "pad", MDB_CREATE, &dbi) != 0)
+                _exit(5);
+            for (int i = 0; i < GROW_VALUES; i++) {
+                MDB_val k = {(size_t) snprintf(key, sizeof(key), "pad%d", i), key};
+                MDB_val v = {sizeof(value), value};
+
+                if (mdb_put(txn, dbi, &k, &v, 0) != 0)
+                    _exit(6);
+            }
+        }
+        if (mdb_txn_commit(txn) != 0)
+            _exit(7);
+        mdb_env_close(env);
+        if (what == 'g' && write(ready[1], "g", 1) != 1)
+            _exit(8);
+        _exit(0);
+    }
+    close(go[0]);
+    close(ready[1]);
+    *gofd = go[1];
+    *readyfd = ready[0];
+    return pid;
+}
+
+/* child_ok - wait (bounded) for the child to exit, successfully */
+static void
+child_ok(pid_t pid)
+{
+    int64_t deadline = mono_ms() + 10000;
+    int     status = 0;
+    pid_t   r;
+
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && mono_ms() < deadline)
+        sleep_ms(10);
+    ck_assert_msg(r == pid, "child %ld: still running after 10 s", (long) pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %d", status);
+}
+
+#define LOCK_MARGIN_MS  150
+#define LOCK_CALLS      3
+
+/*
+ * Another process holds LMDB's writer lock for HOLD_MS: every decision
+ * fails within store_timeout + a margin, saying why, and has no effect;
+ * once the other process commits, decisions work again, and the triplet
+ * that timed out is still new.
+ */
+START_TEST(test_lock_timeout)
+{
+    struct policy_params p = params(300, 3600);
+    struct policy_verdict v;
+    char    err[STORE_ERRLEN];
+    unsigned char c;
+    struct store *st;
+    struct triplet t;
+    int64_t t0, ms, worst = 0;
+    int     gofd, readyfd;
+    pid_t   pid = other_process('h', &gofd, &readyfd);
+
+    st = open_ok(test_dir, &p, 0);
+    trip(&t, 14, 1);
+    ck_assert_int_eq(write(gofd, "g", 1), 1);
+    ck_assert_msg(read_all(readyfd, &c, 1, 5000) == 0, "the child never took the lock");
+    for (int i = 0; i < LOCK_CALLS; i++) {
+        err[0] = '\0';
+        t0 = mono_ms();
+        ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
+                      "call %d: decided while another process holds the lock", i);
+        ms = mono_ms() - t0;
+        if (ms > worst)
+            worst = ms;
+        ck_assert_msg(strstr(err, "timeout waiting for the writer lock") != NULL
+                      && strstr(err, test_dir) != NULL, "call %d: got \"%s\"", i, err);
+    }
+    fprintf(stderr, "lock_timeout: %d calls with the lock held elsewhere, store_timeout %d ms:"
+            " slowest failed after %lld ms\n", LOCK_CALLS, LOCK_TIMEOUT_MS, (long long) worst);
+    ck_assert_msg(worst < LOCK_TIMEOUT_MS + LOCK_MARGIN_MS, "slowest call: got %lld ms,"
+                  " want < %d", (long long) worst, LOCK_TIMEOUT_MS + LOCK_MARGIN_MS);
+    child_ok(pid);
+    close(gofd);
+    close(readyfd);
+    ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_NEW);
+    ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_EARLY);
+    store_free(st);
+}
+END_TEST
+
+/*
+ * Another process grows the map past ours (a bigger lmdb_mapsize) and
+ * fills it: the store adopts the new size and goes on deciding, instead
+ * of failing until a restart.
+ */
+START_TEST(test_map_resized)
+{
+    struct policy_params p = params(300, 3600);
+    struct store_blob_meta meta;
+    char    err[STORE_ERRLEN] = "";
+    unsigned char c;
+    struct store *st;
+    struct triplet t, u;
+    int     gofd, readyfd;
+    pid_t   pid = other_process('g', &gofd, &readyfd);
+
+    st = open_ok(test_dir, &p, (size_t) 1 << 20);
+    trip(&t, 15, 1);
+    trip(&u, 15, 2);
+    ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_NEW);
+    ck_assert_int_eq(write(gofd, "g", 1), 1);
+    ck_assert_msg(read_all(readyfd, &c, 1, 10000) == 0, "the child did not grow the map");
+    child_ok(pid);
+    close(gofd);
+    close(readyfd);
+    ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_EARLY);
+    ck_assert_int_eq(decide_ok(st, &u), POLICY_REASON_NEW);
+    ck_assert_msg(store_blob_put(st, "after-resize", "x", 1, &meta, err, sizeof(err)) == 0,
+                  "blob put: %s", err);
+    store_free(st);
+}
+END_TEST
+
 #define SWEEP_PENDING 500
 #define SWEEP_PASSED  300
 
@@ -881,6 +1048,8 @@ store_lmdb_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_two_processes);
     tcase_add_test(tc, test_kill9);
+    tcase_add_test(tc, test_lock_timeout);
+    tcase_add_test(tc, test_map_resized);
     tcase_set_timeout(tc, 40);
     suite_add_tcase(s, tc);
 

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store_lmdb_priv.h - the insides of the LMDB backend, shared by its three
+ * files and by nothing else:
+ *   store_lmdb.c         open, close, and the store_ops entry points
+ *   store_lmdb_writer.c  the writer thread: every transaction of the process
+ *   store_lmdb_txn.c     what one transaction does: records, blobs, sweeping
+ *
+ * The rule that holds it together: only the writer thread begins LMDB
+ * transactions (after open), so that a process never waits on LMDB's
+ * writer lock in a caller's thread, and so that mdb_env_set_mapsize() may
+ * run when another process grew the map (it needs no transaction active).
+ *
+ * Thread-safety: the fields of struct lmdb_store under "mu" are guarded by
+ * mu; the rest is set at open and read-only afterwards.
+ */
+#ifndef REDGREY_STORE_LMDB_PRIV_H
+#define REDGREY_STORE_LMDB_PRIV_H
+
+#include <limits.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy.h"
+#include "store.h"
+#include "store_lmdb.h"
+
+#define LMDB_BATCH_MAX  64               /* requests in one group commit */
+#define LMDB_TIMEOUT_DEFAULT_MS 250      /* when store_config.timeout_ms is 0 */
+#define LMDB_KEY_SLOT   512              /* > LMDB's largest key (511 bytes) */
+#define LMDB_SWEEP_BATCH 256             /* deletions per sweep transaction */
+
+/* What a request asks the writer to do. */
+enum lmdb_op {
+    LMDB_OP_DECIDE,                      /* store_decide */
+    LMDB_OP_BLOB_GET,                    /* store_blob_get */
+    LMDB_OP_BLOB_PUT,                    /* store_blob_put */
+    LMDB_OP_COUNT,                       /* store_lmdb_count */
+};
+
+/* Where a request is; changes only under mu. */
+enum lmdb_req_state {
+    LMDB_REQ_QUEUED,                     /* on the queue; the caller may unlink it */
+    LMDB_REQ_TAKEN,                      /* in the writer's batch, not yet in a txn */
+    LMDB_REQ_RUNNING,                    /* in a txn: the writer uses it; caller waits */
+    LMDB_REQ_DONE,                       /* results filled; the writer forgot it */
+};
+
+/*
+ * One request, on the caller's stack. The writer reads and writes it only
+ * under mu or while it is RUNNING, and a caller never returns while its
+ * request is RUNNING; a QUEUED or TAKEN request the caller gives up on is
+ * unlinked under mu first, so the writer never sees it again.
+ */
+struct lmdb_req {
+    struct lmdb_req *prev, *next;        /* the queue (under mu) */
+    enum lmdb_req_state state;           /* under mu */
+    int     slot;                        /* TAKEN: index in the writer's batch */
+    pthread_cond_t wake;                 /* signalled under mu when DONE */
+    enum lmdb_op op;                     /* what to do */
+    const char *key;                     /* DECIDE: grey key; BLOB_*: blob key */
+    size_t  key_len;
+    const char *akey;                    /* DECIDE: AWL key */
+    size_t  akey_len;
+    const char *name;                    /* BLOB_*: the blob's name, for messages */
+    const void *data;                    /* BLOB_PUT: the new data */
+    size_t  len;                         /* BLOB_PUT: its length */
+    struct policy_verdict *verdict;      /* DECIDE: out */
+    char  **data_out;                    /* BLOB_GET: out, NULL for the meta only */
+    size_t *len_out;                     /* BLOB_GET: out */
+    struct store_blob_meta *meta;        /* BLOB_*: out (BLOB_PUT: may be NULL) */
+    size_t *entries;                     /* COUNT: out */
+    int     rc;                          /* out: 0, or -1 with err */
+    enum store_blob_result blob;         /* BLOB_GET: out */
+    char   *err;                         /* out: the reason of rc -1 */
+    size_t  errlen;
+};
+
+/* Where a sweep pass resumes, and the keys one batch deletes. */
+struct lmdb_sweep_work {
+    unsigned char pos[LMDB_KEY_SLOT];    /* first key not yet visited */
+    size_t  pos_len;                     /* 0: the start of the database */
+    int     done;                        /* 1: the pass reached the end */
+    size_t  limit;                       /* deletions per batch, <= LMDB_SWEEP_BATCH */
+    unsigned char next[LMDB_KEY_SLOT];   /* the batch's successor of pos */
+    unsigned char keys[LMDB_SWEEP_BATCH][LMDB_KEY_SLOT]; /* expired keys of this batch */
+    size_t  lens[LMDB_SWEEP_BATCH];      /* their lengths */
+};
+
+struct lmdb_store {
+    struct store base;                   /* first: the store interface */
+    MDB_env *env;                        /* the process's environment */
+    MDB_dbi dbi;                         /* "entries" */
+    MDB_dbi blobs;                       /* "blobs" */
+    char    path[PATH_MAX];              /* the directory, for messages */
+    dev_t   dev;                         /* identity of the directory ... */
+    ino_t   ino;                         /* ... for the one-env rule */
+    int     timeout_ms;                  /* bound on one call's wait */
+    struct lmdb_store *next_open;        /* the process's open environments */
+    int     env_opened;                  /* 1 once mdb_env_open succeeded */
+    int     registered;                  /* 1 while in the open list */
+    pthread_t writer;                    /* the writer thread */
+    pthread_t syncer;                    /* the mdb_env_sync() thread */
+    int     writer_started;              /* 1 once pthread_create succeeded */
+    int     syncer_started;              /* 1 once pthread_create succeeded */
+    struct lmdb_sweep_work *sweep;       /* the writer's sweep pass */
+
+    pthread_mutex_t mu;                  /* guards the fields below */
+    pthread_cond_t work;                 /* wakes the writer */
+    pthread_cond_t tick;                 /* wakes the syncer (to stop) */
+    pthread_cond_t done;                 /* wakes store_lmdb_sweep_once() */
+    pthread_condattr_t cattr;            /* CLOCK_MONOTONIC, for each request's wake */
+    int     stop;                        /* 1: the threads must exit */
+    struct lmdb_req *head, *tail;        /* the queue, oldest first */
+    struct lmdb_req *batch[LMDB_BATCH_MAX]; /* TAKEN requests; NULL: given up */
+    int     sweep_interval;              /* seconds between full passes */
+    int64_t next_sweep;                  /* monotonic us of the next pass */
+    int     sweep_asked;                 /* store_lmdb_sweep_once() waits for a pass */
+    int64_t sweep_asked_now;             /* ... with this clock */
+    unsigned sweep_gen;                  /* passes finished for sweep_once */
+    int     sweep_rc;                    /* the last asked pass: 0 or -1 */
+    char    sweep_err[STORE_ERRLEN];     /* ... its reason */
+    struct store_lmdb_sweep_stats sweep_stats; /* ... and what it did */
+};
+
+/* lmdb_mono_us - monotonic clock in microseconds */
+int64_t lmdb_mono_us(void);
+
+/* lmdb_error - the message for LMDB error rc during `what` into err; returns -1 */
+int     lmdb_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t errlen);
+
+/*
+ * lmdb_txn_run - do req in txn (writer thread). Returns 0 when txn is
+ * still good (req->rc says how req went, err filled on -1), or the LMDB
+ * error that broke txn, with req->rc -1 and err filled: txn must then be
+ * aborted.
+ */
+int     lmdb_txn_run(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req);
+
+/* lmdb_txn_undo - forget what lmdb_txn_run put in req, before running it again */
+void    lmdb_txn_undo(struct lmdb_req *req);
+
+/* lmdb_sweep_start - a fresh pass from the start of the database */
+void    lmdb_sweep_start(struct lmdb_sweep_work *w);
+
+/*
+ * lmdb_sweep_step - one sweep batch from w's position (writer thread), in
+ * its own transaction, shrunk while the map is full. Returns 0 (w moved
+ * on; w->done at the end), or -1 with err.
+ */
+int     lmdb_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
+                        struct store_lmdb_sweep_stats *stats, char *err, size_t errlen);
+
+/*
+ * lmdb_begin - mdb_txn_begin for the writer thread; on MDB_MAP_RESIZED
+ * (another process grew the map) adopt the new size and try once more.
+ */
+int     lmdb_begin(struct lmdb_store *st, unsigned int flags, MDB_txn **txn);
+
+/* lmdb_writer_start - start the writer and syncer threads; 0, or -1 with err */
+int     lmdb_writer_start(struct lmdb_store *st, char *err, size_t errlen);
+
+/* lmdb_writer_stop - stop both threads and wait for them; idempotent */
+void    lmdb_writer_stop(struct lmdb_store *st);
+
+/*
+ * lmdb_submit - hand req to the writer and wait for it, at most the
+ * store's timeout unless the writer has started on it. Returns req->rc, or
+ * -1 with a timeout reason in err (the request then had no effect).
+ */
+int     lmdb_submit(struct lmdb_store *st, struct lmdb_req *req);
+
+/*
+ * lmdb_sweep_ask - have the writer run one full pass with clock now and
+ * wait for it (bounded); 0 with *stats filled, or -1 with err.
+ */
+int     lmdb_sweep_ask(struct lmdb_store *st, int64_t now,
+                       struct store_lmdb_sweep_stats *stats, char *err, size_t errlen);
+
+#endif

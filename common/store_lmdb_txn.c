@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store_lmdb_txn.c - what one LMDB transaction of the store does: a
+ * decision, a blob read or write, a count, a sweep batch; and the formats
+ * of the values it reads and writes.
+ *
+ * Every function here runs on the writer thread (store_lmdb_writer.c),
+ * inside a write transaction it was given, or one it begins itself with
+ * lmdb_begin() (a sweep batch). Nothing here waits for anything but LMDB
+ * itself, and nothing allocates except a blob read's copy.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "policy.h"
+#include "store_lmdb_priv.h"
+#include "xalloc.h"
+
+/*
+ * Records: 32 bytes, little-endian, the expiry at a fixed offset so that
+ * the sweeper reads it without knowing the kind.
+ *   0  version (1)      1  kind ('g' grey, 'a' AWL)   2..7  zero
+ *   8  expires          16 first_seen | count         24 passed | last_count
+ * A value of another size, version or kind is malformed: a decision
+ * treats it as absent and the sweeper deletes it.
+ */
+#define REC_SIZE        32
+#define REC_VERSION     1
+#define REC_GREY        'g'
+#define REC_AWL         'a'
+
+/*
+ * Blobs live in the "blobs" database, keyed by prefix and name, so the
+ * sweeper never sees them. A blob's value is a 24-byte little-endian
+ * header and the data:
+ *   0  format (1)   1..7  zero   8  version   16  stamp (unix time)   24  data
+ */
+#define BLOB_HEADER     24
+#define BLOB_FORMAT     1
+
+/* Sweeping: entries visited per batch, at most (see store_lmdb_writer.c). */
+#define SWEEP_VISIT_MAX 4096
+
+/* put_le64 - store v at p, little-endian */
+static void
+put_le64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t) v;
+
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char) (u >> (8 * i));
+}
+
+/* get_le64 - load a little-endian int64 from p */
+static int64_t
+get_le64(const unsigned char *p)
+{
+    uint64_t u = 0;
+
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t) p[i] << (8 * i);
+    return (int64_t) u;
+}
+
+/* rec_encode - the 32-byte record of kind with fields a, b and expires */
+static void
+rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, int64_t b)
+{
+    memset(buf, 0, REC_SIZE);
+    buf[0] = REC_VERSION;
+    buf[1] = (unsigned char) kind;
+    put_le64(buf + 8, expires);
+    put_le64(buf + 16, a);
+    put_le64(buf + 24, b);
+}
+
+/* rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
+static int
+rec_valid(const MDB_val *val, int kind)
+{
+    const unsigned char *p = val->mv_data;
+
+    return val->mv_size == REC_SIZE && p[0] == REC_VERSION
+        && (p[1] == REC_GREY || p[1] == REC_AWL) && (kind == 0 || p[1] == kind);
+}
+
+/* rec_expires - the expiry of a valid record */
+static int64_t
+rec_expires(const MDB_val *val)
+{
+    return get_le64((const unsigned char *) val->mv_data + 8);
+}
+
+/*
+ * rec_get - look key up in txn. Returns 1 with *val set if a well-formed
+ * record of kind is there, 0 if nothing is, 2 if a malformed value is
+ * (to be overwritten or deleted), or -1 with the LMDB error code in *rc.
+ */
+static int
+rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
+        int kind, MDB_val *val, int *rc)
+{
+    MDB_val k = {len, (void *) key};
+
+    *rc = mdb_get(txn, st->dbi, &k, val);
+    if (*rc == MDB_NOTFOUND) {
+        *rc = 0;
+        return 0;
+    }
+    if (*rc != 0)
+        return -1;
+    return rec_valid(val, kind) ? 1 : 2;
+}
+
+/* rec_put - write a record under key in txn; 0 or an LMDB error code */
+static int
+rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
+        const unsigned char *rec)
+{
+    MDB_val k = {len, (void *) key};
+    MDB_val v = {REC_SIZE, (void *) rec};
+
+    return mdb_put(txn, st->dbi, &k, &v, 0);
+}
+
+/* rec_del - delete key in txn; 0 (also if absent) or an LMDB error code */
+static int
+rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len)
+{
+    MDB_val k = {len, (void *) key};
+    int     rc = mdb_del(txn, st->dbi, &k, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* txn_fail - record LMDB error rc during `what` in req; returns rc */
+static int
+txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc)
+{
+    req->rc = lmdb_error(st, what, rc, req->err, req->errlen);
+    return rc;
+}
+
+/*
+ * txn_decide - the decision: read both records, policy_decide() with the
+ * local clock, write back what the verdict says. Earlier requests of the
+ * same transaction are visible, so a group commit decides as one
+ * transaction per decision would. 0, or the LMDB error.
+ */
+static int
+txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+{
+    struct grey_record grey = {0, 0, 0};
+    struct awl_record awl = {0, 0, 0};
+    struct policy_verdict *out = req->verdict;
+    unsigned char rec[REC_SIZE];
+    MDB_val v;
+    int     gstate, astate, rc;
+    int64_t now;
+
+    /* Read both records; the pointers into the map die with txn. */
+    if ((gstate = rec_get(st, txn, req->key, req->key_len, REC_GREY, &v, &rc)) < 0)
+        return txn_fail(st, req, "get", rc);
+    if (gstate == 1) {
+        grey.expires = rec_expires(&v);
+        grey.first_seen = get_le64((const unsigned char *) v.mv_data + 16);
+        grey.passed = get_le64((const unsigned char *) v.mv_data + 24);
+    }
+    if ((astate = rec_get(st, txn, req->akey, req->akey_len, REC_AWL, &v, &rc)) < 0)
+        return txn_fail(st, req, "get", rc);
+    if (astate == 1) {
+        awl.expires = rec_expires(&v);
+        awl.count = get_le64((const unsigned char *) v.mv_data + 16);
+        awl.last_count = get_le64((const unsigned char *) v.mv_data + 24);
+    }
+
+    now = (int64_t) time(NULL);
+    policy_decide(&st->base.params, now, gstate == 1 ? &grey : NULL,
+                  astate == 1 ? &awl : NULL, out);
+
+    /*
+     * Write what the verdict says. A record the verdict leaves alone but
+     * that is expired or malformed is deleted now rather than by the
+     * sweeper: we hold the lock and the page anyway.
+     */
+    if (out->grey_write) {
+        rec_encode(rec, REC_GREY, out->grey.expires, out->grey.first_seen, out->grey.passed);
+        if ((rc = rec_put(st, txn, req->key, req->key_len, rec)) != 0)
+            return txn_fail(st, req, "put", rc);
+    } else if (gstate == 2 || (gstate == 1 && grey.expires <= now)) {
+        if ((rc = rec_del(st, txn, req->key, req->key_len)) != 0)
+            return txn_fail(st, req, "put", rc);
+    }
+    if (out->awl_write) {
+        rec_encode(rec, REC_AWL, out->awl.expires, out->awl.count, out->awl.last_count);
+        if ((rc = rec_put(st, txn, req->akey, req->akey_len, rec)) != 0)
+            return txn_fail(st, req, "put", rc);
+    } else if (astate == 2 || (astate == 1 && awl.expires <= now)) {
+        if ((rc = rec_del(st, txn, req->akey, req->akey_len)) != 0)
+            return txn_fail(st, req, "put", rc);
+    }
+    req->rc = 0;
+    return 0;
+}
+
+/* blob_valid - 1 if v is a blob value of our format, else 0 */
+static int
+blob_valid(const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data;
+
+    return v->mv_size >= BLOB_HEADER && v->mv_size - BLOB_HEADER <= STORE_BLOB_MAX
+        && p[0] == BLOB_FORMAT && get_le64(p + 8) >= 1 && get_le64(p + 16) >= 0;
+}
+
+/* txn_blob_get - read a blob's meta and, if asked, a copy of its data */
+static int
+txn_blob_get(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+{
+    MDB_val k = {req->key_len, (void *) req->key}, v;
+    int     rc;
+
+    /* The value points into the map: copy what we need now. */
+    rc = mdb_get(txn, st->blobs, &k, &v);
+    req->rc = 0;
+    if (rc == MDB_NOTFOUND) {
+        req->blob = STORE_BLOB_ABSENT;
+        return 0;
+    }
+    if (rc != 0) {
+        req->blob = STORE_BLOB_ERROR;
+        return txn_fail(st, req, "blob get", rc);
+    }
+    if (!blob_valid(&v)) {
+        snprintf(req->err, req->errlen, "lmdb %s: blob %s: malformed", st->path, req->name);
+        req->blob = STORE_BLOB_ERROR;
+        req->rc = -1;
+        return 0;
+    }
+    req->meta->version = (uint64_t) get_le64((const unsigned char *) v.mv_data + 8);
+    req->meta->stamp = get_le64((const unsigned char *) v.mv_data + 16);
+    if (req->data_out != NULL) {
+        *req->len_out = v.mv_size - BLOB_HEADER;
+        *req->data_out = xmalloc(*req->len_out + 1);
+        memcpy(*req->data_out, (const unsigned char *) v.mv_data + BLOB_HEADER, *req->len_out);
+        (*req->data_out)[*req->len_out] = 0;
+    }
+    req->blob = STORE_BLOB_FOUND;
+    return 0;
+}
+
+/*
+ * txn_blob_put - read the old version and write the next. A malformed old
+ * value is replaced and the numbering starts again at 1.
+ */
+static int
+txn_blob_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+{
+    MDB_val k = {req->key_len, (void *) req->key}, v;
+    uint64_t version = 1;
+    int64_t stamp = (int64_t) time(NULL);
+    int     rc;
+
+    rc = mdb_get(txn, st->blobs, &k, &v);
+    if (rc == 0 && blob_valid(&v))
+        version = (uint64_t) get_le64((const unsigned char *) v.mv_data + 8) + 1;
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        return txn_fail(st, req, "blob get", rc);
+
+    /* MDB_RESERVE: LMDB gives us the space, we fill it; no second copy. */
+    v.mv_size = BLOB_HEADER + req->len;
+    v.mv_data = NULL;
+    if ((rc = mdb_put(txn, st->blobs, &k, &v, MDB_RESERVE)) != 0)
+        return txn_fail(st, req, "blob put", rc);
+    memset(v.mv_data, 0, BLOB_HEADER);
+    ((unsigned char *) v.mv_data)[0] = BLOB_FORMAT;
+    put_le64((unsigned char *) v.mv_data + 8, (int64_t) version);
+    put_le64((unsigned char *) v.mv_data + 16, stamp);
+    if (req->len > 0)
+        memcpy((unsigned char *) v.mv_data + BLOB_HEADER, req->data, req->len);
+    if (req->meta != NULL) {
+        req->meta->version = version;
+        req->meta->stamp = stamp;
+    }
+    req->rc = 0;
+    return 0;
+}
+
+/* txn_count - the number of entries */
+static int
+txn_count(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+{
+    MDB_stat ms;
+    int     rc;
+
+    if ((rc = mdb_stat(txn, st->dbi, &ms)) != 0)
+        return txn_fail(st, req, "stat", rc);
+    *req->entries = ms.ms_entries;
+    req->rc = 0;
+    return 0;
+}
+
+/* lmdb_txn_run - dispatch req to its operation */
+int
+lmdb_txn_run(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+{
+    switch (req->op) {
+    case LMDB_OP_DECIDE:
+        return txn_decide(st, txn, req);
+    case LMDB_OP_BLOB_GET:
+        return txn_blob_get(st, txn, req);
+    case LMDB_OP_BLOB_PUT:
+        return txn_blob_put(st, txn, req);
+    case LMDB_OP_COUNT:
+        return txn_count(st, txn, req);
+    }
+    snprintf(req->err, req->errlen, "lmdb %s: unknown request %d", st->path, (int) req->op);
+    req->rc = -1;
+    return 0;
+}
+
+/* lmdb_txn_undo - free a blob read's copy made by a transaction that failed */
+void
+lmdb_txn_undo(struct lmdb_req *req)
+{
+    if (req->op == LMDB_OP_BLOB_GET && req->data_out != NULL && *req->data_out != NULL) {
+        free(*req->data_out);
+        *req->data_out = NULL;
+        *req->len_out = 0;
+    }
+}
+
+/*
+ * sweep_batch - one write transaction of a sweep pass: from w->pos, visit
+ * at most SWEEP_VISIT_MAX entries and delete at most w->limit of them
+ * (expired at now, or malformed). On commit, w->pos moves to the first
+ * entry not visited (w->done at the end); on failure it stays. Returns 0,
+ * or an LMDB error code with err filled.
+ */
+static int
+sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
+            struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t  visited = 0, ndel = 0, next_len = 0;
+    int64_t t0 = lmdb_mono_us(), held;
+    int     rc, done = 0;
+    const char *what = "sweep cursor";
+
+    if ((rc = lmdb_begin(st, 0, &txn)) != 0) {
+        lmdb_error(st, "sweep begin", rc, err, errlen);
+        return rc;
+    }
+    if ((rc = mdb_cursor_open(txn, st->dbi, &cur)) != 0)
+        goto fail;
+
+    /* Collect the keys first: deleting under a cursor would move it. */
+    k.mv_size = w->pos_len;
+    k.mv_data = w->pos;
+    rc = mdb_cursor_get(cur, &k, &v, w->pos_len ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && visited < SWEEP_VISIT_MAX && ndel < w->limit) {
+        visited++;
+        if ((!rec_valid(&v, 0) || rec_expires(&v) <= now) && k.mv_size <= LMDB_KEY_SLOT) {
+            memcpy(w->keys[ndel], k.mv_data, k.mv_size);
+            w->lens[ndel++] = k.mv_size;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND) {
+        done = 1;
+    } else if (rc != 0) {
+        mdb_cursor_close(cur);
+        goto fail;
+    } else {
+        memcpy(w->next, k.mv_data, k.mv_size);
+        next_len = k.mv_size;
+    }
+    mdb_cursor_close(cur);
+
+    what = "sweep delete";
+    for (size_t i = 0; i < ndel; i++)
+        if ((rc = rec_del(st, txn, w->keys[i], w->lens[i])) != 0)
+            goto fail;
+    what = "sweep commit";
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        lmdb_error(st, what, rc, err, errlen);
+        return rc;
+    }
+
+    w->done = done;
+    memcpy(w->pos, w->next, next_len);
+    w->pos_len = next_len;
+    held = lmdb_mono_us() - t0;
+    if (stats != NULL) {
+        stats->visited += visited;
+        stats->deleted += ndel;
+        stats->batches++;
+        if (held > stats->max_hold_us)
+            stats->max_hold_us = held;
+    }
+    return 0;
+
+fail:
+    mdb_txn_abort(txn);
+    lmdb_error(st, what, rc, err, errlen);
+    return rc;
+}
+
+/*
+ * lmdb_sweep_step - one batch, shrinking it when the map is full. Deleting
+ * copies pages too, so a batch of 256 deletions may not fit in a map that
+ * decisions have filled, while a few single deletions do and free whole
+ * pages as leaves merge; the batch grows back after each success. At most
+ * log2(LMDB_SWEEP_BATCH) + 1 attempts.
+ */
+int
+lmdb_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
+                struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
+{
+    int     rc;
+
+    while ((rc = sweep_batch(st, now, w, stats, err, errlen)) == MDB_MAP_FULL && w->limit > 1)
+        w->limit /= 2;
+    if (rc != 0)
+        return -1;
+    if (w->limit < LMDB_SWEEP_BATCH)
+        w->limit *= 2;
+    return 0;
+}
+
+/* lmdb_sweep_start - a fresh pass from the start of the database */
+void
+lmdb_sweep_start(struct lmdb_sweep_work *w)
+{
+    w->pos_len = 0;
+    w->done = 0;
+    w->limit = LMDB_SWEEP_BATCH;
+}
