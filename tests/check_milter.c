@@ -778,7 +778,7 @@ END_TEST
 
 /* ------------------------------------------------------------ QUIT_NC */
 
-/* miltc_quit_nc - SMFIC_QUIT_NC: the connection ends, a new one follows on the same socket */
+/* mta_quit_nc - SMFIC_QUIT_NC: the connection ends, a new one follows on the same socket */
 static int
 mta_quit_nc(struct miltc *c)
 {
@@ -848,7 +848,7 @@ own_cleanup(void)
         }
 }
 
-/* own_dir - a fresh LMDB directory DIR/name.db owned by user (NULL: ours); its path */
+/* own_dir - a fresh LMDB directory TMP/name.db, chowned to pw (NULL: stays ours); its path */
 static const char *
 own_dir(const char *name, const struct passwd *pw, char *buf, size_t len)
 {
