@@ -121,57 +121,101 @@ log_fatal(const char *fmt, ...)
     exit(1);
 }
 
-/* log_limit_fail - count a failure; log the first and then one per interval */
-void
-log_limit_fail(struct log_limit *lim, const char *reason)
+/* log_limit_now - monotonic seconds (time() could step back and stall a recovery) */
+time_t
+log_limit_now(void)
 {
-    time_t  now = time(NULL);
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* log_limit_fail_at - count a failure; log the first and then one per interval */
+int
+log_limit_fail_at(struct log_limit *lim, const char *reason, time_t now)
+{
+    unsigned long n, ok;
 
     pthread_mutex_lock(&lim->lock);
     lim->count++;
     lim->total++;
+    __atomic_store_n(&lim->last_failure, now, __ATOMIC_RELAXED);
     if (!lim->failing) {
-        lim->failing = 1;
         lim->since = now;
         lim->last_logged = now;
         lim->count = 0;
+        lim->ok_total = 0;
+        __atomic_store_n(&lim->ok, 0, __ATOMIC_RELAXED);
+        /* Release: a reader that sees failing also sees last_failure. */
+        __atomic_store_n(&lim->failing, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&lim->lock);
         log_warn("%s: outage: %s", lim->what, reason);
-        return;
+        return 1;
     }
-    if (now - lim->last_logged >= lim->interval) {
-        unsigned long n = lim->count;
-
-        lim->count = 0;
-        lim->last_logged = now;
+    if (now - lim->last_logged < lim->interval) {
         pthread_mutex_unlock(&lim->lock);
-        log_warn("%s: still failing: %s (%lu more failures in the last %ds)",
-                 lim->what, reason, n, lim->interval);
-        return;
+        return 0;
     }
+    n = lim->count;
+    ok = __atomic_exchange_n(&lim->ok, 0, __ATOMIC_RELAXED);
+    lim->ok_total += ok;
+    lim->count = 0;
+    lim->last_logged = now;
     pthread_mutex_unlock(&lim->lock);
+    log_warn("%s: still failing: %s (%lu more failures and %lu successes in the last %lds)",
+             lim->what, reason, n, ok, (long) lim->interval);
+    return 1;
 }
 
-/* log_limit_ok - note a success; log once when an outage ends */
-void
-log_limit_ok(struct log_limit *lim)
+/*
+ * log_limit_ok_at - note a success; log once when an outage has been
+ * quiet for an interval. Outside an outage it is one atomic load; inside
+ * one, an atomic add and a load, and the lock only when recovery is due.
+ */
+int
+log_limit_ok_at(struct log_limit *lim, time_t now)
 {
-    unsigned long total;
-    time_t  since;
+    unsigned long total, ok;
+    time_t  since, last;
 
-    /* The unlocked read is a benign race: the locked check below decides. */
-    if (!__atomic_load_n(&lim->failing, __ATOMIC_RELAXED))
-        return;
+    if (!__atomic_load_n(&lim->failing, __ATOMIC_ACQUIRE))
+        return 0;
+    __atomic_add_fetch(&lim->ok, 1, __ATOMIC_RELAXED);
+    last = __atomic_load_n(&lim->last_failure, __ATOMIC_RELAXED);
+    if (now < last || now - last < lim->interval)
+        return 0;
+
+    /* The unlocked reads were a hint; the locked check decides. */
     pthread_mutex_lock(&lim->lock);
-    if (!lim->failing) {
+    last = lim->last_failure;
+    if (!lim->failing || now < last || now - last < lim->interval) {
         pthread_mutex_unlock(&lim->lock);
-        return;
+        return 0;
     }
     total = lim->total;
+    ok = lim->ok_total + __atomic_exchange_n(&lim->ok, 0, __ATOMIC_RELAXED);
     since = lim->since;
-    lim->failing = 0;
-    lim->total = lim->count = 0;
+    lim->total = lim->count = lim->ok_total = 0;
+    __atomic_store_n(&lim->failing, 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lim->lock);
-    log_warn("%s: recovered after %lds, %lu failures in all",
-             lim->what, (long) (time(NULL) - since), total);
+    log_warn("%s: recovered: no failure for %lds (outage of %lds: %lu failures, %lu successes)",
+             lim->what, (long) (now - last), (long) (last - since), total, ok);
+    return 1;
+}
+
+/* log_limit_fail - log_limit_fail_at now */
+int
+log_limit_fail(struct log_limit *lim, const char *reason)
+{
+    return log_limit_fail_at(lim, reason, log_limit_now());
+}
+
+/* log_limit_ok - the cheap check first: no clock read outside an outage */
+int
+log_limit_ok(struct log_limit *lim)
+{
+    if (!__atomic_load_n(&lim->failing, __ATOMIC_ACQUIRE))
+        return 0;
+    return log_limit_ok_at(lim, log_limit_now());
 }

@@ -41,29 +41,57 @@ void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 
 /*
  * A rate limiter for one recurring condition ("the store is down").
- * log_limit_fail() logs the first failure at once, then at most one line
- * per interval carrying the count of failures since the last line.
- * log_limit_ok() logs the recovery once, if a failure was logged.
+ * log_limit_fail() logs the first failure of an outage at once, then at
+ * most one line per interval carrying the number of failures (and of
+ * successes) since the previous line. log_limit_ok() records a success;
+ * the outage is over, and its end logged once, only when no failure has
+ * happened for a whole interval, so intermittent failures under load
+ * cost at most one line per interval, never one per failure.
+ *
+ * Times are seconds of a monotonic clock (log_limit_now()); the *_at
+ * forms take the time from the caller, which is how tests drive them.
+ * When no outage is in progress, log_limit_ok() is a single atomic load.
  */
 struct log_limit {
     pthread_mutex_t lock;            /* guards the fields below */
     const char *what;                /* "store", used in the lines */
-    int     interval;                /* seconds between lines */
-    int     failing;                 /* 1 while in an outage */
-    unsigned long count;             /* failures not yet reported */
+    int     interval;                /* seconds between lines; quiet time for recovery */
+    int     failing;                 /* 1 while in an outage; also read atomically */
+    unsigned long count;             /* failures since the last line */
     unsigned long total;             /* failures in this outage */
+    unsigned long ok;                /* successes since the last line (atomic add) */
+    unsigned long ok_total;          /* successes in this outage before the last line */
     time_t  last_logged;             /* when the last line was written */
     time_t  since;                   /* when the outage started */
+    time_t  last_failure;            /* the latest failure; also read atomically */
 };
 
 #define LOG_LIMIT_INIT(what_, interval_) \
-    { PTHREAD_MUTEX_INITIALIZER, (what_), (interval_), 0, 0, 0, 0, 0 }
+    { PTHREAD_MUTEX_INITIALIZER, (what_), (interval_), 0, 0, 0, 0, 0, 0, 0, 0 }
 
-/* log_limit_fail - record one failure with its reason; log if due */
-void log_limit_fail(struct log_limit *lim, const char *reason);
+/* log_limit_now - the limiter's clock: monotonic seconds */
+time_t  log_limit_now(void);
 
-/* log_limit_ok - record one success; logs the recovery after an outage */
-void log_limit_ok(struct log_limit *lim);
+/*
+ * log_limit_fail_at - record one failure with its reason at time now;
+ * logs the start of an outage, or a "still failing" line when the last
+ * line is an interval old. Returns 1 if a line was written, else 0.
+ */
+int     log_limit_fail_at(struct log_limit *lim, const char *reason, time_t now);
+
+/*
+ * log_limit_ok_at - record one success at time now; ends the outage (and
+ * logs it) once now is an interval past the latest failure. Returns 1 if
+ * the recovery was logged, else 0. A time before the latest failure
+ * counts as no quiet time at all.
+ */
+int     log_limit_ok_at(struct log_limit *lim, time_t now);
+
+/* log_limit_fail - log_limit_fail_at(lim, reason, log_limit_now()) */
+int     log_limit_fail(struct log_limit *lim, const char *reason);
+
+/* log_limit_ok - log_limit_ok_at at log_limit_now(); one atomic load outside outages */
+int     log_limit_ok(struct log_limit *lim);
 
 #include <syslog.h>
 

@@ -23,11 +23,24 @@
  * a sender-verification callout that quits after RCPT sees no failure.
  * An MTA that has no DATA step (milter protocol < 4) gets the rcpt
  * behaviour instead, so that no tempfail is ever lost.
+ *
+ * What was negotiated is kept in the session of that connection and
+ * nowhere else. A session made after negotiation -- a new connection on
+ * an old context (SMFIC_QUIT_NC), or one that had no memory then -- knows
+ * nothing of it and takes the safe side: it answers every step (libmilter
+ * drops an answer the MTA was told not to expect, never the reverse),
+ * adds no header and decides the null sender at RCPT.
+ *
+ * Stopping: once callbacks_stop() has been called no new session is
+ * made, so a connection that comes (or comes back) late gets a plain
+ * "continue" without touching the store, the whitelists or the
+ * configuration; main frees those only when no session is left.
  */
 #include "config.h"
 
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -43,9 +56,8 @@
 static const struct cfg *cb_cfg;
 static struct store *cb_store;
 static char cb_hostname[SESSION_HOST_MAX] = "localhost";
-static int cb_active;                    /* sessions allocated, not closed */
-static unsigned long cb_nr_last;         /* NR flags of the last negotiation */
-static int cb_data_step_last;            /* data_step of the last negotiation */
+static atomic_int cb_active;             /* sessions attached, not closed */
+static atomic_int cb_stopping;           /* set by callbacks_stop(): no new sessions */
 
 /* A store outage is logged once, then at most every 10 s with a count. */
 static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
@@ -72,31 +84,59 @@ callbacks_init(const struct cfg *cfg, struct store *store)
 int
 callbacks_active(void)
 {
-    return __atomic_load_n(&cb_active, __ATOMIC_ACQUIRE);
+    return atomic_load(&cb_active);
 }
 
-/* cb_session_attach - allocate and attach a session; NULL if out of memory */
+/*
+ * callbacks_stop - refuse new sessions. Together with cb_session_attach
+ * this is the Dekker pattern, in sequentially consistent atomics: the
+ * attach counts itself in before it reads the flag, the stop sets the
+ * flag before the caller reads the count. So either the attach sees the
+ * flag and backs out, or the caller sees the session and waits for it;
+ * once callbacks_active() has read 0 after this call, it stays 0.
+ */
+void
+callbacks_stop(void)
+{
+    atomic_store(&cb_stopping, 1);
+}
+
+/*
+ * cb_session_attach - allocate and attach a session; NULL when stopping
+ * or out of memory (the connection is then answered "continue" without
+ * greylisting)
+ */
 static struct session *
 cb_session_attach(SMFICTX *ctx)
 {
-    struct session *s = session_new();
+    struct session *s;
 
-    if (s == NULL) {
+    atomic_fetch_add(&cb_active, 1);
+    if (atomic_load(&cb_stopping)) {
+        atomic_fetch_sub(&cb_active, 1);
+        return NULL;
+    }
+    if ((s = session_new()) == NULL) {
+        atomic_fetch_sub(&cb_active, 1);
         log_warn("out of memory for a session: not greylisting this connection");
         return NULL;
     }
     if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
         session_free(s);
+        atomic_fetch_sub(&cb_active, 1);
         return NULL;
     }
-    __atomic_add_fetch(&cb_active, 1, __ATOMIC_ACQ_REL);
     return s;
 }
 
 /*
- * cb_continue - "continue" for a step, or no reply at all when the MTA
- * was told (SMFIP_NR_*) not to wait for one. libmilter sends nothing for
- * SMFIS_NOREPLY, so it must be returned exactly when the flag was granted.
+ * cb_continue - "continue" for a step, or no reply at all when this
+ * connection's negotiation told the MTA (SMFIP_NR_*) not to wait for one.
+ * libmilter sends nothing for SMFIS_NOREPLY, so a wrong NOREPLY hangs the
+ * MTA until its timeout; a "continue" for a no-reply step is turned into
+ * no reply by libmilter (which logs it). So NOREPLY only when the session
+ * saw the flag granted, "continue" otherwise (no session, or a session
+ * made after negotiation).
  */
 static sfsistat
 cb_continue(const struct session *s, unsigned long nr_bit)
@@ -122,18 +162,16 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long actions = f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
     unsigned long steps = f1 & CB_STEPS_UNWANTED;
 
-    /* A null-sender tempfail deferred to DATA needs the DATA step. */
-    if (cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
-        steps &= ~(unsigned long) SMFIP_NODATA;
-
     (void) f2;
     (void) f3;
     if (s == NULL)
         s = cb_session_attach(ctx);
 
     /*
-     * Without a session the callbacks cannot remember what was granted,
-     * so they then answer every step and no NR flag is requested.
+     * Without a session (stopping, or no memory) the callbacks cannot
+     * remember what was granted, so they answer every step: no NR flag is
+     * requested. Nor is the configuration read, which a stopping daemon
+     * may be about to free.
      */
     if (s != NULL) {
         s->nr_flags = f1 & CB_NR_WANTED;
@@ -141,8 +179,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         /* An MTA that can skip DATA knows the DATA step. */
         s->data_step = (f1 & SMFIP_NODATA) != 0;
         steps |= s->nr_flags;
-        __atomic_store_n(&cb_nr_last, s->nr_flags, __ATOMIC_RELAXED);
-        __atomic_store_n(&cb_data_step_last, s->data_step, __ATOMIC_RELAXED);
+        /* A null-sender tempfail deferred to DATA needs the DATA step. */
+        if (cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
+            steps &= ~(unsigned long) SMFIP_NODATA;
     }
 
     /* Postfix sends no macros it was not asked for (see smfi_setsymlist). */
@@ -200,14 +239,11 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
     /*
      * A new connection on an old context (SMFIC_QUIT_NC) comes without a
-     * new negotiation: the flags granted then still apply, and they are
-     * the same for every negotiation of this libmilter.
+     * new negotiation, and mlfi_close freed the session that knew what
+     * was granted: the new one knows nothing (nr_flags 0) and answers
+     * every step, which is always safe.
      */
-    if (s == NULL && (s = cb_session_attach(ctx)) != NULL) {
-        s->nr_flags = __atomic_load_n(&cb_nr_last, __ATOMIC_RELAXED);
-        s->data_step = __atomic_load_n(&cb_data_step_last, __ATOMIC_RELAXED);
-    }
-    if (s == NULL)
+    if (s == NULL && (s = cb_session_attach(ctx)) == NULL)
         return SMFIS_CONTINUE;
     session_set_client(s, hostaddr, cb_cfg->netmask_v4, cb_cfg->netmask_v6,
                        cb_cfg->trusted_networks);
@@ -496,7 +532,7 @@ mlfi_close(SMFICTX *ctx)
     if (s != NULL) {
         smfi_setpriv(ctx, NULL);
         session_free(s);                 /* and its whitelist reference */
-        __atomic_sub_fetch(&cb_active, 1, __ATOMIC_ACQ_REL);
+        atomic_fetch_sub(&cb_active, 1); /* last: main may free everything now */
     }
     return SMFIS_CONTINUE;
 }

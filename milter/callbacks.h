@@ -4,8 +4,8 @@
  * callbacks read (configuration and store), set once before smfi_main().
  *
  * Thread-safety: callbacks_register() and callbacks_init() run in the
- * main thread before smfi_main(); callbacks_active() may be read from any
- * thread.
+ * main thread before smfi_main(); callbacks_stop() and callbacks_active()
+ * from any thread.
  */
 #ifndef REDGREY_CALLBACKS_H
 #define REDGREY_CALLBACKS_H
@@ -24,5 +24,13 @@ void    callbacks_init(const struct cfg *cfg, struct store *store);
 
 /* callbacks_active - number of sessions not closed yet */
 int     callbacks_active(void);
+
+/*
+ * callbacks_stop - make no new session from now on: a connection without
+ * one is answered "continue" and never touches the store, the lists or
+ * the configuration. Once callbacks_active() has returned 0 after this
+ * call, no callback uses them any more and they may be freed.
+ */
+void    callbacks_stop(void);
 
 #endif

@@ -3,12 +3,23 @@
  * lists.c - the whitelists and the SPF checker the callbacks share, and
  * the thread that keeps the whitelists current.
  *
- * The current whitelists are one pointer. Readers copy it and take a
- * reference under lists_lock, which is held for nothing else; the reload
- * thread builds a complete new object outside the lock, swaps the pointer
- * under it and drops its reference to the old one, which is freed by the
- * last reader. So a lookup never waits for a reload, and a reload never
- * publishes half a list.
+ * The current whitelists are one atomic pointer, and readers take no
+ * lock: a reader (once per connection and per message) loads it and takes
+ * a reference. The reload thread builds a complete new object, swaps the
+ * pointer, and drops the list's reference to the old one, which the last
+ * reader then frees. So a lookup never waits, not for a reload nor for
+ * another reader, and a reload never publishes half a list.
+ *
+ * The one hard part is a reader that has loaded the old pointer but not
+ * yet taken its reference when the reload drops the list's: the object
+ * could be freed in between. So the reload waits, before it drops that
+ * reference, until every reader that may have loaded the old pointer is
+ * done -- the grace period of common/bigsender.c: readers count
+ * themselves in one of two counters chosen by the parity of an epoch
+ * around the load and the wlist_ref(); the reload moves the epoch on and
+ * waits for each counter to be seen at zero. Every access is sequentially
+ * consistent (C11 defaults), which the argument needs. The wait lasts as
+ * long as the longest load-and-ref in flight: a few instructions.
  *
  * The reload thread sleeps in sigtimedwait() on SIGUSR1: a signal means
  * "reload now", a timeout means "reload if a file changed". SIGUSR1 is
@@ -27,6 +38,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,8 +69,12 @@ struct lists_stamp {
     struct timespec ctime;
 };
 
-static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER; /* guards lists_cur only */
-static struct wlist *lists_cur;          /* current whitelists, one reference ours */
+#define LISTS_SPINS 1000                 /* yields before the grace period sleeps */
+
+static _Atomic(struct wlist *) lists_cur; /* current whitelists, one reference ours */
+static atomic_uint lists_epoch;          /* parity picks the readers' counter */
+static atomic_ulong lists_readers[2];    /* lists_wlist calls in flight, per parity */
+static pthread_mutex_t lists_writer = PTHREAD_MUTEX_INITIALIZER; /* serialises installs */
 static struct spf_check *lists_chk;      /* shared SPF checker */
 static char *lists_paths[WLIST_NKINDS];  /* the configured files (copies); NULL = none */
 static pthread_t lists_thread;           /* the reload thread */
@@ -171,16 +187,52 @@ lists_stamp_same(const struct lists_stamp *a, const struct lists_stamp *b)
     return 1;
 }
 
-/* lists_install - make w current; the old object goes with its last reader */
+/*
+ * lists_wait_zero - wait until counter c has been seen at zero: yield at
+ * first, then sleep 100 us per try
+ */
+static void
+lists_wait_zero(atomic_ulong *c)
+{
+    struct timespec ts = {0, 100 * 1000};
+
+    for (unsigned i = 0; atomic_load(c) != 0; i++) {
+        if (i < LISTS_SPINS)
+            sched_yield();
+        else
+            nanosleep(&ts, NULL);
+    }
+}
+
+/*
+ * lists_synchronize - return once every lists_wlist() call that started
+ * before this one is over. Must be called with lists_writer held.
+ */
+static void
+lists_synchronize(void)
+{
+    for (int phase = 0; phase < 2; phase++) {
+        unsigned old = atomic_fetch_add(&lists_epoch, 1) & 1;
+
+        lists_wait_zero(&lists_readers[old]);
+    }
+}
+
+/*
+ * lists_install - make w current; the list's reference to the old object
+ * is dropped once no reader can be between loading it and referencing it,
+ * and the object goes with its last reference
+ */
 static void
 lists_install(struct wlist *w)
 {
     struct wlist *old;
 
-    pthread_mutex_lock(&lists_lock);
-    old = lists_cur;
-    lists_cur = w;
-    pthread_mutex_unlock(&lists_lock);
+    pthread_mutex_lock(&lists_writer);
+    old = atomic_exchange(&lists_cur, w);
+    if (old != NULL)
+        lists_synchronize();
+    pthread_mutex_unlock(&lists_writer);
     wlist_unref(old);
 }
 
@@ -350,15 +402,19 @@ lists_init(const struct cfg *c, char *err, size_t errlen)
     return 0;
 }
 
-/* lists_wlist - a reference to the current whitelists */
+/*
+ * lists_wlist - a reference to the current whitelists: counted in, load,
+ * reference, counted out. No lock; never waits.
+ */
 struct wlist *
 lists_wlist(void)
 {
+    unsigned e = atomic_load(&lists_epoch) & 1;
     struct wlist *w;
 
-    pthread_mutex_lock(&lists_lock);
-    w = wlist_ref(lists_cur);
-    pthread_mutex_unlock(&lists_lock);
+    atomic_fetch_add(&lists_readers[e], 1);
+    w = wlist_ref(atomic_load(&lists_cur));
+    atomic_fetch_sub(&lists_readers[e], 1);
     return w;
 }
 

@@ -40,8 +40,8 @@ int     lists_init(const struct cfg *c, char *err, size_t errlen);
 
 /*
  * lists_wlist - a reference to the current whitelists (the caller drops
- * it with wlist_unref), or NULL before lists_init. Takes a mutex only to
- * copy the pointer; never allocates.
+ * it with wlist_unref), or NULL before lists_init. Takes no lock, never
+ * waits, never allocates.
  */
 struct wlist *lists_wlist(void);
 

@@ -14,7 +14,10 @@
  *
  * Stopping is libmilter's business: its signal thread turns SIGTERM and
  * SIGINT into a stop, smfi_main() returns (within about 5 s, its poll
- * interval), and redgrey frees the store and removes its pidfile.
+ * interval), and redgrey frees the store and removes its pidfile. Session
+ * threads outlive smfi_main(), so the callbacks are told to make no new
+ * session first (callbacks_stop), and the shared state is freed only once
+ * the count of sessions has reached 0, where it then stays.
  */
 #include "config.h"
 
@@ -244,12 +247,21 @@ main_pidfile_write(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-/* main_wait_sessions - give open sessions a bounded time to finish */
+/*
+ * main_wait_sessions - refuse new sessions, give open ones a bounded time
+ * to finish; returns how many are left (0: nothing uses the shared state)
+ */
 static int
 main_wait_sessions(void)
 {
     struct timespec ts = {0, 20 * 1000 * 1000};
 
+    /*
+     * Without this, a connection that quits with SMFIC_QUIT_NC brings the
+     * count to 0 for an instant and then makes a new session on the same
+     * thread: the store could be freed under it.
+     */
+    callbacks_stop();
     for (int waited = 0; callbacks_active() > 0 && waited < MAIN_STOP_WAIT_MS; waited += 20)
         nanosleep(&ts, NULL);
     return callbacks_active();

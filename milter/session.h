@@ -44,7 +44,10 @@ enum session_skip {
 };
 
 struct session {
-    /* Set at negotiation, for the life of the connection. */
+    /*
+     * Set at negotiation, for the life of the connection; all 0 (answer
+     * every step, no header, no DATA stage) in a session made after it.
+     */
     unsigned long nr_flags;              /* SMFIP_NR_* granted: those steps do not reply */
     int     can_addheader;               /* SMFIF_ADDHDRS granted */
     int     data_step;                   /* the MTA knows the DATA step (offers NODATA) */

@@ -192,24 +192,23 @@ daemon_wait_ready(struct daemon *d, int (*ready)(const struct daemon *))
     return -1;
 }
 
-/* redgrey_ready - listening, and past startup (lists loaded, store open) */
+/* redgrey_ready - listening, and past startup (lists loaded, store open) this time */
 static int
 redgrey_ready(const struct daemon *d)
 {
     return daemon_listening("/proc/net/tcp", d->port, "0A")
-        && daemon_log_count(d, "starting " PACKAGE_NAME) >= 1;
+        && daemon_log_count(d, "starting " PACKAGE_NAME) > d->starts_before;
 }
 
-/* daemon_start_redgrey - see the header */
+/* daemon_start_redgrey_with - see the header */
 int
-daemon_start_redgrey(struct daemon *d, const char *name, const char *extra,
-                     const char *const *env)
+daemon_start_redgrey_with(struct daemon *d, const char *name, const struct daemon_redgrey_opts *o)
 {
     const char *redis = getenv("REDGREY_TEST_REDIS");
     const char *tmp = daemon_tmp();
-    char    conf[8192];
+    char    conf[8192], store[700];
     char   *argv[] = {(char *) DAEMON_REDGREY_BIN, (char *) "-f", (char *) "-c", d->conf, NULL};
-    int     rc = -1;
+    int     rc = -1, busy;
 
     if (redis == NULL || tmp == NULL) {
         fprintf(stderr, "%s: REDGREY_TEST_REDIS unset: run under with-redis.sh\n", name);
@@ -219,6 +218,10 @@ daemon_start_redgrey(struct daemon *d, const char *name, const char *extra,
     snprintf(d->name, sizeof(d->name), "%s", name);
     snprintf(d->conf, sizeof(d->conf), "%s/%s.conf", tmp, name);
     snprintf(d->log, sizeof(d->log), "%s/%s.log", tmp, name);
+    if (o->store != NULL)
+        snprintf(store, sizeof(store), "%s", o->store);
+    else
+        snprintf(store, sizeof(store), "redis://%s", redis);
     for (int tries = 0; tries < DAEMON_TRIES; tries++) {
         if ((d->port = daemon_free_port()) < 0)
             return -1;
@@ -226,29 +229,42 @@ daemon_start_redgrey(struct daemon *d, const char *name, const char *extra,
         snprintf(conf, sizeof(conf),
                  "# %s: a daemon under test\n"
                  "socket = %s\n"
-                 "store = redis://%s\n"
+                 "store = %s\n"
                  "key_prefix = rgt%ld%s:\n"
                  "delay = 2s\n"
                  "on_store_error = accept\n"
                  "store_timeout = 250ms\n"
-                 "user = \"\"\n"
+                 "user = \"%s\"\n"
                  "pidfile = \"\"\n"
                  "log_level = info\n"
                  "%s",
-                 name, d->spec, redis, (long) getpid(), name, extra != NULL ? extra : "");
+                 name, d->spec, store, (long) getpid(), name,
+                 o->user != NULL ? o->user : "", o->extra != NULL ? o->extra : "");
         if (daemon_write_file(d->conf, conf) != 0) {
             fprintf(stderr, "%s: %s: %s\n", name, d->conf, strerror(errno));
             return -1;
         }
-        if (daemon_spawn(d, argv, env) != 0)
+        d->starts_before = daemon_log_count(d, "starting " PACKAGE_NAME);
+        busy = daemon_log_count(d, "cannot listen");
+        if (daemon_spawn(d, argv, o->env) != 0)
             return -1;
         rc = daemon_wait_ready(d, redgrey_ready);
 
         /* A port taken under our feet: the log says so; try another. */
-        if (rc != DAEMON_EXITED || daemon_log_count(d, "cannot listen") == 0)
+        if (rc != DAEMON_EXITED || daemon_log_count(d, "cannot listen") == busy)
             break;
     }
     return rc;
+}
+
+/* daemon_start_redgrey - the test Redis, no user */
+int
+daemon_start_redgrey(struct daemon *d, const char *name, const char *extra,
+                     const char *const *env)
+{
+    struct daemon_redgrey_opts o = {NULL, NULL, extra, env};
+
+    return daemon_start_redgrey_with(d, name, &o);
 }
 
 /* dnsmasq_ready - the UDP port is bound */
@@ -302,6 +318,27 @@ daemon_start_dnsmasq(struct daemon *d, const char *local_domain, const char *con
             break;
     }
     return rc;
+}
+
+/* daemon_stop - SIGTERM, bounded wait, exit status 0 or a reason on stderr */
+int
+daemon_stop(struct daemon *d, int ms)
+{
+    int     status;
+
+    if (d->pid <= 0 || kill(d->pid, SIGTERM) != 0) {
+        fprintf(stderr, "%s: not running\n", d->name);
+        return -1;
+    }
+    if ((status = daemon_wait(d, ms)) == -1) {
+        fprintf(stderr, "%s: ignored SIGTERM for %d ms\n", d->name, ms);
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: stopped with status 0x%x\n", d->name, status);
+        return -1;
+    }
+    return 0;
 }
 
 /* daemon_signal - kill(pid, sig) */

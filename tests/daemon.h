@@ -27,6 +27,16 @@ struct daemon {
     char    spec[64];                    /* redgrey: inet:PORT@127.0.0.1 */
     char    conf[600];                   /* redgrey: its configuration */
     char    log[600];                    /* its stdout and stderr */
+    int     starts_before;               /* redgrey: "starting" lines logged before this start */
+};
+
+/* What daemon_start_redgrey_with sets besides the usual test settings. */
+struct daemon_redgrey_opts {
+    const char *store;                   /* store URL; NULL: the Redis of with-redis.sh */
+    const char *user;                    /* user = ...; NULL: "" (no privilege drop) */
+    const char *extra;                   /* more configuration lines (new keys), or NULL */
+    const char *const *env;              /* "NAME=VALUE" added to the environment, NULL
+                                          * ended; or NULL */
 };
 
 /* daemon_now_ms - monotonic milliseconds */
@@ -48,17 +58,28 @@ int     daemon_write_file(const char *path, const char *text);
 /* daemon_read_file - the whole of path in a malloc'ed string, or NULL */
 char   *daemon_read_file(const char *path);
 
-/* daemon_free_port - a loopback TCP port nobody listens on right now, or -1 */
+/*
+ * daemon_free_port - a loopback TCP port nobody listens on right now, or
+ * -1. Someone may take it before the caller binds it: the start functions
+ * below bind in the daemon and try another port if it says the address
+ * is in use, and so must any other caller.
+ */
 int     daemon_free_port(void);
 
 /*
- * daemon_start_redgrey - write a configuration (store, socket, prefix and
- * the usual test settings, then extra, which may override nothing but
- * adds keys), start redgrey -f with env ("NAME=VALUE" strings, NULL
- * ended; may be NULL) added to its environment, and wait until it listens
- * and has logged "starting". Returns 0, DAEMON_EXITED (log kept in d->log)
- * or -1.
+ * daemon_start_redgrey_with - write a configuration (socket on a free
+ * loopback port, o->store, key prefix, o->user and the usual test
+ * settings, then o->extra, which may override nothing but adds keys),
+ * start redgrey -f with o->env added to its environment, and wait until
+ * it listens and has logged "starting". A port taken before redgrey
+ * binds it is retried with another. The same name may be started again
+ * (a restart): the log is appended to, and only new lines count.
+ * Returns 0, DAEMON_EXITED (log kept in d->log) or -1.
  */
+int     daemon_start_redgrey_with(struct daemon *d, const char *name,
+                                  const struct daemon_redgrey_opts *o);
+
+/* daemon_start_redgrey - daemon_start_redgrey_with on the test Redis, no user */
 int     daemon_start_redgrey(struct daemon *d, const char *name, const char *extra,
                              const char *const *env);
 
@@ -70,6 +91,13 @@ int     daemon_start_redgrey(struct daemon *d, const char *name, const char *ext
  */
 int     daemon_start_dnsmasq(struct daemon *d, const char *local_domain,
                              const char *const *args);
+
+/*
+ * daemon_stop - SIGTERM, then wait at most ms for the exit. Returns 0 for
+ * a clean exit 0 in time, else -1 with the reason on stderr (a process
+ * that outlives the bound is SIGKILLed and reaped).
+ */
+int     daemon_stop(struct daemon *d, int ms);
 
 /* daemon_signal - send sig to the process; 0 or -1 */
 int     daemon_signal(const struct daemon *d, int sig);
