@@ -604,9 +604,10 @@ START_TEST(test_pool)
 END_TEST
 
 /*
- * test_wait_deadline - with the one state busy, a lookup with 50 ms left
- * waits for it at most that long and answers TRY_AGAIN; the lookup that
- * held the state still gets its answer.
+ * test_wait_deadline - with the one state busy (for SLOW_MS), a lookup
+ * with 50 ms left waits for it at most that long and answers TRY_AGAIN
+ * (had it waited longer, it would have got the state and an answer); the
+ * lookup that held the state still gets its answer.
  */
 START_TEST(test_wait_deadline)
 {
@@ -639,7 +640,7 @@ START_TEST(test_wait_deadline)
     ck_assert_ptr_nonnull(rr);
     ck_assert_msg(rr->herrno == TRY_AGAIN, "busy pool: got herrno %d, want TRY_AGAIN",
                   (int) rr->herrno);
-    ck_assert_msg(took >= 40 && took < SLOW_MS, "busy pool: took %ld ms, want about 50", took);
+    ck_assert_msg(took >= 40 && took < 1000, "busy pool: took %ld ms, want about 50", took);
     SPF_dns_rr_free(rr);
 
     pthread_join(tid, NULL);
