@@ -21,7 +21,8 @@
  *    across the lower layer's lookup; we do not use it (see below).
  *  - spf_dns_resolv.c is thread-safe (a res_state per thread via a
  *    pthread key) but cannot be given a timeout, so we use our own layer
- *    (spf_resolver.c), which follows the same per-thread pattern.
+ *    (spf_resolver.c), which takes a res_state from a mutex-guarded pool
+ *    for each query instead.
  *  - spf_log.c: the handlers are plain global pointers, read on every
  *    message; we set them once in spf_check_new(), before threads.
  * So sharing is safe as long as nothing calls a setter after startup.

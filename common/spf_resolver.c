@@ -7,7 +7,7 @@
  * res_ninit()s one res_state per thread behind a static pthread key and
  * never exposes it, so its timeout and attempts are glibc's defaults,
  * and a stalled name server holds a milter session for many seconds per
- * query. Our layer does the same thing with a state we own, and sets
+ * query. Our layer does the same thing with states we own, and sets
  * retrans/retry/nscount from the thread's deadline before every query.
  *
  * glibc bounds one res_nquery() at about nscount * retrans seconds with
@@ -19,6 +19,22 @@
  * passed no query is sent at all. (A UDP answer with TC set makes glibc
  * retry over TCP, which may not be bounded by retrans; that needs a
  * server that answers UDP and then stalls on TCP.)
+ *
+ * THE POOL. libmilter runs one thread per SMTP connection, so a state per
+ * thread meant a 130 KB calloc and a read of resolv.conf per connection.
+ * States now live in a pool: a LIFO free list under a mutex, taken for one
+ * query and put back right after. Nothing in a state outlives a query
+ * that the next query needs from the same thread (the deadline is
+ * thread-local and the budget is set before every query), so holding one
+ * for a whole SPF check would only raise the number in use. The lock is
+ * held to pop or push a state, never across DNS, res_ninit() or free().
+ *
+ * A state is res_ninit()ed once, when it is made, and again only when
+ * resolv.conf has changed since (its mtime, inode or size, read with one
+ * stat() per lookup, as glibc itself does for _res). Its answer buffer
+ * starts at 8 KB, enough for any UDP answer glibc asks for (it offers at
+ * most 1200 bytes with EDNS); a longer TCP answer is asked again with
+ * 64 KB, which the state then keeps.
  */
 #include "config.h"
 
@@ -34,26 +50,51 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <sys/stat.h>
 
 #include "spf_resolver.h"
 
+#define RESOLVER_ANSWER_MIN 8192         /* a new state's answer buffer */
 #define RESOLVER_ANSWER_MAX 65536        /* largest DNS message */
 #define RESOLVER_DEFAULT_MS 5000
+
+/* One pooled resolver state. */
+struct resolver_state {
+    struct resolver_state *next;         /* in the idle list */
+    struct __res_state res;              /* res_ninit()ed when inited */
+    int     inited;                      /* res holds a res_ninit() */
+    unsigned gen;                        /* resolv.conf generation res was read in */
+    int     nscount;                     /* servers configured */
+    unsigned char *answer;               /* answer_size bytes */
+    size_t  answer_size;                 /* RESOLVER_ANSWER_MIN or _MAX */
+    struct timespec idle_since;          /* when it was last put back */
+    unsigned inits, grown;               /* not yet added to the pool's stats */
+};
+
+/* What identifies one version of resolv.conf. */
+struct conf_id {
+    int     found;                       /* stat() succeeded */
+    dev_t   dev;
+    ino_t   ino;
+    off_t   size;
+    struct timespec mtime;
+};
 
 /* The resolver layer's private data (SPF_dns_server_t.hook). */
 struct resolver {
     int     timeout_ms;                  /* per-query ceiling */
     int     nservers;                    /* 0 = keep resolv.conf's */
     struct sockaddr_in servers[SPF_RESOLVER_MAX_SERVERS];
-    pthread_key_t key;                   /* -> struct resolver_thread */
-};
-
-/* One thread's resolver state, created on its first lookup. */
-struct resolver_thread {
-    struct __res_state res;              /* res_ninit()ed */
-    int     nscount;                     /* servers configured */
-    unsigned char answer[RESOLVER_ANSWER_MAX];
-    char    txt[RESOLVER_ANSWER_MAX];    /* a TXT record's joined strings */
+    unsigned pool_max;                   /* states at most */
+    unsigned pool_min;                   /* states never freed below */
+    long    idle_ms;                     /* idle time before freeing; < 0 = at once */
+    char    conf_path[256];              /* the resolv.conf watched */
+    pthread_mutex_t lock;                /* guards everything below */
+    pthread_cond_t returned;             /* a state was put back (CLOCK_MONOTONIC) */
+    struct resolver_state *idle;         /* free list, most recently used first */
+    struct conf_id conf;                 /* resolv.conf as last seen */
+    unsigned gen;                        /* +1 each time conf changes */
+    struct spf_resolver_stats stats;     /* live, idle, counters */
 };
 
 /* This thread's deadline and counters (see spf_resolver.h). */
@@ -137,37 +178,87 @@ spf_resolver_counters(unsigned long *lookups, unsigned long *expired)
         *expired = tl_expired;
 }
 
-/* resolver_thread_free - pthread key destructor */
-static void
-resolver_thread_free(void *arg)
+/* ms_between - milliseconds from a to b (b later) */
+static long
+ms_between(struct timespec a, struct timespec b)
 {
-    struct resolver_thread *rt = arg;
+    return (long) (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000L;
+}
 
-    if (rt) {
-        res_nclose(&rt->res);
-        free(rt);
+/* conf_read - stat() path into id; id->found 0 when it is missing */
+static void
+conf_read(const char *path, struct conf_id *id)
+{
+    struct stat sb;
+
+    memset(id, 0, sizeof(*id));
+    if (stat(path, &sb) != 0)
+        return;
+    id->found = 1;
+    id->dev = sb.st_dev;
+    id->ino = sb.st_ino;
+    id->size = sb.st_size;
+    id->mtime = sb.st_mtim;
+}
+
+/* conf_same - 1 if a and b are the same version of the file */
+static int
+conf_same(const struct conf_id *a, const struct conf_id *b)
+{
+    return a->found == b->found && a->dev == b->dev && a->ino == b->ino && a->size == b->size
+        && a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* state_free - close and free one state; NULL is a no-op */
+static void
+state_free(struct resolver_state *s)
+{
+    if (s == NULL)
+        return;
+    if (s->inited)
+        res_nclose(&s->res);
+    free(s->answer);
+    free(s);
+}
+
+/* state_new - a state with a small answer buffer, not yet res_ninit()ed; NULL on no memory */
+static struct resolver_state *
+state_new(void)
+{
+    struct resolver_state *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    if ((s->answer = malloc(RESOLVER_ANSWER_MIN)) == NULL) {
+        free(s);
+        return NULL;
     }
+    s->answer_size = RESOLVER_ANSWER_MIN;
+    return s;
 }
 
 /*
- * resolver_thread_get - this thread's state for r, created on first use.
- * NULL when memory or res_ninit() fails (the lookup then answers TRY_AGAIN).
+ * state_init - res_ninit() s (again, if it was read in an older
+ * generation of resolv.conf) and put our server list in. 0, or -1.
  */
-static struct resolver_thread *
-resolver_thread_get(struct resolver *r)
+static int
+state_init(const struct resolver *r, struct resolver_state *s, unsigned gen)
 {
-    struct resolver_thread *rt = pthread_getspecific(r->key);
     int     i;
 
-    if (rt)
-        return rt;
-    if ((rt = calloc(1, sizeof(*rt))) == NULL)
-        return NULL;
-    if (res_ninit(&rt->res) != 0) {
-        res_nclose(&rt->res);
-        free(rt);
-        return NULL;
+    if (s->inited && s->gen == gen)
+        return 0;
+    if (s->inited)
+        res_nclose(&s->res);
+    memset(&s->res, 0, sizeof(s->res));
+    s->inited = 0;
+    s->inits++;
+    if (res_ninit(&s->res) != 0) {
+        res_nclose(&s->res);
+        return -1;
     }
+    s->inited = 1;
+    s->gen = gen;
 
     /*
      * A configured server list replaces resolv.conf's. glibc uses the
@@ -175,15 +266,124 @@ resolver_thread_get(struct resolver *r)
      */
     if (r->nservers > 0) {
         for (i = 0; i < r->nservers; i++)
-            rt->res.nsaddr_list[i] = r->servers[i];
-        rt->res.nscount = r->nservers;
+            s->res.nsaddr_list[i] = r->servers[i];
+        s->res.nscount = r->nservers;
     }
-    rt->nscount = rt->res.nscount > 0 ? rt->res.nscount : 1;
-    if (pthread_setspecific(r->key, rt) != 0) {
-        resolver_thread_free(rt);
+    s->nscount = s->res.nscount > 0 ? s->res.nscount : 1;
+    return 0;
+}
+
+/*
+ * pool_put - return s to r's pool and wake one waiter. Above pool_min,
+ * the state idle longest is freed once it has been idle idle_ms (one per
+ * call, so that the extra states of a burst go gradually).
+ */
+static void
+pool_put(struct resolver *r, struct resolver_state *s)
+{
+    struct resolver_state **pp, *drop = NULL;
+    struct timespec now = now_mono();
+
+    s->idle_since = now;
+    pthread_mutex_lock(&r->lock);
+    r->stats.inits += s->inits;
+    r->stats.grown += s->grown;
+    s->inits = s->grown = 0;
+    s->next = r->idle;
+    r->idle = s;
+    r->stats.idle++;
+    if (r->stats.live > r->pool_min) {
+        for (pp = &r->idle; (*pp)->next != NULL; pp = &(*pp)->next)
+            ;
+        if (r->idle_ms < 0 || ms_between((*pp)->idle_since, now) >= r->idle_ms) {
+            drop = *pp;
+            *pp = NULL;
+            r->stats.idle--;
+            r->stats.live--;
+            r->stats.freed++;
+        }
+    }
+    pthread_cond_signal(&r->returned);
+    pthread_mutex_unlock(&r->lock);
+    state_free(drop);                    /* res_nclose() and free() outside the lock */
+}
+
+/*
+ * pool_get - check a state out of r's pool for one query: an idle one,
+ * or a new one while fewer than pool_max exist, or else wait for one to
+ * come back, at most until wait_until. Returns a state ready for
+ * res_nquery(), or NULL (no memory, res_ninit() failed, or no state came
+ * back in time).
+ */
+static struct resolver_state *
+pool_get(struct resolver *r, struct timespec wait_until)
+{
+    struct resolver_state *s = NULL;
+    struct conf_id now_conf;
+    unsigned gen;
+    int     create = 0, waited = 0;
+
+    conf_read(r->conf_path, &now_conf);  /* outside the lock: it is a syscall */
+    pthread_mutex_lock(&r->lock);
+    if (!conf_same(&now_conf, &r->conf)) {
+        r->conf = now_conf;
+        r->gen++;
+    }
+    for (;;) {
+        if (r->idle != NULL) {
+            s = r->idle;
+            r->idle = s->next;
+            r->stats.idle--;
+            break;
+        }
+        if (r->stats.live < r->pool_max) {
+            r->stats.live++;
+            r->stats.created++;
+            if (r->stats.live > r->stats.peak)
+                r->stats.peak = r->stats.live;
+            create = 1;
+            break;
+        }
+        if (!waited) {
+            r->stats.waits++;
+            waited = 1;
+        }
+        if (pthread_cond_timedwait(&r->returned, &r->lock, &wait_until) == ETIMEDOUT
+            && r->idle == NULL) {
+            r->stats.wait_timeouts++;
+            break;
+        }
+    }
+    gen = r->gen;
+    pthread_mutex_unlock(&r->lock);
+
+    if (create && (s = state_new()) == NULL) {
+        pthread_mutex_lock(&r->lock);
+        r->stats.live--;
+        pthread_cond_signal(&r->returned);       /* room for someone else to try */
+        pthread_mutex_unlock(&r->lock);
         return NULL;
     }
-    return rt;
+    if (s != NULL && state_init(r, s, gen) < 0) {
+        pool_put(r, s);
+        return NULL;
+    }
+    return s;
+}
+
+/* state_grow - give s the largest answer buffer; 0, or -1 (no memory: s unchanged) */
+static int
+state_grow(struct resolver_state *s)
+{
+    unsigned char *big = malloc(RESOLVER_ANSWER_MAX);
+
+    if (big == NULL)
+        return -1;
+    free(s->answer);
+    s->answer = big;
+    s->answer_size = RESOLVER_ANSWER_MAX;
+    s->grown++;
+    return 0;
 }
 
 /*
@@ -191,7 +391,7 @@ resolver_thread_get(struct resolver *r)
  * from min(time left, timeout_ms). Returns 0, or -1 if no time is left.
  */
 static int
-resolver_budget(const struct resolver *r, struct resolver_thread *rt)
+resolver_budget(const struct resolver *r, struct resolver_state *s)
 {
     long    left = spf_resolver_remaining_ms();
     long    secs;
@@ -204,20 +404,23 @@ resolver_budget(const struct resolver *r, struct resolver_thread *rt)
     secs = left / 1000;
     if (secs < 1)
         secs = 1;
-    n = rt->nscount;
+    n = s->nscount;
 
     /*
      * Ask fewer servers when time is short, but only in a server list of
      * our own (IPv4, in nsaddr_list): resolv.conf's may hold IPv6 servers,
      * which glibc keeps elsewhere, and cutting nscount there is not ours
      * to do. With resolv.conf's N servers the overshoot is then < N s.
+     * The count is set on every query: a state serves many threads, and
+     * one query's cut must not stick to the next.
      */
-    if (r->nservers > 0 && n > secs) {
-        n = (int) secs;
-        rt->res.nscount = n;
+    if (r->nservers > 0) {
+        if (n > secs)
+            n = (int) secs;
+        s->res.nscount = n;
     }
-    rt->res.retrans = (int) (secs / n) > 0 ? (int) (secs / n) : 1;
-    rt->res.retry = 1;
+    s->res.retrans = (int) (secs / n) > 0 ? (int) (secs / n) : 1;
+    s->res.retry = 1;
     return 0;
 }
 
@@ -237,16 +440,15 @@ rr_add(SPF_dns_rr_t *rr, const void *data, size_t len, int nul)
 }
 
 /*
- * resolver_parse - turn the answer section into rr's list; records of
- * other types (the CNAMEs of a chain) are skipped. TXT character-strings
- * are joined as RFC 7208 3.3 says; a datum that does not parse is
- * dropped. Returns the number of records kept.
+ * resolver_parse - turn the answer section of msg[0..len) into rr's list;
+ * records of other types (the CNAMEs of a chain) are skipped. TXT
+ * character-strings are joined as RFC 7208 3.3 says, straight into rr's
+ * buffer; a datum that does not parse is dropped. Returns the number of
+ * records kept.
  */
 static int
-resolver_parse(struct resolver_thread *rt, int len, ns_type type, SPF_dns_rr_t *rr)
+resolver_parse(const unsigned char *msg, int len, ns_type type, SPF_dns_rr_t *rr)
 {
-    const unsigned char *msg = rt->answer;
-    char   *txt = rt->txt;
     ns_msg  handle;
     ns_rr   one;
     char    name[NS_MAXDNAME];
@@ -258,6 +460,7 @@ resolver_parse(struct resolver_thread *rt, int len, ns_type type, SPF_dns_rr_t *
     for (i = 0; i < n; i++) {
         const unsigned char *rd;
         size_t  rdlen, pos, out;
+        char   *txt;
 
         if (ns_parserr(&handle, ns_s_an, i, &one) < 0)
             break;
@@ -277,12 +480,17 @@ resolver_parse(struct resolver_thread *rt, int len, ns_type type, SPF_dns_rr_t *
         case ns_t_mx:
         case ns_t_ptr:
             pos = type == ns_t_mx ? 2 : 0;
-            if (rdlen <= pos || ns_name_uncompress(msg, msg + len, rd + pos, name, sizeof(name)) < 0)
+            if (rdlen <= pos
+                || ns_name_uncompress(msg, msg + len, rd + pos, name, sizeof(name)) < 0)
                 break;
             if (rr_add(rr, name, strlen(name), 1) < 0)
                 return rr->num_rr;
             break;
         case ns_t_txt:
+            /* The joined text is never longer than the rdata. */
+            if (SPF_dns_rr_buf_realloc(rr, rr->num_rr, rdlen + 1) != SPF_E_SUCCESS)
+                return rr->num_rr;
+            txt = (char *) rr->rr[rr->num_rr];
             for (pos = 0, out = 0; pos < rdlen;) {
                 size_t  slen = rd[pos++];
 
@@ -292,8 +500,8 @@ resolver_parse(struct resolver_thread *rt, int len, ns_type type, SPF_dns_rr_t *
                 out += slen;
                 pos += slen;
             }
-            if (rr_add(rr, txt, out, 1) < 0)
-                return rr->num_rr;
+            txt[out] = '\0';
+            rr->num_rr++;
             break;
         default:
             break;
@@ -302,34 +510,64 @@ resolver_parse(struct resolver_thread *rt, int len, ns_type type, SPF_dns_rr_t *
     return rr->num_rr;
 }
 
-/* resolver_lookup - SPF_dns_server_t.lookup for the resolver layer */
+/*
+ * resolver_lookup - SPF_dns_server_t.lookup for the resolver layer: take
+ * a state from the pool (waiting at most the time the query has), ask,
+ * parse, put the state back
+ */
 static SPF_dns_rr_t *
 resolver_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
 {
     struct resolver *r = srv->hook;
-    struct resolver_thread *rt;
-    SPF_dns_rr_t *rr;
+    struct resolver_state *s;
+    SPF_dns_rr_t *rr = NULL;
+    long    left = spf_resolver_remaining_ms();
     int     len, herr;
 
     (void) should_cache;
     if (type == ns_t_spf)
         return SPF_dns_rr_new_init(srv, domain, type, 0, NO_DATA);
-    if ((rt = resolver_thread_get(r)) == NULL || resolver_budget(r, rt) < 0)
+    if (left == 0)
+        return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
+    if (left < 0 || left > r->timeout_ms)
+        left = r->timeout_ms;
+    if ((s = pool_get(r, ts_add_ms(now_mono(), left))) == NULL)
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
 
-    len = res_nquery(&rt->res, domain, ns_c_in, type, rt->answer, sizeof(rt->answer));
+    /*
+     * An answer that does not fit comes back with its full length (TCP)
+     * or fills the buffer: ask again with the largest buffer, if time is
+     * left. The budget is sized again for the second query.
+     */
+    for (;;) {
+        if (resolver_budget(r, s) < 0) {
+            rr = SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
+            goto out;
+        }
+        len = res_nquery(&s->res, domain, ns_c_in, type, s->answer, (int) s->answer_size);
+        if (len < (int) s->answer_size || s->answer_size >= RESOLVER_ANSWER_MAX)
+            break;
+        if (state_grow(s) < 0) {
+            rr = SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
+            goto out;
+        }
+    }
     if (len < 0) {
-        herr = rt->res.res_h_errno;
+        herr = s->res.res_h_errno;
         if (herr != HOST_NOT_FOUND && herr != NO_DATA)
             herr = TRY_AGAIN;                    /* SERVFAIL, timeout, REFUSED... */
-        return SPF_dns_rr_new_init(srv, domain, type, 0, herr);
+        rr = SPF_dns_rr_new_init(srv, domain, type, 0, herr);
+        goto out;
     }
-    if (len > (int) sizeof(rt->answer))
-        len = sizeof(rt->answer);
+    if (len > (int) s->answer_size)
+        len = (int) s->answer_size;
     if ((rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS)) == NULL)
-        return NULL;
-    if (resolver_parse(rt, len, type, rr) == 0)
+        goto out;
+    if (resolver_parse(s->answer, len, type, rr) == 0)
         rr->herrno = NO_DATA;
+
+out:
+    pool_put(r, s);
     return rr;
 }
 
@@ -338,15 +576,15 @@ static void
 resolver_destroy(SPF_dns_server_t *srv)
 {
     struct resolver *r = srv->hook;
+    struct resolver_state *s;
 
-    /*
-     * Other threads' states are freed when those threads exit only while
-     * the key lives; the daemon frees the resolver at exit, so the only
-     * state worth freeing here is the calling thread's.
-     */
-    resolver_thread_free(pthread_getspecific(r->key));
-    pthread_setspecific(r->key, NULL);
-    pthread_key_delete(r->key);
+    /* No lookup runs any more (see the header), so every state is idle. */
+    while ((s = r->idle) != NULL) {
+        r->idle = s->next;
+        state_free(s);
+    }
+    pthread_cond_destroy(&r->returned);
+    pthread_mutex_destroy(&r->lock);
     free(r);
     free(srv);
 }
@@ -412,6 +650,8 @@ spf_resolver_new(const struct spf_resolver_opts *opts, char *err, size_t errlen)
 {
     SPF_dns_server_t *srv;
     struct resolver *r;
+    pthread_condattr_t ca;
+    const char *conf;
 
     if ((r = calloc(1, sizeof(*r))) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -422,22 +662,53 @@ spf_resolver_new(const struct spf_resolver_opts *opts, char *err, size_t errlen)
         free(r);
         return NULL;
     }
-    if (pthread_key_create(&r->key, resolver_thread_free) != 0) {
-        snprintf(err, errlen, "pthread_key_create failed");
+    r->pool_max = opts && opts->pool_max > 0 ? opts->pool_max : SPF_RESOLVER_POOL_MAX;
+    r->pool_min = opts && opts->pool_min > 0 ? opts->pool_min : SPF_RESOLVER_POOL_MIN;
+    if (r->pool_min > r->pool_max)
+        r->pool_min = r->pool_max;
+    r->idle_ms = opts && opts->pool_idle_ms != 0 ? opts->pool_idle_ms : SPF_RESOLVER_POOL_IDLE_MS;
+    conf = opts && opts->resolv_conf ? opts->resolv_conf : _PATH_RESCONF;
+    if (strlen(conf) >= sizeof(r->conf_path)) {
+        snprintf(err, errlen, "resolv.conf path too long: \"%.20s...\"", conf);
         free(r);
         return NULL;
     }
+    memcpy(r->conf_path, conf, strlen(conf) + 1);
+    conf_read(r->conf_path, &r->conf);
     if ((srv = calloc(1, sizeof(*srv))) == NULL) {
-        pthread_key_delete(r->key);
         free(r);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+
+    /* The wait for a state is bounded by the deadline, a CLOCK_MONOTONIC time. */
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->returned, &ca);
+    pthread_condattr_destroy(&ca);
     srv->destroy = resolver_destroy;
     srv->lookup = resolver_lookup;
     srv->name = "redgrey-resolver";
     srv->hook = r;
     return srv;
+}
+
+/* spf_resolver_stats - the pool counters of the first resolver layer in the stack */
+int
+spf_resolver_stats(const SPF_dns_server_t *layer, struct spf_resolver_stats *out)
+{
+    struct resolver *r;
+
+    while (layer != NULL && layer->lookup != resolver_lookup)
+        layer = layer->layer_below;
+    if (layer == NULL)
+        return -1;
+    r = layer->hook;
+    pthread_mutex_lock(&r->lock);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
 }
 
 /* guard_lookup - SPF_dns_server_t.lookup for the guard layer */

@@ -7,9 +7,9 @@
  * so nobody can set that state's timeout: a dead name server costs the
  * glibc default (5 s x 2 attempts per server) per query, and an SPF check
  * makes up to a dozen queries. This module replaces that layer with one of
- * its own that calls the same system resolver (res_nquery on a per-thread
- * res_state that we own), and adds a thin guard layer that can sit on top
- * of any layer (the resolver, or libspf2's zone layer in tests).
+ * its own that calls the same system resolver (res_nquery on res_states
+ * that we own, from a small pool), and adds a thin guard layer that can
+ * sit on top of any layer (the resolver, or libspf2's zone layer in tests).
  *
  * The time budget is per thread: spf_resolver_deadline_begin() starts it,
  * every lookup of that thread is sized to the time left, and once it has
@@ -17,9 +17,17 @@
  * temperror). No DNS protocol code lives here: queries, retries and
  * parsing are the C library's (res_nquery, ns_initparse, ns_parserr).
  *
- * Thread-safety: any thread. Layers are read-only after creation; the
- * resolver keeps one res_state per thread (pthread key); deadlines are
- * thread-local.
+ * The resolver's states live in a pool, not one per thread: libmilter
+ * runs a thread per SMTP connection, and a state per thread would cost an
+ * allocation and a read of resolv.conf per connection. A lookup checks a
+ * state out for the one query and returns it; the pool grows on demand up
+ * to pool_max (a lookup that finds every state busy waits, within its
+ * deadline), and frees states idle for pool_idle_ms down to pool_min
+ * (looked at as states are returned, so a quiet pool keeps its states).
+ *
+ * Thread-safety: any thread. Layers are read-only after creation except
+ * for the resolver's pool, which has its own mutex (held only to take or
+ * return a state, never across DNS); deadlines are thread-local.
  */
 #ifndef REDGREY_SPF_RESOLVER_H
 #define REDGREY_SPF_RESOLVER_H
@@ -32,24 +40,60 @@
 #include <spf2/spf_dns.h>
 
 #define SPF_RESOLVER_MAX_SERVERS 3       /* MAXNS in resolv.h */
+#define SPF_RESOLVER_POOL_MAX 64         /* default cap on resolver states */
+#define SPF_RESOLVER_POOL_MIN 4          /* default floor the pool never shrinks below */
+#define SPF_RESOLVER_POOL_IDLE_MS 60000  /* default idle time before a state is freed */
 
 struct spf_resolver_opts {
     int     timeout_ms;                  /* per-query ceiling; 0 = 5000 */
     const char *servers;                 /* NULL/"" = /etc/resolv.conf; else
                                           * "127.0.0.1:5353 192.0.2.53",
                                           * IPv4 only, port optional */
+    unsigned pool_max;                   /* states at most; 0 = SPF_RESOLVER_POOL_MAX */
+    unsigned pool_min;                   /* never freed below; 0 = SPF_RESOLVER_POOL_MIN
+                                          * (capped at pool_max) */
+    int     pool_idle_ms;                /* 0 = SPF_RESOLVER_POOL_IDLE_MS; < 0 = free
+                                          * idle states above pool_min at once (tests) */
+    const char *resolv_conf;             /* file whose change (mtime, inode, size)
+                                          * makes states res_ninit() again; NULL =
+                                          * _PATH_RESCONF. Tests point it elsewhere;
+                                          * res_ninit() itself always reads
+                                          * _PATH_RESCONF. */
+};
+
+/* What a resolver layer's pool has done (spf_resolver_stats). */
+struct spf_resolver_stats {
+    unsigned long created;               /* states allocated, ever */
+    unsigned long freed;                 /* idle states freed above pool_min */
+    unsigned long inits;                 /* res_ninit() calls (first ones and reloads) */
+    unsigned long grown;                 /* answer buffers grown to 64 KB */
+    unsigned long waits;                 /* lookups that found every state busy */
+    unsigned long wait_timeouts;         /* ... and ran out of time waiting */
+    unsigned live;                       /* states that exist now */
+    unsigned idle;                       /* ... of which not checked out */
+    unsigned peak;                       /* most states that existed at once */
 };
 
 /*
  * spf_resolver_new - a layer that queries the system resolver with the
  * time left on the calling thread's deadline (or timeout_ms if less, or if
  * no deadline is running). NO_RECOVERY answers (REFUSED, FORMERR...) are
- * reported as TRY_AGAIN, as RFC 7208 4.4 asks. Returns NULL with a reason
- * in err on a bad servers string. Free with SPF_dns_free() (or let
- * SPF_server_free() do it).
+ * reported as TRY_AGAIN, as RFC 7208 4.4 asks, and so is a lookup that
+ * finds all pool_max states busy until its time runs out. Answers larger
+ * than the state's buffer (8 KB) are asked again with 64 KB. Returns NULL
+ * with a reason in err on a bad servers string. Free with SPF_dns_free()
+ * (or let SPF_server_free() do it), when no lookup is running.
  */
 SPF_dns_server_t *spf_resolver_new(const struct spf_resolver_opts *opts,
                                    char *err, size_t errlen);
+
+/*
+ * spf_resolver_stats - the pool counters of the first resolver layer in
+ * the stack that starts at layer (guard layers are looked through), for
+ * tests and diagnostics. Returns 0, or -1 when the stack has no resolver
+ * layer (a zone layer, NULL).
+ */
+int     spf_resolver_stats(const SPF_dns_server_t *layer, struct spf_resolver_stats *out);
 
 /*
  * spf_resolver_guard_new - a layer on top of below that (1) answers the

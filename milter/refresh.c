@@ -6,8 +6,12 @@
  *
  * The store is the one source of truth. A node never installs a set it
  * did not read from, or write to, the store, so every node of a cluster
- * converges on the same version: each polls the blob's version (one small
- * read) and loads it whole only when it changed. Expansion is rare (every
+ * converges on the same version: each polls the blob's meta (one small
+ * read) and loads it whole only when it changed. "Changed" means the
+ * version or the stamp differs: after a FLUSHDB or a new store the
+ * versions start again at 1, and a node still holding an old version 1
+ * must not take the new version 1 for it. (A wipe and a rewrite within the
+ * same second of the store's clock, at the same version, is not seen.) Expansion is rare (every
  * spf_refresh, default 24 h) and any node may do it: a node expands when
  * the stored set is older than spf_refresh plus a random delay of its own
  * (up to a tenth of spf_refresh, at most an hour), so that the nodes of a
@@ -51,7 +55,7 @@ static struct {
     pthread_mutex_t mu;                  /* guards the sleep and stop's wake-up */
     pthread_cond_t cond;                 /* signalled by refresh_stop */
     atomic_int stop;                     /* 1: finish now */
-    uint64_t installed;                  /* version in memory; 0: none */
+    struct store_blob_meta installed;    /* version and stamp in memory; version 0: none */
     unsigned seed;                       /* rand_r state for jitter */
     long    poll_ms;                     /* poll interval before jitter */
     int64_t jitter;                      /* this node's extra expansion delay, s */
@@ -155,6 +159,7 @@ refresh_expand(const struct cfg *cfg, struct store *st, struct refresh_outcome *
         return -1;
     }
     out->ndomains = list.count;
+    memset(&ro, 0, sizeof(ro));
     ro.timeout_ms = cfg->dns_timeout_ms;
     ro.servers = cfg->dns_servers;
     if ((dns = spf_resolver_new(&ro, why, sizeof(why))) == NULL) {
@@ -241,9 +246,17 @@ refresh_log_outcome(const struct refresh_outcome *out)
 
 /* ---------------------------------------------------------------- thread */
 
+/* refresh_same - 1 if a and b name the same write of the blob (version and stamp) */
+static int
+refresh_same(const struct store_blob_meta *a, const struct store_blob_meta *b)
+{
+    return a->version == b->version && a->stamp == b->stamp;
+}
+
 /*
- * refresh_load - poll the stored version; load, parse and install it if
- * it is not the one in memory (newer, or another store's after a wipe).
+ * refresh_load - poll the stored meta; load, parse and install the set if
+ * it is not the one in memory (newer, or another store's after a wipe:
+ * the same version with another stamp).
  * *meta receives the stored meta; returns what the poll found.
  */
 static enum store_blob_result
@@ -258,7 +271,7 @@ refresh_load(struct store_blob_meta *meta)
     r = store_blob_get(rf.st, BIGSENDER_BLOB, NULL, NULL, meta, err, sizeof(err));
     if (r == STORE_BLOB_ERROR)
         log_warn("bigsenders: polling the store: %s", err);
-    if (r != STORE_BLOB_FOUND || meta->version == rf.installed)
+    if (r != STORE_BLOB_FOUND || refresh_same(meta, &rf.installed))
         return r;
 
     r = store_blob_get(rf.st, BIGSENDER_BLOB, &data, &len, meta, err, sizeof(err));
@@ -268,13 +281,13 @@ refresh_load(struct store_blob_meta *meta)
         return r;
     if (bigsender_parse(data, len, &set, NULL, err, sizeof(err)) < 0) {
         log_warn("bigsenders: stored set version %" PRIu64 " is damaged (%s); keeping %s",
-                 meta->version, err, rf.installed ? "the set in memory" : "none");
-        rf.installed = meta->version;    /* do not re-read it every poll */
+                 meta->version, err, rf.installed.version ? "the set in memory" : "none");
+        rf.installed = *meta;            /* do not re-read it every poll */
     } else {
         bigsender_install(set);
-        rf.installed = meta->version;
-        log_info("bigsenders: loaded %zu ranges version %" PRIu64, bigsender_count(),
-                 meta->version);
+        rf.installed = *meta;
+        log_info("bigsenders: loaded %zu ranges version %" PRIu64 " (stamp %" PRId64 ")",
+                 bigsender_count(), meta->version, meta->stamp);
     }
     free(data);
     return r;
@@ -317,9 +330,9 @@ refresh_maybe_expand(enum store_blob_result found, const struct store_blob_meta 
         if (out.stored) {
             bigsender_install(out.set);
             out.set = NULL;
-            rf.installed = out.meta.version;
-            log_info("bigsenders: loaded %zu ranges version %" PRIu64, out.ranges,
-                     out.meta.version);
+            rf.installed = out.meta;
+            log_info("bigsenders: loaded %zu ranges version %" PRIu64 " (stamp %" PRId64 ")",
+                     out.ranges, out.meta.version, out.meta.stamp);
         }
     }
     if (!out.stored) {
@@ -402,7 +415,7 @@ refresh_start(const struct cfg *cfg, struct store *st, char *err, size_t errlen)
     }
     rf.cfg = cfg;
     rf.st = st;
-    rf.installed = 0;
+    memset(&rf.installed, 0, sizeof(rf.installed));
     rf.retry_at = 0;
     rf.seed = (unsigned) getpid() ^ (unsigned) time(NULL);
     rf.poll_ms = refresh_poll_ms();

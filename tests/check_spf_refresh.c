@@ -4,7 +4,8 @@
  * DNS server (dnsmasq) serves an SPF tree, redgreyctl expands it into the
  * test Redis, redgrey loads it and lets a client inside it through on its
  * first attempt, a DNS outage keeps the last good set, a new version in
- * the store reaches the running daemon within its poll interval, and a
+ * the store reaches the running daemon within its poll interval, so does
+ * a new version 1 after the blob was deleted (a store reset), and a
  * daemon with an empty store expands the list itself.
  *
  * The zone: big.test -> "v=spf1 include:_spf.big.test ip6:2001:db8:77::/48
@@ -20,6 +21,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
@@ -123,9 +125,9 @@ stored_text(const char *prefix, char **text, size_t *len, struct store_blob_meta
     return r;
 }
 
-/* store_set - write a set of the given blocks as the next version; returns it */
-static uint64_t
-store_set(const char *prefix, const char *block)
+/* store_set - write a set of one block as the next version; its version and stamp into *meta */
+static void
+store_set(const char *prefix, const char *block, struct store_blob_meta *meta)
 {
     char    url[128], err[STORE_ERRLEN] = "";
     struct store_config sc = {
@@ -133,7 +135,6 @@ store_set(const char *prefix, const char *block)
         .params = {.delay = 60, .retry_window = 3600, .pass_ttl = 3600, .awl_threshold = 0,
                    .awl_ttl = 3600},
     };
-    struct store_blob_meta meta;
     struct netset *set = netset_new();
     struct netblock nb;
     struct store *st;
@@ -146,12 +147,40 @@ store_set(const char *prefix, const char *block)
     text = bigsender_format(set, 1718000000, 0, &len);
     snprintf(url, sizeof(url), "redis://%s", t.redis);
     ck_assert_msg((st = store_open(&sc, err, sizeof(err))) != NULL, "open: %s", err);
-    ck_assert_msg(store_blob_put(st, BIGSENDER_BLOB, text, len, &meta, err, sizeof(err)) == 0,
+    ck_assert_msg(store_blob_put(st, BIGSENDER_BLOB, text, len, meta, err, sizeof(err)) == 0,
                   "put: %s", err);
     store_free(st);
     free(text);
     netset_free(set);
-    return meta.version;
+}
+
+/*
+ * store_delete - DEL the blob's key under prefix, as a FLUSHDB would: the
+ * key is PREFIX "blob:" NAME (store_redis.c). Returns the keys deleted.
+ */
+static long long
+store_delete(const char *prefix)
+{
+    struct timeval tv = {2, 0};
+    char    host[64], key[128];
+    const char *colon = strrchr(t.redis, ':');
+    redisContext *c;
+    redisReply *r;
+    long long n;
+
+    ck_assert_ptr_nonnull(colon);
+    snprintf(host, sizeof(host), "%.*s", (int) (colon - t.redis), t.redis);
+    snprintf(key, sizeof(key), "%sblob:%s", prefix, BIGSENDER_BLOB);
+    c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
+    ck_assert_msg(c != NULL && c->err == 0, "connect to %s: %s", t.redis, c ? c->errstr : "");
+    redisSetTimeout(c, tv);
+    r = redisCommand(c, "DEL %s", key);
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_INTEGER, "DEL %s: %s", key,
+                  r == NULL ? c->errstr : "unexpected reply");
+    n = r->integer;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
 }
 
 /* ----------------------------------------------------------- the client */
@@ -336,9 +365,12 @@ END_TEST
 /* test_pickup - a new version in the store reaches the running daemon */
 START_TEST(test_pickup)
 {
-    uint64_t v = store_set(t.prefix, "198.51.100.0/24");
+    struct store_blob_meta meta;
+    uint64_t v;
     char    line[128];
 
+    store_set(t.prefix, "198.51.100.0/24", &meta);
+    v = meta.version;
     ck_assert_msg(v == 2, "new version: got %" PRIu64 ", want 2", v);
     snprintf(line, sizeof(line), "bigsenders: loaded 1 ranges version %" PRIu64, v);
     ck_assert_msg(daemon_log_wait(&t.rg[0], line, 1, 5000) == 1, "daemon 0: no \"%s\" within 5 s (poll 200 ms)",
@@ -346,6 +378,48 @@ START_TEST(test_pickup)
     assert_rcpt("in the new set", 0, '4', "198.51.100.8", "<c@rcpt.example>", SMFIR_CONTINUE);
     assert_rcpt("only in the old set", 0, '4', "192.0.2.77", "<c@rcpt.example>",
                 SMFIR_REPLYCODE);
+}
+END_TEST
+
+/*
+ * test_reset - the blob is deleted and written again, so its versions
+ * start over at 1. The daemon loads that version 1 (set A); then the same
+ * again with set B and a later stamp: a daemon that compared versions
+ * alone would keep A for ever.
+ */
+START_TEST(test_reset)
+{
+    struct store_blob_meta a, b;
+    char    line[128];
+    int     tries;
+
+    ck_assert_msg(store_delete(t.prefix) == 1, "the blob key was not there to delete");
+    store_set(t.prefix, "203.0.113.0/24", &a);
+    ck_assert_msg(a.version == 1, "set A after the reset: got version %" PRIu64 ", want 1",
+                  a.version);
+    snprintf(line, sizeof(line), "bigsenders: loaded 1 ranges version 1 (stamp %" PRId64 ")",
+             a.stamp);
+    ck_assert_msg(daemon_log_wait(&t.rg[0], line, 1, 5000) == 1,
+                  "daemon 0: no \"%s\" within 5 s (poll 200 ms)", line);
+    assert_rcpt("in set A", 0, '4', "203.0.113.5", "<e@rcpt.example>", SMFIR_CONTINUE);
+
+    /* Set B, also version 1; the store's clock is in seconds, so B waits for the next one. */
+    for (tries = 0; tries < 30; tries++) {
+        ck_assert_int_eq(store_delete(t.prefix), 1);
+        store_set(t.prefix, "192.0.2.128/25", &b);
+        if (b.stamp != a.stamp)
+            break;
+        daemon_sleep_ms(100);
+    }
+    ck_assert_msg(b.version == 1 && b.stamp != a.stamp,
+                  "set B: got version %" PRIu64 " stamp %" PRId64 ", want version 1, stamp not %"
+                  PRId64, b.version, b.stamp, a.stamp);
+    snprintf(line, sizeof(line), "bigsenders: loaded 1 ranges version 1 (stamp %" PRId64 ")",
+             b.stamp);
+    ck_assert_msg(daemon_log_wait(&t.rg[0], line, 1, 5000) == 1,
+                  "daemon 0: no \"%s\" within 5 s: a new version 1 was not picked up", line);
+    assert_rcpt("in set B", 0, '4', "192.0.2.130", "<f@rcpt.example>", SMFIR_CONTINUE);
+    assert_rcpt("only in set A", 0, '4', "203.0.113.6", "<f@rcpt.example>", SMFIR_REPLYCODE);
 }
 END_TEST
 
@@ -433,7 +507,7 @@ main(void)
 {
     const TTest *const ctl_tests[] = {test_refresh, test_show};
     const TTest *const daemon_tests[] = {
-        test_daemon_expands, test_first_attempt, test_dns_down, test_pickup,
+        test_daemon_expands, test_first_attempt, test_dns_down, test_pickup, test_reset,
     };
     int     failed = 0, clean = 1;
 
@@ -447,7 +521,7 @@ main(void)
     /* Daemon 0 reads the set ctl stored; daemon 1 starts on an empty prefix and expands. */
     if (rg_start(0, 0) != 0 || rg_start(1, 1) != 0)
         fprintf(stderr, "check_spf_refresh: a daemon did not start\n");
-    failed += run_suite("daemons", daemon_tests, 4);
+    failed += run_suite("daemons", daemon_tests, sizeof(daemon_tests) / sizeof(daemon_tests[0]));
 
     /* Stop both daemons at once (libmilter takes up to ~5 s), then DNS. */
     for (int k = 0; k < NDAEMONS; k++)
