@@ -14,10 +14,14 @@
  * not leave it greylisting with a default. Lines are read into a fixed
  * buffer (at most CFG_LINE_MAX bytes each) and nothing here logs: every
  * error goes back to the caller as "FILE:LINE: reason".
+ *
+ * This file owns the key table, the setters (range and per-key rules),
+ * the file reader, cfg_dump and cfg_free. The text of single values
+ * (durations, sizes, booleans, their canonical spelling, and quoting a
+ * bad value for a message) is cfg_value.c's, which knows no keys.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -25,23 +29,13 @@
 #include <strings.h>
 
 #include "cfg.h"
+#include "cfg_value.h"
 #include "log.h"
 #include "netblock.h"
 #include "xalloc.h"
 
 #define CFG_LINE_MAX 4096                /* bytes per line, without CR LF */
 #define CFG_REPLY_TEXT_MAX 200           /* bytes of reply text */
-#define CFG_SHOW_MAX 48                  /* bytes of a bad value shown */
-#define CFG_SHOWLEN (CFG_SHOW_MAX * 4 + 8)
-
-#define SEC 1000LL                       /* durations are parsed in ms */
-#define MIN (60 * SEC)
-#define HOUR (60 * MIN)
-#define DAY (24 * HOUR)
-#define KIB 1024LL
-#define MIB (1024 * KIB)
-#define GIB (1024 * MIB)
-#define TIB (1024 * GIB)
 
 /* What a key holds; decides how cfg_dump prints it and how ranges read. */
 enum cfg_type {
@@ -104,11 +98,11 @@ static const struct cfg_key cfg_keys[] = {
      cfg_set_socket, NULL, NULL, "where the MTA connects: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH"},
     {"store", CFG_TYPE_STRING, "lmdb:/var/lib/redgrey", 1, 1024, OFF(store),
      cfg_set_store, NULL, NULL, "lmdb:/DIR (one host), redis://... or redis+unix://... (a cluster)"},
-    {"delay", CFG_TYPE_SECONDS, "5m", 1 * SEC, 24 * HOUR, OFF(delay),
+    {"delay", CFG_TYPE_SECONDS, "5m", 1 * CFG_SEC, 24 * CFG_HOUR, OFF(delay),
      cfg_set_seconds, NULL, NULL, "a retry passes once this long has gone by since the first attempt"},
-    {"retry_window", CFG_TYPE_SECONDS, "48h", 1 * SEC, 30 * DAY, OFF(retry_window),
+    {"retry_window", CFG_TYPE_SECONDS, "48h", 1 * CFG_SEC, 30 * CFG_DAY, OFF(retry_window),
      cfg_set_seconds, NULL, NULL, "how long a greylisted triplet waits for its retry; more than delay"},
-    {"pass_ttl", CFG_TYPE_SECONDS, "36d", 1 * SEC, 365 * DAY, OFF(pass_ttl),
+    {"pass_ttl", CFG_TYPE_SECONDS, "36d", 1 * CFG_SEC, 365 * CFG_DAY, OFF(pass_ttl),
      cfg_set_seconds, NULL, NULL, "how long a triplet that passed stays known since its last use"},
     {"netmask_v4", CFG_TYPE_INT, "24", 0, 32, OFF(netmask_v4),
      cfg_set_int, NULL, NULL, "IPv4 clients of one such network count as one client"},
@@ -116,13 +110,13 @@ static const struct cfg_key cfg_keys[] = {
      cfg_set_int, NULL, NULL, "IPv6 clients of one such network count as one client"},
     {"awl_threshold", CFG_TYPE_INT64, "3", 0, 1000, OFF(awl_threshold),
      cfg_set_int64, NULL, NULL, "passed triplets after which a client and sender domain skip greylisting; 0 = off"},
-    {"awl_ttl", CFG_TYPE_SECONDS, "36d", 1 * SEC, 365 * DAY, OFF(awl_ttl),
+    {"awl_ttl", CFG_TYPE_SECONDS, "36d", 1 * CFG_SEC, 365 * CFG_DAY, OFF(awl_ttl),
      cfg_set_seconds, NULL, NULL, "how long an auto-whitelist entry lives since its last use"},
     {"trusted_networks", CFG_TYPE_NETS, "127.0.0.0/8 ::1/128", 0, 0, OFF(trusted_networks),
      cfg_set_nets, NULL, NULL, "clients never greylisted; blank or comma separated; empty = none"},
     {"on_store_error", CFG_TYPE_ENUM, "accept", 0, 0, OFF(on_store_error),
      cfg_set_enum, cfg_on_error_parse, cfg_on_error_names, "when the store fails: accept the mail or tempfail it"},
-    {"store_timeout", CFG_TYPE_MSECS, "250ms", 10, 10 * SEC, OFF(store_timeout_ms),
+    {"store_timeout", CFG_TYPE_MSECS, "250ms", 10, 10 * CFG_SEC, OFF(store_timeout_ms),
      cfg_set_msecs, NULL, NULL, "connect and command timeout of the store"},
     {"store_pool", CFG_TYPE_INT, "8", 1, 256, OFF(store_pool),
      cfg_set_int, NULL, NULL, "Redis connections shared by the milter threads"},
@@ -142,45 +136,11 @@ static const struct cfg_key cfg_keys[] = {
      cfg_set_enum, log_level_parse, cfg_level_names, "least important messages logged"},
     {"log_facility", CFG_TYPE_ENUM, "mail", 0, 0, OFF(log_facility),
      cfg_set_enum, log_facility_parse, cfg_facility_names, "syslog facility"},
-    {"lmdb_mapsize", CFG_TYPE_SIZE, "4G", 1 * MIB, 1 * TIB, OFF(lmdb_mapsize),
+    {"lmdb_mapsize", CFG_TYPE_SIZE, "4G", 1 * CFG_MIB, 1 * CFG_TIB, OFF(lmdb_mapsize),
      cfg_set_size, NULL, NULL, "largest size of the LMDB store"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
-
-/* cfg_show - a value fit for a message: quoted, escaped, truncated */
-static const char *
-cfg_show(const char *s, char *buf, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t  n = 0, i;
-
-    if (len < CFG_SHOWLEN)
-        return "";
-    buf[n++] = '"';
-    for (i = 0; s[i] != '\0' && i < CFG_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char) s[i];
-
-        if (c == '"' || c == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = (char) c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            buf[n++] = '\\';
-            buf[n++] = 'x';
-            buf[n++] = hex[c >> 4];
-            buf[n++] = hex[c & 15];
-        } else {
-            buf[n++] = (char) c;
-        }
-    }
-    buf[n++] = '"';
-    if (s[i] != '\0') {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-    return buf;
-}
 
 /* cfg_bad - "key: bad value "v": reason" into err; returns -1 */
 static int __attribute__((format(printf, 5, 6)))
@@ -199,142 +159,6 @@ cfg_bad(char *err, size_t errlen, const struct cfg_key *k, const char *value,
     return -1;
 }
 
-/* cfg_digits - a run of decimal digits into n; -1 if none or overflow */
-static int
-cfg_digits(const char *s, int64_t *n, const char **end)
-{
-    int64_t v = 0;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (INT64_MAX - (*s - '0')) / 10)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    *n = v;
-    *end = s;
-    return 0;
-}
-
-/* cfg_parse_duration - "90", "30s", "5m", "48h", "36d", "250ms" to ms */
-int
-cfg_parse_duration(const char *text, int64_t *ms)
-{
-    static const struct {
-        const char *suffix;
-        int64_t ms;
-    } units[] = {
-        {"", SEC}, {"ms", 1}, {"s", SEC}, {"m", MIN}, {"h", HOUR}, {"d", DAY},
-    };
-    const char *end;
-    int64_t n;
-
-    if (text == NULL || cfg_digits(text, &n, &end) < 0)
-        return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(end, units[i].suffix) != 0)
-            continue;
-        if (n > INT64_MAX / units[i].ms)
-            return -1;
-        *ms = n * units[i].ms;
-        return 0;
-    }
-    return -1;
-}
-
-/* cfg_parse_size - "1048576", "512K", "64M", "4G", "1T" to bytes */
-int
-cfg_parse_size(const char *text, size_t *bytes)
-{
-    static const char units[] = "KMGT";
-    const char *end, *u;
-    uint64_t mult = 1;
-    int64_t n;
-    int     c;
-
-    if (text == NULL || cfg_digits(text, &n, &end) < 0)
-        return -1;
-    if (*end != '\0') {
-        c = toupper((unsigned char) end[0]);
-        if (end[1] != '\0' || (u = strchr(units, c)) == NULL || c == '\0')
-            return -1;
-        for (const char *p = units; p <= u; p++)
-            mult *= 1024;
-    }
-    if ((uint64_t) n > SIZE_MAX / mult)
-        return -1;
-    *bytes = (size_t) ((uint64_t) n * mult);
-    return 0;
-}
-
-/* cfg_parse_bool - yes/no true/false on/off 1/0, any case */
-int
-cfg_parse_bool(const char *text, int *out)
-{
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-
-    if (text == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (strcasecmp(text, yes[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcasecmp(text, no[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/*
- * cfg_format_secs - a duration in seconds in its largest exact unit, except
- * that one and two days read better as 24h and 48h.
- */
-static char *
-cfg_format_secs(int64_t secs, char *buf, size_t len)
-{
-    if (secs >= 3 * (DAY / SEC) && secs % (DAY / SEC) == 0)
-        snprintf(buf, len, "%lldd", (long long) (secs / (DAY / SEC)));
-    else if (secs != 0 && secs % (HOUR / SEC) == 0)
-        snprintf(buf, len, "%lldh", (long long) (secs / (HOUR / SEC)));
-    else if (secs != 0 && secs % (MIN / SEC) == 0)
-        snprintf(buf, len, "%lldm", (long long) (secs / (MIN / SEC)));
-    else
-        snprintf(buf, len, "%llds", (long long) secs);
-    return buf;
-}
-
-/* cfg_format_ms - a duration in ms: "250ms", or as cfg_format_secs */
-static char *
-cfg_format_ms(int64_t ms, char *buf, size_t len)
-{
-    if (ms % SEC != 0)
-        snprintf(buf, len, "%lldms", (long long) ms);
-    else
-        cfg_format_secs(ms / SEC, buf, len);
-    return buf;
-}
-
-/* cfg_format_size - bytes in their largest exact unit: "4G", "1536K" */
-static char *
-cfg_format_size(uint64_t bytes, char *buf, size_t len)
-{
-    static const char units[] = "TGMK";
-    uint64_t mult = (uint64_t) TIB;
-
-    for (const char *u = units; *u != '\0'; u++, mult /= 1024) {
-        if (bytes != 0 && bytes % mult == 0) {
-            snprintf(buf, len, "%llu%c", (unsigned long long) (bytes / mult), *u);
-            return buf;
-        }
-    }
-    snprintf(buf, len, "%llu", (unsigned long long) bytes);
-    return buf;
-}
 
 /* cfg_has_ctrl - 1 if s holds a control character */
 static int
@@ -532,7 +356,7 @@ cfg_check_ms(const struct cfg_key *k, const char *value, int whole, int64_t *ms,
     if (cfg_parse_duration(value, ms) < 0)
         return cfg_bad(err, errlen, k, value,
                        "want a duration: a whole number with ms, s, m, h or d (none = s)");
-    if (whole && *ms % SEC != 0)
+    if (whole && *ms % CFG_SEC != 0)
         return cfg_bad(err, errlen, k, value, "must be whole seconds");
     if (*ms < k->min || *ms > k->max)
         return cfg_bad(err, errlen, k, value, "out of range %s..%s",
@@ -550,7 +374,7 @@ cfg_set_seconds(struct cfg *cfg, const struct cfg_key *k, const char *value,
 
     if (cfg_check_ms(k, value, 1, &ms, err, errlen) < 0)
         return -1;
-    *FIELD(cfg, k, int64_t) = ms / SEC;
+    *FIELD(cfg, k, int64_t) = ms / CFG_SEC;
     return 0;
 }
 

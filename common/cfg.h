@@ -10,7 +10,9 @@
  * Value types: durations ("90", "30s", "5m", "48h", "36d"; "250ms" where
  * milliseconds make sense), integers with ranges, sizes ("512M", "4G"),
  * booleans (yes/no, true/false, on/off, 1/0), strings, and lists of CIDRs
- * separated by blanks or commas.
+ * separated by blanks or commas. The parsers and formatters of single
+ * values (cfg_parse_duration, cfg_parse_size, cfg_parse_bool) live in
+ * cfg_value.h, included here.
  *
  * Thread-safety: a loaded cfg is read-only and may be shared by threads.
  */
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cfg_value.h"
 #include "netblock.h"
 
 #define CFG_DEFAULT_PATH "/etc/redgrey/redgrey.conf"
@@ -75,18 +78,6 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen);
  * Returns 0, or -1 with a reason (without file:line) in err.
  */
 int     cfg_set(struct cfg *cfg, const char *key, const char *value, char *err, size_t errlen);
-
-/*
- * cfg_parse_duration - "90", "30s", "5m", "48h", "36d", "250ms" into
- * milliseconds. Returns 0, or -1 on syntax error or overflow.
- */
-int     cfg_parse_duration(const char *text, int64_t *ms);
-
-/* cfg_parse_size - "1048576", "512K", "64M", "4G" into bytes; 0 or -1 */
-int     cfg_parse_size(const char *text, size_t *bytes);
-
-/* cfg_parse_bool - yes/no true/false on/off 1/0 (any case); 0 or -1 */
-int     cfg_parse_bool(const char *text, int *out);
 
 /* cfg_dump - print every key with its effective value, config-file style */
 void    cfg_dump(const struct cfg *cfg, FILE *fp);

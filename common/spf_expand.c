@@ -1,0 +1,837 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * spf_expand.c - expand big-sender domains' SPF records into ranges.
+ *
+ * A record is read as text and split into terms here, not compiled by
+ * libspf2: libspf2 rejects a whole record for one bad term, while a
+ * whitelist wants to keep the good terms and report the bad one. Only the
+ * DNS goes through libspf2's layer API (SPF_dns_lookup), so the tests can
+ * serve records from its zone layer.
+ *
+ * Each listed domain is walked depth-first with its own lookup cap and DNS
+ * time budget. Names already walked in this run are not walked again
+ * (diamond includes are common: many providers include the same _spf
+ * hosts); a name that is on the current include path is a loop.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include "spf_expand.h"
+#include "spf_resolver.h"
+
+#define NAMEBUF (SPF_EXPAND_NAME_MAX + 2)    /* a name, its trailing dot, NUL */
+
+/* The state of one run. */
+struct walk {
+    SPF_dns_server_t *dns;               /* borrowed */
+    struct spf_expand_opts o;            /* defaults filled in */
+    struct netset *set;                  /* may be NULL */
+    struct spf_expand_report *rep;
+    const char *top;                     /* the listed domain being walked */
+    unsigned lookups;                    /* this listed domain's queries */
+    unsigned failures;                   /* this listed domain's failures */
+    unsigned added;                      /* this listed domain's ranges */
+    int     cap_noted;                   /* cap already reported */
+    unsigned depth;                      /* names on path[] */
+    char    path[SPF_EXPAND_MAX_DEPTH + 1][NAMEBUF];
+    char  **seen;                        /* names walked in this run */
+    size_t  nseen, seen_cap;
+};
+
+/* note - count nothing; keep a formatted note if there is room */
+static void
+note(struct walk *w, enum spf_expand_note_kind kind, const char *fmt, ...)
+{
+    struct spf_expand_report *rep = w->rep;
+    va_list ap;
+
+    if (rep->nnotes >= SPF_EXPAND_NOTES_MAX) {
+        rep->notes_dropped++;
+        return;
+    }
+    rep->notes[rep->nnotes].kind = kind;
+    va_start(ap, fmt);
+    vsnprintf(rep->notes[rep->nnotes].text, SPF_EXPAND_NOTE_LEN, fmt, ap);
+    va_end(ap);
+    rep->nnotes++;
+}
+
+/* spf_expand_domain_ok - plausible DNS name, no macros */
+int
+spf_expand_domain_ok(const char *text)
+{
+    size_t  len, label = 0, i;
+
+    if (text == NULL || (len = strlen(text)) == 0)
+        return 0;
+    if (text[len - 1] == '.')
+        len--;
+    if (len == 0 || len > SPF_EXPAND_NAME_MAX)
+        return 0;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) text[i];
+
+        if (c == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!isalnum(c) && c != '-' && c != '_')
+            return 0;
+        if (++label > 63)
+            return 0;
+    }
+    return label > 0;
+}
+
+/* name_norm - lowercase copy without the trailing dot; 0, or -1 if bad */
+static int
+name_norm(const char *in, size_t inlen, char out[NAMEBUF])
+{
+    size_t  i;
+
+    if (inlen >= NAMEBUF)
+        return -1;
+    for (i = 0; i < inlen; i++)
+        out[i] = (char) tolower((unsigned char) in[i]);
+    out[inlen] = '\0';
+    if (!spf_expand_domain_ok(out))
+        return -1;
+    if (inlen > 0 && out[inlen - 1] == '.')
+        out[inlen - 1] = '\0';
+    return 0;
+}
+
+/* seen_has - 1 if name was walked in this run */
+static int
+seen_has(const struct walk *w, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < w->nseen; i++)
+        if (strcmp(w->seen[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* seen_add - remember name; on no memory the name is simply not remembered */
+static void
+seen_add(struct walk *w, const char *name)
+{
+    char  **grown;
+    char   *copy;
+
+    if (w->nseen == w->seen_cap) {
+        size_t  cap = w->seen_cap ? w->seen_cap * 2 : 32;
+
+        if ((grown = realloc(w->seen, cap * sizeof(*grown))) == NULL)
+            return;
+        w->seen = grown;
+        w->seen_cap = cap;
+    }
+    if ((copy = strdup(name)) != NULL)
+        w->seen[w->nseen++] = copy;
+}
+
+/*
+ * lookup - one query through the layer, under the cap. Returns the rr
+ * (caller frees) for an answer, NULL for "no data" (also NXDOMAIN), and
+ * NULL with *failed set for a temporary failure or the cap.
+ */
+static SPF_dns_rr_t *
+lookup(struct walk *w, const char *name, ns_type type, int *failed)
+{
+    SPF_dns_rr_t *rr;
+
+    *failed = 0;
+    if (w->lookups >= w->o.max_lookups) {
+        if (!w->cap_noted) {
+            w->cap_noted = 1;
+            w->rep->capped++;
+            note(w, SPF_EXPAND_NOTE_CAP, "%s: more than %u DNS lookups, walk stopped",
+                 w->top, w->o.max_lookups);
+        }
+        w->failures++;
+        *failed = 1;
+        return NULL;
+    }
+    w->lookups++;
+    w->rep->lookups++;
+    rr = SPF_dns_lookup(w->dns, name, type, 0);
+    switch (rr->herrno) {
+    case NETDB_SUCCESS:
+        if (rr->num_rr > 0)
+            return rr;
+        /* FALLTHROUGH */
+    case HOST_NOT_FOUND:
+    case NO_DATA:
+        SPF_dns_rr_free(rr);
+        return NULL;
+    default:
+        SPF_dns_rr_free(rr);
+        w->failures++;
+        w->rep->dns_failures++;
+        note(w, SPF_EXPAND_NOTE_DNS, "%s: %s lookup of %s failed (temporary)", w->top,
+             type == ns_t_txt ? "TXT" : type == ns_t_mx ? "MX" : type == ns_t_a ? "A" : "AAAA",
+             name);
+        *failed = 1;
+        return NULL;
+    }
+}
+
+/* add_block - add ip/prefix (host bits cleared) to the set */
+static void
+add_block(struct walk *w, const struct ipaddr *ip, unsigned prefix)
+{
+    struct netblock nb;
+
+    netblock_mask(ip, prefix, &nb);
+    if (w->set)
+        netset_add(w->set, &nb);
+    w->rep->blocks++;
+    w->added++;
+}
+
+/* too_broad - 1 (and noted) if a pass range of this width is too wide */
+static int
+too_broad(struct walk *w, const char *dom, const char *term, int family, unsigned prefix)
+{
+    unsigned min = family == AF_INET ? w->o.min_prefix_v4 : w->o.min_prefix_v6;
+
+    if (prefix >= min)
+        return 0;
+    w->rep->too_broad++;
+    note(w, SPF_EXPAND_NOTE_TOO_BROAD, "%s: %s: wider than /%u, dropped", dom, term, min);
+    return 1;
+}
+
+/* parse_prefix - decimal 0..max from [s, s+len); 0, or -1 */
+static int
+parse_prefix(const char *s, size_t len, unsigned max, unsigned *out)
+{
+    unsigned v = 0;
+    size_t  i;
+
+    if (len == 0 || len > 3)
+        return -1;
+    for (i = 0; i < len; i++) {
+        if (!isdigit((unsigned char) s[i]))
+            return -1;
+        v = v * 10 + (unsigned) (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/*
+ * do_ip - ip4:addr[/n] or ip6:addr[/n] (arg is what follows the colon).
+ * Malformed and too-broad ranges are reported and dropped; host bits are
+ * cleared and reported.
+ */
+static void
+do_ip(struct walk *w, const char *dom, const char *term, int family, const char *arg)
+{
+    char    addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(arg, '/');
+    size_t  alen = slash ? (size_t) (slash - arg) : strlen(arg);
+    unsigned width = family == AF_INET ? 32 : 128;
+    unsigned prefix = width;
+    struct ipaddr ip;
+    struct netblock nb;
+
+    memset(&ip, 0, sizeof(ip));
+    ip.family = family;
+    if (alen == 0 || alen >= sizeof(addr)
+        || (slash && parse_prefix(slash + 1, strlen(slash + 1), width, &prefix) < 0)) {
+        w->rep->malformed++;
+        note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: bad address or prefix", dom, term);
+        return;
+    }
+    memcpy(addr, arg, alen);
+    addr[alen] = '\0';
+    if (inet_pton(family, addr, ip.b) != 1) {
+        w->rep->malformed++;
+        note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: bad address", dom, term);
+        return;
+    }
+    if (too_broad(w, dom, term, family, prefix))
+        return;
+    netblock_mask(&ip, prefix, &nb);
+    if (memcmp(nb.addr.b, ip.b, 16) != 0) {
+        w->rep->host_bits++;
+        note(w, SPF_EXPAND_NOTE_HOST_BITS, "%s: %s: host bits cleared", dom, term);
+    }
+    add_block(w, &ip, prefix);
+}
+
+/* add_host_addrs - A and AAAA of host, as /p4 and /p6 blocks */
+static void
+add_host_addrs(struct walk *w, const char *host, unsigned p4, unsigned p6)
+{
+    static const ns_type types[2] = {ns_t_a, ns_t_aaaa};
+    int     t, i, failed;
+
+    for (t = 0; t < 2; t++) {
+        SPF_dns_rr_t *rr = lookup(w, host, types[t], &failed);
+
+        if (rr == NULL)
+            continue;
+        for (i = 0; i < rr->num_rr; i++) {
+            struct ipaddr ip;
+
+            memset(&ip, 0, sizeof(ip));
+            if (types[t] == ns_t_a) {
+                ip.family = AF_INET;
+                memcpy(ip.b, &rr->rr[i]->a, 4);
+                add_block(w, &ip, p4);
+            } else {
+                ip.family = AF_INET6;
+                memcpy(ip.b, &rr->rr[i]->aaaa, 16);
+                add_block(w, &ip, p6);
+            }
+        }
+        SPF_dns_rr_free(rr);
+    }
+}
+
+/*
+ * do_host - a[:domain][/n][//m] and mx[:domain][/n][//m]; arg points just
+ * after the mechanism name.
+ */
+static void
+do_host(struct walk *w, const char *dom, const char *term, int is_mx, const char *arg)
+{
+    char    target[NAMEBUF];
+    const char *slash = strchr(arg, '/');
+    const char *name = arg;
+    size_t  nlen = slash ? (size_t) (slash - arg) : strlen(arg);
+    unsigned p4 = 32, p6 = 128;
+    SPF_dns_rr_t *mx;
+    int     i, failed;
+
+    /* The CIDR part: "/n", "/n//m" or "//m". */
+    if (slash) {
+        const char *v6 = strstr(slash, "//");
+
+        if (v6 == slash) {
+            if (parse_prefix(v6 + 2, strlen(v6 + 2), 128, &p6) < 0)
+                goto malformed;
+        } else if (parse_prefix(slash + 1, (v6 ? (size_t) (v6 - slash) : strlen(slash)) - 1, 32, &p4) < 0
+                   || (v6 && parse_prefix(v6 + 2, strlen(v6 + 2), 128, &p6) < 0)) {
+            goto malformed;
+        }
+    }
+
+    /* The domain part: ":domain" or nothing (the record's own domain). */
+    if (nlen == 0) {
+        snprintf(target, sizeof(target), "%s", dom);
+    } else {
+        if (*name != ':' || nlen < 2)
+            goto malformed;
+        if (memchr(name, '%', nlen)) {
+            w->rep->skipped++;
+            note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
+            return;
+        }
+        if (name_norm(name + 1, nlen - 1, target) < 0)
+            goto malformed;
+    }
+    if (too_broad(w, dom, term, AF_INET, p4) || too_broad(w, dom, term, AF_INET6, p6))
+        return;
+    if (w->o.no_hosts)
+        return;
+    if (!is_mx) {
+        add_host_addrs(w, target, p4, p6);
+        return;
+    }
+    if ((mx = lookup(w, target, ns_t_mx, &failed)) == NULL)
+        return;
+    if (mx->num_rr > SPF_EXPAND_MAX_MX)
+        note(w, SPF_EXPAND_NOTE_CAP, "%s: %s: %d MX hosts, first %d used", dom, term,
+             mx->num_rr, SPF_EXPAND_MAX_MX);
+    for (i = 0; i < mx->num_rr && i < SPF_EXPAND_MAX_MX; i++) {
+        char    host[NAMEBUF];
+
+        if (name_norm(mx->rr[i]->mx, strlen(mx->rr[i]->mx), host) == 0)
+            add_host_addrs(w, host, p4, p6);
+    }
+    SPF_dns_rr_free(mx);
+    return;
+
+malformed:
+    w->rep->malformed++;
+    note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: bad domain or CIDR", dom, term);
+}
+
+static void walk_name(struct walk *w, const char *name, size_t len, const char *from);
+
+/*
+ * do_terms - the terms of one record (after "v=spf1"). redirect= is
+ * followed after the mechanisms and only without an "all" (RFC 7208 6.1).
+ */
+static void
+do_terms(struct walk *w, const char *dom, const char *rec)
+{
+    char    term[SPF_EXPAND_NOTE_LEN];
+    const char *redirect = NULL;
+    size_t  redirect_len = 0;
+    int     seen_all = 0, redirects = 0;
+    const char *p = rec;
+
+    while (*p) {
+        size_t  len = strcspn(p, " \t");
+        const char *t = p, *colon, *eq;
+        char    qual = '+';
+        size_t  nlen;
+
+        p += len;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (len == 0)
+            continue;
+        snprintf(term, sizeof(term), "%.*s", (int) (len > 80 ? 80 : len), t);
+
+        /* Modifiers: name=value, where the name comes before any ':' or '/'. */
+        eq = memchr(t, '=', len);
+        nlen = strcspn(t, ":/=");
+        if (eq && (size_t) (eq - t) == nlen) {
+            if (nlen == 8 && strncasecmp(t, "redirect", 8) == 0) {
+                if (redirects++ == 0) {
+                    redirect = eq + 1;
+                    redirect_len = len - nlen - 1;
+                } else {
+                    w->rep->malformed++;
+                    note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: second redirect ignored", dom, term);
+                }
+            } else if (nlen == 0 || !isalpha((unsigned char) t[0])) {
+                w->rep->malformed++;
+                note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: bad modifier", dom, term);
+            }
+            continue;                            /* exp= and unknown modifiers: ignored */
+        }
+
+        if (*t == '+' || *t == '-' || *t == '~' || *t == '?') {
+            qual = *t++;
+            len--;
+        }
+        nlen = strcspn(t, ":/");
+        if (nlen > len)
+            nlen = len;
+        colon = t + nlen;
+
+        if (nlen == 3 && strncasecmp(t, "all", 3) == 0 && len == 3) {
+            seen_all = 1;
+            continue;
+        }
+        if (nlen == 3 && strncasecmp(t, "ptr", 3) == 0) {
+            w->rep->skipped++;
+            note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: ptr, not expandable", dom, term);
+            continue;
+        }
+        if (nlen == 6 && strncasecmp(t, "exists", 6) == 0) {
+            w->rep->skipped++;
+            note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: exists, not expandable", dom, term);
+            continue;
+        }
+        if (!((nlen == 7 && strncasecmp(t, "include", 7) == 0)
+              || (nlen == 1 && (t[0] == 'a' || t[0] == 'A'))
+              || (nlen == 2 && strncasecmp(t, "mx", 2) == 0)
+              || (nlen == 3 && (strncasecmp(t, "ip4", 3) == 0 || strncasecmp(t, "ip6", 3) == 0)))) {
+            w->rep->malformed++;
+            note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: unknown mechanism", dom, term);
+            continue;
+        }
+
+        /*
+         * Only pass terms authorise anyone. "-ip4:x" or "~include:y" do
+         * not, and the order-dependent exceptions they carve out of later
+         * pass terms cannot be kept in a flat set: they are reported.
+         */
+        if (qual != '+') {
+            w->rep->skipped++;
+            note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: not a pass qualifier", dom, term);
+            continue;
+        }
+
+        {
+            char    arg[2 * NAMEBUF];
+
+            if (len - nlen >= sizeof(arg)) {
+                w->rep->malformed++;
+                note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: term too long", dom, term);
+                continue;
+            }
+            memcpy(arg, colon, len - nlen);
+            arg[len - nlen] = '\0';
+
+            if (nlen == 7) {                     /* include */
+                if (arg[0] != ':' || arg[1] == '\0') {
+                    w->rep->malformed++;
+                    note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: include without a domain", dom, term);
+                } else if (strchr(arg, '%')) {
+                    w->rep->skipped++;
+                    note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
+                } else {
+                    walk_name(w, arg + 1, strlen(arg + 1), dom);
+                }
+            } else if (nlen == 3) {              /* ip4 / ip6 */
+                if (arg[0] != ':') {
+                    w->rep->malformed++;
+                    note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: no address", dom, term);
+                } else {
+                    do_ip(w, dom, term, (t[2] == '4') ? AF_INET : AF_INET6, arg + 1);
+                }
+            } else {                             /* a / mx */
+                do_host(w, dom, term, nlen == 2, arg);
+            }
+        }
+    }
+
+    if (redirect && !seen_all) {
+        snprintf(term, sizeof(term), "redirect=%.*s", (int) (redirect_len > 70 ? 70 : redirect_len), redirect);
+        if (memchr(redirect, '%', redirect_len)) {
+            w->rep->skipped++;
+            note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
+        } else {
+            walk_name(w, redirect, redirect_len, dom);
+        }
+    }
+}
+
+/* is_spf1 - 1 if txt is an SPF version 1 record ("v=spf1" then SP or end) */
+static int
+is_spf1(const char *txt)
+{
+    return strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == '\0' || txt[6] == ' ');
+}
+
+/*
+ * walk_name - read name's SPF record and walk it. from names the record
+ * that pointed here (NULL for a listed domain), for the notes.
+ */
+static void
+walk_name(struct walk *w, const char *name, size_t len, const char *from)
+{
+    char    dom[NAMEBUF];
+    SPF_dns_rr_t *rr;
+    const char *rec = NULL;
+    unsigned i;
+    int     failed, nspf = 0;
+
+    if (name_norm(name, len, dom) < 0) {
+        w->rep->malformed++;
+        note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: bad domain name \"%.*s\"", from ? from : "list",
+             (int) (len > 80 ? 80 : len), name);
+        return;
+    }
+    for (i = 0; i < w->depth; i++) {
+        if (strcmp(w->path[i], dom) == 0) {
+            w->rep->loops++;
+            note(w, SPF_EXPAND_NOTE_LOOP, "%s: include of %s loops back", from ? from : dom, dom);
+            return;
+        }
+    }
+    if (seen_has(w, dom))
+        return;
+    if (w->depth > w->o.max_depth) {
+        w->rep->capped++;
+        w->failures++;
+        note(w, SPF_EXPAND_NOTE_CAP, "%s: include of %s nested deeper than %u", from ? from : dom,
+             dom, w->o.max_depth);
+        return;
+    }
+    seen_add(w, dom);
+
+    if ((rr = lookup(w, dom, ns_t_txt, &failed)) != NULL) {
+        for (i = 0; i < (unsigned) rr->num_rr; i++) {
+            if (is_spf1(rr->rr[i]->txt)) {
+                rec = rr->rr[i]->txt;
+                nspf++;
+            }
+        }
+    }
+    if (failed) {
+        /* lookup() reported it */
+    } else if (nspf == 0) {
+        w->rep->no_record++;
+        note(w, SPF_EXPAND_NOTE_NO_RECORD, "%s: %s has no SPF record", from ? from : dom, dom);
+    } else if (nspf > 1) {
+        w->rep->malformed++;
+        note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s has %d SPF records", from ? from : dom, dom, nspf);
+    } else {
+        w->rep->records++;
+        snprintf(w->path[w->depth++], NAMEBUF, "%s", dom);
+        do_terms(w, dom, rec + 6);
+        w->depth--;
+    }
+    if (rr)
+        SPF_dns_rr_free(rr);
+}
+
+/* walk_init - fill in defaults */
+static void
+walk_init(struct walk *w, SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
+          struct netset *set, struct spf_expand_report *rep)
+{
+    memset(w, 0, sizeof(*w));
+    w->dns = dns;
+    if (opts)
+        w->o = *opts;
+    if (w->o.max_lookups == 0)
+        w->o.max_lookups = SPF_EXPAND_MAX_LOOKUPS;
+    if (w->o.max_depth == 0 || w->o.max_depth > SPF_EXPAND_MAX_DEPTH)
+        w->o.max_depth = SPF_EXPAND_MAX_DEPTH;
+    if (w->o.timeout_ms <= 0)
+        w->o.timeout_ms = SPF_EXPAND_TIMEOUT_MS;
+    if (w->o.min_prefix_v4 == 0 || w->o.min_prefix_v4 > 32)
+        w->o.min_prefix_v4 = SPF_EXPAND_MIN_PREFIX_V4;
+    if (w->o.min_prefix_v6 == 0 || w->o.min_prefix_v6 > 128)
+        w->o.min_prefix_v6 = SPF_EXPAND_MIN_PREFIX_V6;
+    w->set = set;
+    w->rep = rep;
+}
+
+/* walk_fini - free the names seen */
+static void
+walk_fini(struct walk *w)
+{
+    size_t  i;
+
+    for (i = 0; i < w->nseen; i++)
+        free(w->seen[i]);
+    free(w->seen);
+    w->seen = NULL;
+    w->nseen = w->seen_cap = 0;
+}
+
+/* walk_listed - one listed domain, under its own budget and cap */
+static unsigned
+walk_listed(struct walk *w, const char *domain)
+{
+    struct spf_resolver_deadline saved;
+
+    walk_fini(w);                            /* each listed domain starts afresh */
+    w->top = domain;
+    w->lookups = 0;
+    w->failures = 0;
+    w->added = 0;
+    w->cap_noted = 0;
+    w->depth = 0;
+    w->rep->domains++;
+    spf_resolver_deadline_begin(w->o.timeout_ms, &saved);
+    walk_name(w, domain, strlen(domain), NULL);
+    spf_resolver_deadline_end(&saved);
+    if (w->added == 0)
+        w->rep->domains_empty++;
+    return w->failures;
+}
+
+/* spf_expand_walk - one domain into set (may be NULL) and report */
+unsigned
+spf_expand_walk(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
+                const char *domain, struct netset *set, struct spf_expand_report *report)
+{
+    struct walk *w;
+    unsigned failures;
+
+    if (dns == NULL || domain == NULL || report == NULL)
+        return 1;
+    if ((w = malloc(sizeof(*w))) == NULL)
+        return 1;
+    walk_init(w, dns, opts, set, report);
+    failures = walk_listed(w, domain);
+    walk_fini(w);
+    free(w);
+    return failures;
+}
+
+/* spf_expand_run - the whole list into out */
+int
+spf_expand_run(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
+               const char *const *domains, size_t ndomains, struct spf_expand_result *out)
+{
+    struct walk *w;
+    unsigned failures = 0;
+    size_t  i;
+
+    if (out == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->status = SPF_EXPAND_FAILED;
+    if (dns == NULL || (domains == NULL && ndomains > 0))
+        return -1;
+    if ((w = malloc(sizeof(*w))) == NULL)
+        return -1;
+    out->set = netset_new();
+    walk_init(w, dns, opts, out->set, &out->report);
+    for (i = 0; i < ndomains; i++)
+        if (domains[i] != NULL)
+            failures += walk_listed(w, domains[i]);
+    walk_fini(w);
+    free(w);
+
+    netset_finish(out->set);
+    if (out->report.blocks == 0) {
+        netset_free(out->set);
+        out->set = NULL;
+        out->status = SPF_EXPAND_FAILED;
+    } else {
+        out->status = failures ? SPF_EXPAND_PARTIAL : SPF_EXPAND_COMPLETE;
+    }
+    return 0;
+}
+
+/* spf_expand_result_fini - free the set */
+void
+spf_expand_result_fini(struct spf_expand_result *out)
+{
+    if (out == NULL)
+        return;
+    netset_free(out->set);
+    out->set = NULL;
+}
+
+/* spf_expand_decide - replace or keep; see the header */
+enum spf_expand_decision
+spf_expand_decide(enum spf_expand_status status, size_t new_ranges, int have_old)
+{
+    if (new_ranges == 0)
+        return SPF_EXPAND_KEEP;
+    switch (status) {
+    case SPF_EXPAND_COMPLETE:
+        return SPF_EXPAND_REPLACE;
+    case SPF_EXPAND_PARTIAL:
+        return have_old ? SPF_EXPAND_KEEP : SPF_EXPAND_REPLACE;
+    default:
+        return SPF_EXPAND_KEEP;
+    }
+}
+
+/* spf_expand_status_name - text for logs */
+const char *
+spf_expand_status_name(enum spf_expand_status status)
+{
+    switch (status) {
+    case SPF_EXPAND_COMPLETE:
+        return "complete";
+    case SPF_EXPAND_PARTIAL:
+        return "partial";
+    default:
+        return "failed";
+    }
+}
+
+/* spf_expand_note_kind_name - text for logs */
+const char *
+spf_expand_note_kind_name(enum spf_expand_note_kind kind)
+{
+    static const char *const names[] = {
+        "skipped", "malformed", "too-broad", "host-bits", "loop", "cap", "dns", "no-record",
+    };
+
+    if ((unsigned) kind < sizeof(names) / sizeof(names[0]))
+        return names[kind];
+    return "unknown";
+}
+
+/* spf_expand_list_fini - free the list */
+void
+spf_expand_list_fini(struct spf_expand_list *list)
+{
+    size_t  i;
+
+    if (list == NULL)
+        return;
+    for (i = 0; i < list->count; i++)
+        free(list->domains[i]);
+    free(list->domains);
+    list->domains = NULL;
+    list->count = 0;
+}
+
+/* spf_expand_list_load - read a domain list file */
+int
+spf_expand_list_load(const char *path, struct spf_expand_list *out, char *err, size_t errlen)
+{
+    FILE   *fp;
+    char   *line = NULL;
+    size_t  linecap = 0, cap = 0, i;
+    ssize_t n;
+    char    dom[NAMEBUF];
+    unsigned lineno = 0;
+
+    memset(out, 0, sizeof(*out));
+    if ((fp = fopen(path, "r")) == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((n = getline(&line, &linecap, fp)) >= 0) {
+        char   *s = line, *e;
+        int     dup = 0;
+
+        lineno++;
+        if ((size_t) n != strlen(line)) {
+            snprintf(err, errlen, "%s:%u: NUL byte in line", path, lineno);
+            goto fail;
+        }
+        if ((e = strchr(s, '#')) != NULL)
+            *e = '\0';
+        while (isspace((unsigned char) *s))
+            s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+            *--e = '\0';
+        if (*s == '\0')
+            continue;
+        if (name_norm(s, strlen(s), dom) < 0) {
+            snprintf(err, errlen, "%s:%u: bad domain \"%.60s\"", path, lineno, s);
+            goto fail;
+        }
+        for (i = 0; i < out->count; i++)
+            if (strcmp(out->domains[i], dom) == 0)
+                dup = 1;
+        if (dup)
+            continue;
+        if (out->count == cap) {
+            char  **grown;
+
+            cap = cap ? cap * 2 : 32;
+            if ((grown = realloc(out->domains, cap * sizeof(*grown))) == NULL) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                goto fail;
+            }
+            out->domains = grown;
+        }
+        if ((out->domains[out->count] = strdup(dom)) == NULL) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto fail;
+        }
+        out->count++;
+    }
+    if (ferror(fp)) {
+        snprintf(err, errlen, "%s: read error", path);
+        goto fail;
+    }
+    free(line);
+    fclose(fp);
+    return 0;
+
+fail:
+    free(line);
+    fclose(fp);
+    spf_expand_list_fini(out);
+    return -1;
+}

@@ -1,0 +1,848 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store_redis.c - greylisting state in Redis, shared by every MTA of a cluster.
+ *
+ * One decision is one round trip: EVALSHA of a short Lua script that reads
+ * the triplet's grey key and the (client key, sender domain) AWL key,
+ * applies the table of policy.h with the time of the Redis server (TIME),
+ * and writes back, atomically. Both keys come from triplet.c and share the
+ * client key as Redis Cluster hash tag. Expiry is by TTL only.
+ *
+ * Values are single integers, to keep memory per key small. Redis keeps
+ * the integers 0..9999 as shared objects, so such a value costs nothing
+ * beyond the key, 16 bytes less than any other value (unless
+ * maxmemory-policy is an LRU or LFU one, which disables sharing):
+ *   grey, passed    0; TTL pass_ttl, renewed by every pass.
+ *   grey, pending   when retry_window is whole minutes under 10000, the
+ *                   number of minutes W, and the key expires at exactly
+ *                   (first_seen + retry_window) s + 500 ms: first_seen is
+ *                   read back as floor((now_ms + PTTL) / 1000) - 60 W, exact
+ *                   to the second with 499 ms to spare, and right even after
+ *                   retry_window changes in the config. Otherwise the value
+ *                   is first_seen itself (>= 10000) with TTL retry_window.
+ *   AWL             last_count * 65536 + count (count saturates at 65535),
+ *                   TTL awl_ttl, renewed by every pass the AWL sees.
+ * A value that is none of these counts as absent and is overwritten.
+ *
+ * Memory (INFO used_memory over 100k first sightings with the defaults and
+ * the "rg:" prefix, IPv4 /24 client keys; the test "memory" prints it):
+ * about 133 bytes per pending triplet, of which 64 are Redis's two dict
+ * entries (keyspace and expires), 48 the 37-byte key's sds, ~21 the hash
+ * tables' buckets. A key of at most 28 bytes would fit the 32-byte class.
+ *
+ * Connections: a pool of `pool` hiredis contexts, each used by one thread at
+ * a time. The mutex guards only the stack of free slots, never I/O. A slot
+ * connects on first use (slot 0 at open, to fail early), logs in (AUTH,
+ * SELECT) and loads the script in one pipelined round trip. A context that
+ * errored is freed at once and re-made by the next call that takes the slot.
+ *
+ * Time bound: a call gets timeout_ms for waiting for a slot and running
+ * its command; a (re)connect gets one fresh timeout_ms of its own; every
+ * socket operation is armed with what is left. A stale connection (the
+ * server restarted) fails fast and is retried once on a new one.
+ *
+ * Writing to a socket the server closed raises SIGPIPE: store_redis_open()
+ * sets SIGPIPE to SIG_IGN if it is still at its default.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store.h"
+#include "store_redis.h"
+#include "xalloc.h"
+
+#define REDIS_STR(x)  #x
+#define REDIS_XSTR(x) REDIS_STR(x)
+
+#define REDIS_POOL_MAX     1024          /* connections per store */
+#define REDIS_TIMEOUT_MAX  60000         /* ms */
+#define REDIS_AWL_COUNT_MAX 65535        /* the count's bits in the AWL value */
+#define REDIS_SHARED_MAX   10000         /* Redis shares the integers below this */
+#define REDIS_NAME_MAX     (STORE_REDIS_HOST_MAX + 32)
+
+/*
+ * The decision. KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window,
+ * pass_ttl, awl_threshold, awl_ttl (seconds). Returns {action, reason, now,
+ * delayed}: action 0 pass, 1 tempfail; reason 0 new, 1 early, 2 retry,
+ * 3 known, 4 awl. Numbers are written with %d: Lua would print large ones
+ * in exponent notation.
+ */
+static const char redis_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1])\n"
+    "local now_ms = now * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local delay, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local pass_ttl, threshold, awl_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local count, last, first\n"
+    "if threshold > 0 then\n"
+    "  local a = tonumber(redis.call('GET', KEYS[2]))\n"
+    "  if a and a >= 0 and a < 2^53 and a == math.floor(a) then\n"
+    "    count = a % 65536\n"
+    "    last = (a - count) / 65536\n"
+    "    if count >= threshold then\n"
+    "      redis.call('EXPIRE', KEYS[2], awl_ttl)\n"
+    "      return {0, 4, now, 0}\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local g = tonumber(redis.call('GET', KEYS[1]))\n"
+    "if g == 0 then\n"
+    "  redis.call('EXPIRE', KEYS[1], pass_ttl)\n"
+    "  return {0, 3, now, 0}\n"
+    "end\n"
+    "if g and g == math.floor(g) and g >= " REDIS_XSTR(REDIS_SHARED_MAX) " then\n"
+    "  first = g\n"
+    "elseif g and g == math.floor(g) and g > 0 then\n"
+    "  local ttl = redis.call('PTTL', KEYS[1])\n"
+    "  if ttl > 0 then\n"
+    "    first = math.floor((now_ms + ttl) / 1000) - g * 60\n"
+    "  end\n"
+    "end\n"
+    "if not first then\n"
+    "  if window % 60 == 0 and window / 60 < " REDIS_XSTR(REDIS_SHARED_MAX) " then\n"
+    "    redis.call('SET', KEYS[1], string.format('%d', window / 60), 'PX',\n"
+    "               (now + window) * 1000 + 500 - now_ms)\n"
+    "  else\n"
+    "    redis.call('SET', KEYS[1], string.format('%d', now), 'EX', window)\n"
+    "  end\n"
+    "  return {1, 0, now, 0}\n"
+    "end\n"
+    "if now - first < delay then\n"
+    "  return {1, 1, now, 0}\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], '0', 'EX', pass_ttl)\n"
+    "if threshold > 0 then\n"
+    "  if not count then\n"
+    "    count, last = 1, now\n"
+    "  elseif now - last >= " REDIS_XSTR(POLICY_AWL_COUNT_INTERVAL) " then\n"
+    "    count, last = math.min(count + 1, " REDIS_XSTR(REDIS_AWL_COUNT_MAX) "), now\n"
+    "  end\n"
+    "  redis.call('SET', KEYS[2], string.format('%d', last * 65536 + count), 'EX', awl_ttl)\n"
+    "end\n"
+    "return {0, 2, now, now - first}\n";
+
+struct redis_slot {
+    redisContext *ctx;                   /* NULL: connect on next use */
+};
+
+struct store_redis {
+    struct store base;                   /* first: what store.h sees */
+    struct store_redis_url url;          /* where, and how to log in */
+    char    name[REDIS_NAME_MAX];        /* "redis HOST:PORT", for errors */
+    int     timeout_ms;                  /* budget of one call, and of a connect */
+    char    sha[41];                     /* the script's SHA1, set at open */
+    char    args[5][24];                 /* the script's ARGV, as text */
+    size_t  args_len[5];                 /* and their lengths */
+    pthread_mutex_t lock;                /* guards free_slots and nfree only */
+    pthread_cond_t cond;                 /* a slot was returned */
+    int     nslots;                      /* pool size */
+    struct redis_slot *slots;            /* nslots connections */
+    int    *free_slots;                  /* stack of idle slot indexes */
+    int     nfree;                       /* entries on that stack */
+};
+
+/* How one command failed, so that the caller knows whether to retry. */
+enum redis_fail {
+    REDIS_FAIL_NONE,                     /* a reply arrived */
+    REDIS_FAIL_TIMEOUT,                  /* out of time: never retried */
+    REDIS_FAIL_IO,                       /* connection lost: context dropped */
+};
+
+/* ---- URL parsing ---- */
+
+/* redis_url_number - decimal s[0..len) into *out if in 0..max; 0 or -1 */
+static int
+redis_url_number(const char *s, size_t len, long max, long *out)
+{
+    long    v = 0;
+
+    if (len == 0 || len > 9)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char) s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* redis_url_copy - copy s[0..len) into out[outlen] as a string; 0 or -1 if too long */
+static int
+redis_url_copy(const char *s, size_t len, char *out, size_t outlen)
+{
+    if (len >= outlen)
+        return -1;
+    memcpy(out, s, len);
+    out[len] = 0;
+    return 0;
+}
+
+/* redis_url_tcp - parse what follows "redis://" */
+static int
+redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+{
+    const char *at = strrchr(s, '@');
+    const char *p, *host, *colon;
+    size_t  hlen;
+    long    v;
+
+    /* [[user]:password@]: the host part starts after the last '@'. */
+    if (at != NULL) {
+        colon = memchr(s, ':', (size_t) (at - s));
+        if (colon == NULL) {
+            snprintf(err, errlen, "redis URL: want [user]:password@ before the host");
+            return -1;
+        }
+        if (colon + 1 == at) {
+            snprintf(err, errlen, "redis URL: empty password");
+            return -1;
+        }
+        if (redis_url_copy(s, (size_t) (colon - s), out->user, sizeof(out->user)) < 0
+            || redis_url_copy(colon + 1, (size_t) (at - colon - 1),
+                              out->password, sizeof(out->password)) < 0) {
+            snprintf(err, errlen, "redis URL: user or password over %d bytes",
+                     STORE_REDIS_AUTH_MAX);
+            return -1;
+        }
+        s = at + 1;
+    }
+
+    /* host, or [IPv6] */
+    if (*s == '[') {
+        host = s + 1;
+        if ((p = strchr(host, ']')) == NULL) {
+            snprintf(err, errlen, "redis URL: '[' without ']'");
+            return -1;
+        }
+        hlen = (size_t) (p - host);
+        for (size_t i = 0; i < hlen; i++)
+            if (!isxdigit((unsigned char) host[i]) && host[i] != ':' && host[i] != '.') {
+                snprintf(err, errlen, "redis URL: bad IPv6 address");
+                return -1;
+            }
+        p++;
+    } else {
+        host = s;
+        hlen = strcspn(s, ":/?#");
+        for (size_t i = 0; i < hlen; i++)
+            if (!isalnum((unsigned char) host[i]) && strchr(".-_", host[i]) == NULL) {
+                snprintf(err, errlen, "redis URL: bad character in host");
+                return -1;
+            }
+        p = s + hlen;
+    }
+    if (hlen == 0) {
+        snprintf(err, errlen, "redis URL: missing host");
+        return -1;
+    }
+    if (redis_url_copy(host, hlen, out->host, sizeof(out->host)) < 0) {
+        snprintf(err, errlen, "redis URL: host over %d bytes", STORE_REDIS_HOST_MAX);
+        return -1;
+    }
+
+    /* [:port] */
+    out->port = STORE_REDIS_PORT_DEFAULT;
+    if (*p == ':') {
+        size_t  n = strcspn(p + 1, "/");
+
+        if (redis_url_number(p + 1, n, 65535, &v) < 0 || v == 0) {
+            snprintf(err, errlen, "redis URL: port must be 1..65535");
+            return -1;
+        }
+        out->port = (int) v;
+        p += 1 + n;
+    }
+
+    /* [/db]; "/" alone is database 0 */
+    if (*p == '/') {
+        p++;
+        if (*p != 0) {
+            if (redis_url_number(p, strlen(p), STORE_REDIS_DB_MAX, &v) < 0) {
+                snprintf(err, errlen, "redis URL: database must be a number 0..%d",
+                         STORE_REDIS_DB_MAX);
+                return -1;
+            }
+            out->db = (int) v;
+        }
+        return 0;
+    }
+    if (*p != 0) {
+        snprintf(err, errlen, "redis URL: unexpected '%c' after the host", *p);
+        return -1;
+    }
+    return 0;
+}
+
+/* redis_url_unix - parse what follows "redis+unix://" */
+static int
+redis_url_unix(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+{
+    size_t  plen = strcspn(s, "?");
+    const char *q;
+    long    v;
+
+    out->is_unix = 1;
+    if (*s != '/') {
+        snprintf(err, errlen, "redis URL: want redis+unix:///absolute/path");
+        return -1;
+    }
+    if (plen < 2 || redis_url_copy(s, plen, out->path, sizeof(out->path)) < 0) {
+        snprintf(err, errlen, "redis URL: socket path must be 1..%d bytes",
+                 STORE_REDIS_PATH_MAX);
+        return -1;
+    }
+
+    /* ?db=N&password=P, in any order */
+    for (q = s + plen; *q != 0;) {
+        size_t  n;
+
+        q++;                             /* '?' or '&' */
+        n = strcspn(q, "&");
+        if (n > 3 && strncmp(q, "db=", 3) == 0) {
+            if (redis_url_number(q + 3, n - 3, STORE_REDIS_DB_MAX, &v) < 0) {
+                snprintf(err, errlen, "redis URL: db must be a number 0..%d",
+                         STORE_REDIS_DB_MAX);
+                return -1;
+            }
+            out->db = (int) v;
+        } else if (n > 9 && strncmp(q, "password=", 9) == 0) {
+            if (redis_url_copy(q + 9, n - 9, out->password, sizeof(out->password)) < 0) {
+                snprintf(err, errlen, "redis URL: password over %d bytes",
+                         STORE_REDIS_AUTH_MAX);
+                return -1;
+            }
+        } else {
+            snprintf(err, errlen, "redis URL: unknown or empty parameter "
+                     "(want db=N or password=P)");
+            return -1;
+        }
+        q += n;
+    }
+    return 0;
+}
+
+/* store_redis_url_parse - parse a redis:// or redis+unix:// URL */
+int
+store_redis_url_parse(const char *url, struct store_redis_url *out,
+                      char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (url == NULL || *url == 0) {
+        snprintf(err, errlen, "redis URL: empty");
+        return -1;
+    }
+    for (const char *p = url; *p; p++)
+        if ((unsigned char) *p <= ' ' || *p == 0x7f) {
+            snprintf(err, errlen, "redis URL: blank or control character");
+            return -1;
+        }
+    if (strncmp(url, "redis://", 8) == 0)
+        return redis_url_tcp(url + 8, out, err, errlen);
+    if (strncmp(url, "redis+unix://", 13) == 0)
+        return redis_url_unix(url + 13, out, err, errlen);
+    snprintf(err, errlen, "redis URL: want redis:// or redis+unix://");
+    return -1;
+}
+
+/* ---- connections ---- */
+
+/* redis_now_us - monotonic microseconds */
+static int64_t
+redis_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* redis_left - time left before deadline as a timeval; -1 if under 1 ms */
+static int
+redis_left(int64_t deadline, struct timeval *tv)
+{
+    int64_t left = deadline - redis_now_us();
+
+    if (left < 1000)
+        return -1;
+    tv->tv_sec = (time_t) (left / 1000000);
+    tv->tv_usec = (suseconds_t) (left % 1000000);
+    return 0;
+}
+
+/* redis_ctx_error - what went wrong with c, in words; errno as hiredis left it */
+static const char *
+redis_ctx_error(const redisContext *c, int saved_errno)
+{
+    /* hiredis reports a socket timeout as EAGAIN, a connect timeout as ETIMEDOUT. */
+    if (c->err == REDIS_ERR_IO
+        && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT
+            || strcmp(c->errstr, strerror(EAGAIN)) == 0))
+        return "timeout";
+    if (c->err == REDIS_ERR_EOF)
+        return "connection closed by the server";
+    return c->errstr[0] ? c->errstr : "unknown error";
+}
+
+/* redis_drop - free the slot's context after an error */
+static void
+redis_drop(struct redis_slot *slot)
+{
+    if (slot->ctx != NULL) {
+        redisFree(slot->ctx);
+        slot->ctx = NULL;
+    }
+}
+
+/*
+ * redis_call - run one command on slot within deadline. Returns the reply
+ * (caller frees), or NULL with err set, *fail saying why, and the context
+ * dropped. An error reply from Redis is a reply, not a failure.
+ */
+static redisReply *
+redis_call(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
+           int argc, const char **argv, const size_t *argvlen,
+           enum redis_fail *fail, char *err, size_t errlen)
+{
+    struct timeval tv;
+    redisReply *r;
+    int     saved_errno;
+
+    if (redis_left(deadline, &tv) < 0) {
+        snprintf(err, errlen, "%s: timeout", rs->name);
+        *fail = REDIS_FAIL_TIMEOUT;
+        return NULL;
+    }
+    if (redisSetTimeout(slot->ctx, tv) != REDIS_OK) {
+        snprintf(err, errlen, "%s: setting the timeout: %s", rs->name, slot->ctx->errstr);
+        *fail = REDIS_FAIL_IO;
+        redis_drop(slot);
+        return NULL;
+    }
+    errno = 0;
+    r = redisCommandArgv(slot->ctx, argc, argv, argvlen);
+    saved_errno = errno;
+    if (r == NULL) {
+        const char *why = redis_ctx_error(slot->ctx, saved_errno);
+
+        snprintf(err, errlen, "%s: %s", rs->name, why);
+        *fail = strcmp(why, "timeout") == 0 ? REDIS_FAIL_TIMEOUT : REDIS_FAIL_IO;
+        redis_drop(slot);
+        return NULL;
+    }
+    *fail = REDIS_FAIL_NONE;
+    return r;
+}
+
+/* redis_reply_ok - 1 if r is a status reply equal to want */
+static int
+redis_reply_ok(const redisReply *r, const char *want)
+{
+    return r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, want) == 0;
+}
+
+/* redis_reply_text - r's text for an error message */
+static const char *
+redis_reply_text(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS
+        || r->type == REDIS_REPLY_STRING)
+        return r->str;
+    return "unexpected reply";
+}
+
+/*
+ * redis_setup - log in and load the script on a fresh context, in one
+ * pipelined round trip: [AUTH] [SELECT] PING SCRIPT LOAD. 0, or -1 with err.
+ */
+static int
+redis_setup(struct store_redis *rs, redisContext *c, char *err, size_t errlen)
+{
+    const struct store_redis_url *u = &rs->url;
+    char    db[16];
+    const char *what[4];
+    int     n = 0;
+
+    if (u->password[0] != 0) {
+        const char *argv[3] = {"AUTH", u->user, u->password};
+        size_t  lens[3] = {4, strlen(u->user), strlen(u->password)};
+
+        if (u->user[0] != 0)
+            redisAppendCommandArgv(c, 3, argv, lens);
+        else
+            redisAppendCommandArgv(c, 2, (const char *[]) {"AUTH", u->password},
+                                   (const size_t[]) {4, lens[2]});
+        what[n++] = "AUTH";
+    }
+    if (u->db != 0) {
+        snprintf(db, sizeof(db), "%d", u->db);
+        redisAppendCommandArgv(c, 2, (const char *[]) {"SELECT", db},
+                               (const size_t[]) {6, strlen(db)});
+        what[n++] = "SELECT";
+    }
+    redisAppendCommandArgv(c, 1, (const char *[]) {"PING"}, (const size_t[]) {4});
+    what[n++] = "PING";
+    redisAppendCommandArgv(c, 3, (const char *[]) {"SCRIPT", "LOAD", redis_script},
+                           (const size_t[]) {6, 4, sizeof(redis_script) - 1});
+    what[n++] = "SCRIPT LOAD";
+
+    /* Read every reply, so that the first failure is the one reported. */
+    for (int i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        int     ok;
+
+        errno = 0;
+        if (redisGetReply(c, (void **) &r) != REDIS_OK) {
+            int     saved_errno = errno;
+
+            if (err[0] == 0)
+                snprintf(err, errlen, "%s: %s: %s", rs->name, what[i],
+                         redis_ctx_error(c, saved_errno));
+            return -1;
+        }
+        if (strcmp(what[i], "PING") == 0)
+            ok = redis_reply_ok(r, "PONG");
+        else if (strcmp(what[i], "SCRIPT LOAD") == 0)
+            ok = r->type == REDIS_REPLY_STRING && r->len == 40
+                && (rs->sha[0] == 0 || strcmp(r->str, rs->sha) == 0);
+        else
+            ok = redis_reply_ok(r, "OK");
+        if (!ok && err[0] == 0)
+            snprintf(err, errlen, "%s: %s: %s", rs->name, what[i], redis_reply_text(r));
+        if (ok && strcmp(what[i], "SCRIPT LOAD") == 0 && rs->sha[0] == 0)
+            memcpy(rs->sha, r->str, 41);
+        freeReplyObject(r);
+    }
+    return err[0] == 0 ? 0 : -1;
+}
+
+/* redis_connect - make slot's context within deadline; 0, or -1 with err */
+static int
+redis_connect(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
+              char *err, size_t errlen)
+{
+    struct timeval tv;
+    redisContext *c;
+    int     saved_errno;
+
+    if (redis_left(deadline, &tv) < 0) {
+        snprintf(err, errlen, "%s: timeout", rs->name);
+        return -1;
+    }
+    errno = 0;
+    if (rs->url.is_unix)
+        c = redisConnectUnixWithTimeout(rs->url.path, tv);
+    else
+        c = redisConnectWithTimeout(rs->url.host, rs->url.port, tv);
+    saved_errno = errno;
+    if (c == NULL) {
+        snprintf(err, errlen, "%s: connect: out of memory", rs->name);
+        return -1;
+    }
+    if (c->err != 0) {
+        snprintf(err, errlen, "%s: connect: %s", rs->name, redis_ctx_error(c, saved_errno));
+        redisFree(c);
+        return -1;
+    }
+
+    /* The setup round trip gets what is left of the connect's budget. */
+    err[0] = 0;
+    if (redis_left(deadline, &tv) < 0) {
+        snprintf(err, errlen, "%s: timeout", rs->name);
+        redisFree(c);
+        return -1;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK || redis_setup(rs, c, err, errlen) < 0) {
+        if (err[0] == 0)
+            snprintf(err, errlen, "%s: setting the timeout: %s", rs->name, c->errstr);
+        redisFree(c);
+        return -1;
+    }
+    slot->ctx = c;
+    return 0;
+}
+
+/* redis_checkout - take a free slot, waiting until deadline; index or -1 */
+static int
+redis_checkout(struct store_redis *rs, int64_t deadline, char *err, size_t errlen)
+{
+    struct timespec ts;
+    int     idx = -1;
+
+    ts.tv_sec = (time_t) (deadline / 1000000);
+    ts.tv_nsec = (long) (deadline % 1000000) * 1000;
+    pthread_mutex_lock(&rs->lock);
+    while (rs->nfree == 0)
+        if (pthread_cond_timedwait(&rs->cond, &rs->lock, &ts) == ETIMEDOUT)
+            break;
+    if (rs->nfree > 0)
+        idx = rs->free_slots[--rs->nfree];
+    pthread_mutex_unlock(&rs->lock);
+    if (idx < 0)
+        snprintf(err, errlen, "%s: timeout: no free connection of %d within %d ms",
+                 rs->name, rs->nslots, rs->timeout_ms);
+    return idx;
+}
+
+/* redis_checkin - give a slot back and wake one waiter */
+static void
+redis_checkin(struct store_redis *rs, int idx)
+{
+    pthread_mutex_lock(&rs->lock);
+    rs->free_slots[rs->nfree++] = idx;
+    pthread_cond_signal(&rs->cond);
+    pthread_mutex_unlock(&rs->lock);
+}
+
+/* ---- the decision ---- */
+
+/* redis_verdict - map the script's reply into out; 0, or -1 with err */
+static int
+redis_verdict(struct store_redis *rs, const redisReply *r,
+              struct policy_verdict *out, char *err, size_t errlen)
+{
+    static const enum policy_reason reasons[] = {
+        POLICY_REASON_NEW, POLICY_REASON_EARLY, POLICY_REASON_RETRY,
+        POLICY_REASON_KNOWN, POLICY_REASON_AWL,
+    };
+    long long v[4];
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "%s: script: %s", rs->name, r->str);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+        goto bad;
+    for (int i = 0; i < 4; i++) {
+        if (r->element[i]->type != REDIS_REPLY_INTEGER)
+            goto bad;
+        v[i] = r->element[i]->integer;
+    }
+    /* new and early are the tempfails; anything else is inconsistent. */
+    if (v[1] < 0 || v[1] > 4 || v[0] != (v[1] <= 1 ? 1 : 0))
+        goto bad;
+    memset(out, 0, sizeof(*out));
+    out->action = v[0] == 1 ? POLICY_TEMPFAIL : POLICY_PASS;
+    out->reason = reasons[v[1]];
+    out->now = v[2];
+    out->delayed = v[3];
+    return 0;
+bad:
+    snprintf(err, errlen, "%s: script: unexpected reply", rs->name);
+    return -1;
+}
+
+/*
+ * redis_eval - run the script for (gkey, akey) on slot. The slot is
+ * (re)connected if it has no context, once, with a fresh timeout; a
+ * context that fails without timing out is retried once on a new one;
+ * NOSCRIPT reloads the script and retries once. 0, or -1 with err.
+ */
+static int
+redis_eval(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
+           const char *gkey, size_t glen, const char *akey, size_t alen,
+           struct policy_verdict *out, char *err, size_t errlen)
+{
+    const char *argv[10] = {"EVALSHA", rs->sha, "2", gkey, akey};
+    size_t  lens[10] = {7, 40, 1, glen, alen};
+    int     connected = 0, reloaded = 0, rc;
+    enum redis_fail fail;
+    redisReply *r;
+
+    for (int i = 0; i < 5; i++) {
+        argv[5 + i] = rs->args[i];
+        lens[5 + i] = rs->args_len[i];
+    }
+    for (;;) {
+        if (slot->ctx == NULL) {
+            int64_t fresh;
+
+            if (connected)
+                return -1;               /* err says why the new one failed */
+            connected = 1;
+            fresh = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+            if (fresh > deadline)
+                deadline = fresh;
+            if (redis_connect(rs, slot, deadline, err, errlen) < 0)
+                return -1;
+        }
+        r = redis_call(rs, slot, deadline, 10, argv, lens, &fail, err, errlen);
+        if (r == NULL) {
+            if (fail == REDIS_FAIL_IO && !connected)
+                continue;                /* stale connection: one new try */
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && !reloaded) {
+            const char *load[3] = {"SCRIPT", "LOAD", redis_script};
+            size_t  llens[3] = {6, 4, sizeof(redis_script) - 1};
+            redisReply *lr;
+            char    why[STORE_ERRLEN];
+
+            freeReplyObject(r);
+            reloaded = 1;
+            lr = redis_call(rs, slot, deadline, 3, load, llens, &fail, why, sizeof(why));
+            if (lr == NULL || lr->type != REDIS_REPLY_STRING) {
+                snprintf(err, errlen, "%s: NOSCRIPT reload failed: %s", rs->name,
+                         lr == NULL ? why : redis_reply_text(lr));
+                freeReplyObject(lr);
+                return -1;
+            }
+            freeReplyObject(lr);
+            continue;
+        }
+        break;
+    }
+    rc = redis_verdict(rs, r, out, err, errlen);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* redis_decide - store_ops.decide: one EVALSHA round trip */
+static int
+redis_decide(struct store *st, const struct triplet *t,
+             struct policy_verdict *out, char *err, size_t errlen)
+{
+    struct store_redis *rs = (struct store_redis *) st;
+    char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX];
+    size_t  glen, alen;
+    int64_t deadline;
+    int     idx, rc;
+
+    glen = triplet_grey_key(st->key_prefix, t, gkey, sizeof(gkey));
+    alen = triplet_awl_key(st->key_prefix, t, akey, sizeof(akey));
+    if (glen == 0 || alen == 0) {
+        snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->name);
+        return -1;
+    }
+    deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
+        return -1;
+    rc = redis_eval(rs, &rs->slots[idx], deadline, gkey, glen, akey, alen, out, err, errlen);
+    redis_checkin(rs, idx);
+    return rc;
+}
+
+/* redis_free - store_ops.free: close every connection */
+static void
+redis_free(struct store *st)
+{
+    struct store_redis *rs = (struct store_redis *) st;
+
+    for (int i = 0; i < rs->nslots; i++)
+        redis_drop(&rs->slots[i]);
+    pthread_cond_destroy(&rs->cond);
+    pthread_mutex_destroy(&rs->lock);
+    free(rs->slots);
+    free(rs->free_slots);
+    free(rs);
+}
+
+static const struct store_ops redis_ops = {
+    .name = "redis",
+    .decide = redis_decide,
+    .free = redis_free,
+};
+
+/* redis_check_config - the limits store_redis_open enforces; 0, or -1 with err */
+static int
+redis_check_config(const struct store_config *conf, char *err, size_t errlen)
+{
+    const struct policy_params *p = &conf->params;
+    const char *prefix = conf->key_prefix ? conf->key_prefix : "";
+
+    if (conf->pool < 1 || conf->pool > REDIS_POOL_MAX) {
+        snprintf(err, errlen, "redis: pool must be 1..%d", REDIS_POOL_MAX);
+        return -1;
+    }
+    if (conf->timeout_ms < 1 || conf->timeout_ms > REDIS_TIMEOUT_MAX) {
+        snprintf(err, errlen, "redis: timeout must be 1..%d ms", REDIS_TIMEOUT_MAX);
+        return -1;
+    }
+    if (strlen(prefix) > TRIPLET_PREFIX_MAX || strpbrk(prefix, "{}") != NULL) {
+        snprintf(err, errlen, "redis: key prefix must be at most %d bytes without braces",
+                 TRIPLET_PREFIX_MAX);
+        return -1;
+    }
+    /* Redis refuses EX 0; an unbounded delay would never pass. */
+    if (p->delay < 0 || p->retry_window < 1 || p->pass_ttl < 1
+        || p->awl_threshold < 0 || p->awl_threshold > REDIS_AWL_COUNT_MAX
+        || (p->awl_threshold > 0 && p->awl_ttl < 1)) {
+        snprintf(err, errlen, "redis: want delay >= 0, retry_window, pass_ttl and awl_ttl"
+                 " >= 1 s, awl_threshold 0..%d", REDIS_AWL_COUNT_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* store_redis_open - parse, connect slot 0, log in, load the script */
+struct store *
+store_redis_open(const struct store_config *conf, char *err, size_t errlen)
+{
+    struct store_redis *rs;
+    struct store_redis_url url;
+    pthread_condattr_t ca;
+    struct sigaction sa;
+
+    if (redis_check_config(conf, err, errlen) < 0
+        || store_redis_url_parse(conf->url, &url, err, errlen) < 0)
+        return NULL;
+
+    rs = xcalloc(1, sizeof(*rs));
+    rs->base.ops = &redis_ops;
+    rs->base.params = conf->params;
+    snprintf(rs->base.key_prefix, sizeof(rs->base.key_prefix), "%s",
+             conf->key_prefix ? conf->key_prefix : "");
+    rs->url = url;
+    if (url.is_unix)
+        snprintf(rs->name, sizeof(rs->name), "redis unix:%s", url.path);
+    else if (strchr(url.host, ':') != NULL)
+        snprintf(rs->name, sizeof(rs->name), "redis [%s]:%d", url.host, url.port);
+    else
+        snprintf(rs->name, sizeof(rs->name), "redis %s:%d", url.host, url.port);
+    rs->timeout_ms = conf->timeout_ms;
+    snprintf(rs->args[0], sizeof(rs->args[0]), "%" PRId64, conf->params.delay);
+    snprintf(rs->args[1], sizeof(rs->args[1]), "%" PRId64, conf->params.retry_window);
+    snprintf(rs->args[2], sizeof(rs->args[2]), "%" PRId64, conf->params.pass_ttl);
+    snprintf(rs->args[3], sizeof(rs->args[3]), "%" PRId64, conf->params.awl_threshold);
+    snprintf(rs->args[4], sizeof(rs->args[4]), "%" PRId64, conf->params.awl_ttl);
+    for (int i = 0; i < 5; i++)
+        rs->args_len[i] = strlen(rs->args[i]);
+
+    pthread_mutex_init(&rs->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rs->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    rs->nslots = conf->pool;
+    rs->slots = xcalloc((size_t) conf->pool, sizeof(*rs->slots));
+    rs->free_slots = xcalloc((size_t) conf->pool, sizeof(*rs->free_slots));
+
+    /* A stack: slot 0 comes first, so idle slots stay unconnected. */
+    for (int i = 0; i < conf->pool; i++)
+        rs->free_slots[rs->nfree++] = conf->pool - 1 - i;
+
+    /* A server that closed the connection must give EPIPE, not kill us. */
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+
+    if (redis_connect(rs, &rs->slots[0],
+                      redis_now_us() + (int64_t) conf->timeout_ms * 1000, err, errlen) < 0) {
+        redis_free(&rs->base);
+        return NULL;
+    }
+    return &rs->base;
+}

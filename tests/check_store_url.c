@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * check_store_url.c - store URLs: store_open's choice of backend and its
+ * errors (the URL named, the password masked), and the Redis URL parser,
+ * good and bad rows. Nothing here needs a server.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_redis.h"
+
+/* test_open - store_open of url with the default parameters */
+static struct store *
+test_open(const char *url, char *err, size_t errlen)
+{
+    struct store_config conf = {
+        .url = url, .key_prefix = "rg:", .timeout_ms = 250, .pool = 1,
+        .params = {.delay = 300, .retry_window = 172800, .pass_ttl = 3110400,
+                   .awl_threshold = 3, .awl_ttl = 3110400},
+    };
+
+    err[0] = 0;
+    return store_open(&conf, err, errlen);
+}
+
+static const struct url_case {
+    const char *label;
+    const char *url;
+    int     ok;                          /* 1: parses, want the fields below */
+    int     is_unix;
+    const char *host;
+    int     port;
+    const char *path;
+    const char *user;
+    const char *password;
+    int     db;
+} url_cases[] = {
+    {"host", "redis://127.0.0.1", 1, 0, "127.0.0.1", 6379, "", "", "", 0},
+    {"host port db", "redis://127.0.0.1:6380/2", 1, 0, "127.0.0.1", 6380, "", "", "", 2},
+    {"name, slash", "redis://redis.example/", 1, 0, "redis.example", 6379, "", "", "", 0},
+    {"password", "redis://:s3cret@redis-1.example:7000/15", 1, 0, "redis-1.example", 7000,
+     "", "", "s3cret", 15},
+    {"password with @ and /", "redis://:p@ss/w@127.0.0.1", 1, 0, "127.0.0.1", 6379, "", "",
+     "p@ss/w", 0},
+    {"acl user", "redis://grey:pw@127.0.0.1:6379", 1, 0, "127.0.0.1", 6379, "", "grey", "pw", 0},
+    {"ipv6", "redis://[::1]:6390/1", 1, 0, "::1", 6390, "", "", "", 1},
+    {"unix", "redis+unix:///run/redis/redis.sock", 1, 1, "", 0, "/run/redis/redis.sock", "",
+     "", 0},
+    {"unix db", "redis+unix:///tmp/r.sock?db=3", 1, 1, "", 0, "/tmp/r.sock", "", "", 3},
+    {"unix db password", "redis+unix:///tmp/r.sock?db=4&password=s3cret", 1, 1, "", 0,
+     "/tmp/r.sock", "", "s3cret", 4},
+    {.label = "empty", .url = ""},
+    {.label = "other scheme", .url = "http://127.0.0.1"},
+    {.label = "no scheme", .url = "127.0.0.1:6379"},
+    {.label = "no host", .url = "redis://"},
+    {.label = "port without host", .url = "redis://:6379"},
+    {.label = "port 0", .url = "redis://h:0"},
+    {.label = "port too big", .url = "redis://h:65536"},
+    {.label = "port junk", .url = "redis://h:63a9"},
+    {.label = "empty port", .url = "redis://h:"},
+    {.label = "db junk", .url = "redis://h/x"},
+    {.label = "db negative", .url = "redis://h/-1"},
+    {.label = "db huge", .url = "redis://h/99999999999"},
+    {.label = "db too big", .url = "redis://h/1000001"},
+    {.label = "user, no colon", .url = "redis://s3cret@h"},
+    {.label = "empty password", .url = "redis://:@h"},
+    {.label = "bad port, password kept out", .url = "redis://:s3cret@h:0"},
+    {.label = "blank", .url = "redis://h ost"},
+    {.label = "control", .url = "redis://h\x01st"},
+    {.label = "bad host character", .url = "redis://h$st"},
+    {.label = "unclosed ipv6", .url = "redis://[::1"},
+    {.label = "junk in ipv6", .url = "redis://[::g]"},
+    {.label = "junk after ipv6", .url = "redis://[::1]x"},
+    {.label = "query on tcp", .url = "redis://h?db=1"},
+    {.label = "unix relative", .url = "redis+unix://tmp/r.sock"},
+    {.label = "unix empty", .url = "redis+unix://"},
+    {.label = "unix root", .url = "redis+unix:///"},
+    {.label = "unix empty db", .url = "redis+unix:///tmp/r.sock?db="},
+    {.label = "unix db junk", .url = "redis+unix:///tmp/r.sock?db=x"},
+    {.label = "unix unknown parameter", .url = "redis+unix:///tmp/r.sock?timeout=1"},
+    {.label = "unix empty parameter", .url = "redis+unix:///tmp/r.sock?"},
+};
+
+START_TEST(test_url_parse)
+{
+    const struct url_case *c = &url_cases[_i];
+    struct store_redis_url u;
+    char    err[STORE_ERRLEN] = "";
+    int     rc = store_redis_url_parse(c->url, &u, err, sizeof(err));
+
+    if (!c->ok) {
+        ck_assert_msg(rc == -1, "%s: got 0, want -1", c->label);
+        ck_assert_msg(err[0] != 0, "%s: no reason given", c->label);
+        ck_assert_msg(strstr(err, "s3cret") == NULL, "%s: password in %s", c->label, err);
+        return;
+    }
+    ck_assert_msg(rc == 0, "%s: got -1 (%s), want 0", c->label, err);
+    ck_assert_msg(u.is_unix == c->is_unix, "%s: is_unix: got %d, want %d", c->label,
+                  u.is_unix, c->is_unix);
+    if (!c->is_unix) {
+        ck_assert_msg(strcmp(u.host, c->host) == 0, "%s: host: got %s, want %s", c->label,
+                      u.host, c->host);
+        ck_assert_msg(u.port == c->port, "%s: port: got %d, want %d", c->label, u.port,
+                      c->port);
+    } else
+        ck_assert_msg(strcmp(u.path, c->path) == 0, "%s: path: got %s, want %s", c->label,
+                      u.path, c->path);
+    ck_assert_msg(strcmp(u.user, c->user) == 0, "%s: user: got %s, want %s", c->label,
+                  u.user, c->user);
+    ck_assert_msg(strcmp(u.password, c->password) == 0, "%s: password: got %s, want %s",
+                  c->label, u.password, c->password);
+    ck_assert_msg(u.db == c->db, "%s: db: got %d, want %d", c->label, u.db, c->db);
+}
+END_TEST
+
+START_TEST(test_url_lengths)
+{
+    char    url[1024], err[STORE_ERRLEN];
+    struct store_redis_url u;
+
+    /* The limits are inclusive; one byte more is an error, never a truncation. */
+    snprintf(url, sizeof(url), "redis+unix:///%.*s", STORE_REDIS_PATH_MAX - 1,
+             "sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+             "sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss");
+    ck_assert_msg(store_redis_url_parse(url, &u, err, sizeof(err)) == 0, "path max: %s", err);
+    ck_assert_uint_eq(strlen(u.path), STORE_REDIS_PATH_MAX);
+    strcat(url, "s");
+    ck_assert_msg(store_redis_url_parse(url, &u, err, sizeof(err)) == -1, "path max + 1");
+
+    memset(url, 0, sizeof(url));
+    strcpy(url, "redis://");
+    memset(url + 8, 'h', STORE_REDIS_HOST_MAX + 1);
+    ck_assert_msg(store_redis_url_parse(url, &u, err, sizeof(err)) == -1, "host max + 1");
+
+    memset(url, 0, sizeof(url));
+    strcpy(url, "redis://:");
+    memset(url + 9, 'p', STORE_REDIS_AUTH_MAX + 1);
+    strcat(url, "@h");
+    ck_assert_msg(store_redis_url_parse(url, &u, err, sizeof(err)) == -1, "password max + 1");
+}
+END_TEST
+
+START_TEST(test_open_dispatch)
+{
+    char    err[STORE_ERRLEN];
+    struct store *st;
+
+    st = test_open("http://127.0.0.1:6379", err, sizeof(err));
+    ck_assert_msg(st == NULL && strstr(err, "\"http://127.0.0.1:6379\"") != NULL
+                  && strstr(err, "unknown scheme") != NULL, "unknown scheme: %s", err);
+
+    /* A bad redis URL is named, with its password masked. */
+    st = test_open("redis://:s3cret@127.0.0.1:0", err, sizeof(err));
+    ck_assert_msg(st == NULL && strstr(err, "\"redis://:***@127.0.0.1:0\"") != NULL
+                  && strstr(err, "port") != NULL, "bad port: %s", err);
+    ck_assert_msg(strstr(err, "s3cret") == NULL, "password in %s", err);
+
+    st = test_open("", err, sizeof(err));
+    ck_assert_msg(st == NULL && err[0] != 0, "empty URL: %s", err);
+}
+END_TEST
+
+static Suite *
+store_url_suite(void)
+{
+    Suite  *s = suite_create("store url");
+    TCase  *tc = tcase_create("redis url");
+
+    tcase_add_loop_test(tc, test_url_parse, 0, sizeof(url_cases) / sizeof(url_cases[0]));
+    tcase_add_test(tc, test_url_lengths);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("dispatch");
+    tcase_add_test(tc, test_open_dispatch);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(store_url_suite());
+    int     failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store_contract.c - the store contract: what policy.h's table looks like
+ * through store_decide(), the same for every backend.
+ *
+ * Each test opens a fresh store with the parameters it needs. Where time
+ * must pass, the test sleeps for as little as the table allows (delay 0
+ * makes a retry pass at once; TTLs of 1-2 s) and asserts the times the
+ * store reports, so that a wrong clock or a slow machine fails loudly
+ * instead of passing by luck. Total sleeping: about 7 s per backend.
+ *
+ * check's loop tests carry the backend: a backend registered as number k
+ * runs each test as the loop iteration _i = k.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_contract.h"
+
+#define CONTRACT_BACKENDS_MAX 8
+#define CONTRACT_THREADS      16
+
+static struct {
+    const char *name;
+    struct store *(*open_fn)(const struct policy_params *, char *, size_t);
+} contract_backends[CONTRACT_BACKENDS_MAX];
+static int contract_nbackends;
+
+/* contract_open - a fresh store of backend i with these parameters */
+static struct store *
+contract_open(int i, int64_t delay, int64_t window, int64_t pass_ttl, int64_t threshold)
+{
+    struct policy_params p = {
+        .delay = delay, .retry_window = window, .pass_ttl = pass_ttl,
+        .awl_threshold = threshold, .awl_ttl = 3600,
+    };
+    char    err[STORE_ERRLEN] = "";
+    struct store *st = contract_backends[i].open_fn(&p, err, sizeof(err));
+
+    ck_assert_msg(st != NULL, "%s: open: %s", contract_backends[i].name, err);
+    return st;
+}
+
+/* contract_triplet - fill t from normalised parts */
+static void
+contract_triplet(struct triplet *t, const char *client_key, const char *sender, const char *rcpt)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->client_key, sizeof(t->client_key), "%s", client_key);
+    snprintf(t->sender, sizeof(t->sender), "%s", sender);
+    snprintf(t->rcpt, sizeof(t->rcpt), "%s", rcpt);
+}
+
+/* contract_expect - decide on t and assert the reason (and the matching action) */
+static struct policy_verdict
+contract_expect(int i, struct store *st, const struct triplet *t,
+                enum policy_reason want, const char *step)
+{
+    struct policy_verdict v;
+    char    err[STORE_ERRLEN] = "";
+    enum policy_action want_action;
+
+    ck_assert_msg(store_decide(st, t, &v, err, sizeof(err)) == 0,
+                  "%s: %s: store_decide failed: %s", contract_backends[i].name, step, err);
+    ck_assert_msg(v.reason == want, "%s: %s: got reason %s, want %s",
+                  contract_backends[i].name, step, policy_reason_name(v.reason),
+                  policy_reason_name(want));
+    want_action = want == POLICY_REASON_NEW || want == POLICY_REASON_EARLY
+        ? POLICY_TEMPFAIL : POLICY_PASS;
+    ck_assert_msg(v.action == want_action, "%s: %s: got action %d, want %d",
+                  contract_backends[i].name, step, (int) v.action, (int) want_action);
+    return v;
+}
+
+/* contract_sleep_ms - sleep at least ms milliseconds */
+static void
+contract_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        continue;
+}
+
+/*
+ * contract_align - wait (under 1 s) until the wall clock is 50-500 ms past
+ * a second, so that "one second later" is the next second for the store
+ * too (stores count whole seconds of the same host's clock).
+ */
+static void
+contract_align(void)
+{
+    struct timespec ts;
+    long    ms;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = ts.tv_nsec / 1000000;
+    if (ms < 50)
+        contract_sleep_ms(50 - ms);
+    else if (ms >= 500)
+        contract_sleep_ms(1050 - ms);
+}
+
+START_TEST(test_first_sighting)
+{
+    struct store *st = contract_open(_i, 60, 600, 600, 0);
+    struct triplet t;
+    struct policy_verdict v;
+    int64_t wall = (int64_t) time(NULL);
+
+    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    v = contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+    ck_assert_msg(v.now >= wall - 5 && v.now <= wall + 5, "%s: now: got %" PRId64
+                  ", want about %" PRId64, contract_backends[_i].name, v.now, wall);
+    ck_assert_msg(v.delayed == 0, "%s: delayed: got %" PRId64 ", want 0",
+                  contract_backends[_i].name, v.delayed);
+
+    /* The null sender is a sender like any other. */
+    contract_triplet(&t, "192.0.2.0/24", "", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "null sender");
+    contract_expect(_i, st, &t, POLICY_REASON_EARLY, "null sender again");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_lifecycle)
+{
+    struct store *st = contract_open(_i, 2, 60, 600, 0);
+    const char *name = contract_backends[_i].name;
+    struct triplet t;
+    struct policy_verdict v1, v2, v3;
+
+    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_align();
+    v1 = contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+
+    /* One second later: early, and the store must not move first_seen. */
+    contract_sleep_ms(1000);
+    v2 = contract_expect(_i, st, &t, POLICY_REASON_EARLY, "retry after 1 s");
+    ck_assert_msg(v2.now - v1.now == 1, "%s: timing: early retry at +%" PRId64
+                  " s, want +1 s (machine too slow?)", name, v2.now - v1.now);
+
+    /* Two seconds after the first sighting: passes, delayed from the first. */
+    contract_sleep_ms(1050);
+    v3 = contract_expect(_i, st, &t, POLICY_REASON_RETRY, "retry after 2 s");
+    ck_assert_msg(v3.delayed == v3.now - v1.now, "%s: delayed: got %" PRId64
+                  ", want %" PRId64 " (since the first sighting)", name, v3.delayed,
+                  v3.now - v1.now);
+    ck_assert_msg(v3.delayed >= 2 && v3.delayed <= 3, "%s: delayed: got %" PRId64
+                  ", want 2..3", name, v3.delayed);
+
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "after the pass");
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "and again");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_renewal)
+{
+    /*
+     * retry_window 1 s, pass_ttl 3 s. At +1.5 s the entry has outlived its
+     * retry_window; at +3.1 s it has outlived the pass_ttl the retry gave it,
+     * and lives only because the pass at +1.5 s renewed it. The second wait
+     * stays under 2 s so that stores counting whole seconds agree.
+     */
+    struct store *st = contract_open(_i, 0, 1, 3, 0);
+    struct triplet t;
+
+    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+    contract_expect(_i, st, &t, POLICY_REASON_RETRY, "retry (delay 0)");
+    contract_sleep_ms(1500);
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "+1.5 s, retry_window 1 s");
+    contract_sleep_ms(1600);
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "+3.1 s, pass_ttl 3 s renewed at +1.5 s");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_expiry)
+{
+    struct store *st = contract_open(_i, 60, 1, 10, 0);
+    struct triplet t;
+
+    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+    contract_expect(_i, st, &t, POLICY_REASON_EARLY, "at once");
+    contract_sleep_ms(1300);
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "1.3 s after, retry_window 1 s");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_awl)
+{
+    struct store *st = contract_open(_i, 0, 60, 600, 1);
+    struct triplet a, b, c, d;
+
+    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_triplet(&b, "192.0.2.0/24", "carol@example.org", "dave@example.net");
+    contract_triplet(&c, "192.0.2.0/24", "erin@other.example", "dave@example.net");
+    contract_triplet(&d, "198.51.100.0/24", "carol@example.org", "dave@example.net");
+
+    /* Before any pass, the pair is not whitelisted. */
+    contract_expect(_i, st, &b, POLICY_REASON_NEW, "B before A passed");
+    contract_expect(_i, st, &a, POLICY_REASON_NEW, "A first sighting");
+    contract_expect(_i, st, &a, POLICY_REASON_RETRY, "A retry");
+
+    /* Threshold 1: one counted pass whitelists (client key, sender domain). */
+    contract_expect(_i, st, &b, POLICY_REASON_AWL, "B, same client and domain");
+    contract_expect(_i, st, &b, POLICY_REASON_AWL, "B again");
+    contract_expect(_i, st, &c, POLICY_REASON_NEW, "C, other sender domain");
+    contract_expect(_i, st, &d, POLICY_REASON_NEW, "D, other client key");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_awl_off)
+{
+    struct store *st = contract_open(_i, 0, 60, 600, 0);
+    struct triplet a, b;
+
+    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_triplet(&b, "192.0.2.0/24", "carol@example.org", "dave@example.net");
+    contract_expect(_i, st, &a, POLICY_REASON_NEW, "A first sighting");
+    contract_expect(_i, st, &a, POLICY_REASON_RETRY, "A retry");
+    contract_expect(_i, st, &b, POLICY_REASON_NEW, "B, threshold 0");
+    contract_expect(_i, st, &b, POLICY_REASON_RETRY, "B retry");
+    contract_expect(_i, st, &b, POLICY_REASON_KNOWN, "B known");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_rcpt_independent)
+{
+    struct store *st = contract_open(_i, 0, 60, 600, 3);
+    struct triplet a, b;
+
+    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_triplet(&b, "192.0.2.0/24", "alice@example.org", "carol@example.net");
+    contract_expect(_i, st, &a, POLICY_REASON_NEW, "rcpt A first sighting");
+    contract_expect(_i, st, &a, POLICY_REASON_RETRY, "rcpt A retry");
+    contract_expect(_i, st, &b, POLICY_REASON_NEW, "rcpt B after A passed");
+    contract_expect(_i, st, &a, POLICY_REASON_KNOWN, "rcpt A still known");
+    store_free(st);
+}
+END_TEST
+
+START_TEST(test_client_independent)
+{
+    struct store *st = contract_open(_i, 0, 60, 600, 3);
+    struct triplet a, b, c;
+
+    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_triplet(&b, "198.51.100.0/24", "alice@example.org", "bob@example.net");
+    contract_triplet(&c, "2001:db8:1:2::/64", "alice@example.org", "bob@example.net");
+    contract_expect(_i, st, &a, POLICY_REASON_NEW, "client A first sighting");
+    contract_expect(_i, st, &a, POLICY_REASON_RETRY, "client A retry");
+    contract_expect(_i, st, &b, POLICY_REASON_NEW, "client B after A passed");
+    contract_expect(_i, st, &c, POLICY_REASON_NEW, "client C (IPv6) after A passed");
+    store_free(st);
+}
+END_TEST
+
+struct contract_thread {
+    struct store *st;                    /* shared store */
+    pthread_barrier_t *start;            /* all threads decide at once */
+    struct triplet t;                    /* what this thread decides on */
+    int     rc;                          /* store_decide's result */
+    struct policy_verdict v;             /* its verdict */
+    char    err[STORE_ERRLEN];           /* its error */
+};
+
+/* contract_thread_run - wait at the barrier, then decide once */
+static void *
+contract_thread_run(void *arg)
+{
+    struct contract_thread *ct = arg;
+
+    pthread_barrier_wait(ct->start);
+    ct->rc = store_decide(ct->st, &ct->t, &ct->v, ct->err, sizeof(ct->err));
+    return NULL;
+}
+
+/* contract_race - CONTRACT_THREADS threads decide at once; distinct: one triplet each */
+static void
+contract_race(int i, int distinct, int *nnew, int *nearly)
+{
+    struct store *st = contract_open(i, 60, 600, 600, 0);
+    static struct contract_thread ct[CONTRACT_THREADS];
+    pthread_t tid[CONTRACT_THREADS];
+    pthread_barrier_t start;
+    char    rcpt[64];
+
+    pthread_barrier_init(&start, NULL, CONTRACT_THREADS);
+    for (int k = 0; k < CONTRACT_THREADS; k++) {
+        memset(&ct[k], 0, sizeof(ct[k]));
+        ct[k].st = st;
+        ct[k].start = &start;
+        snprintf(rcpt, sizeof(rcpt), "rcpt%d@example.net", distinct ? k : 0);
+        contract_triplet(&ct[k].t, "192.0.2.0/24", "alice@example.org", rcpt);
+        ck_assert_int_eq(pthread_create(&tid[k], NULL, contract_thread_run, &ct[k]), 0);
+    }
+    *nnew = *nearly = 0;
+    for (int k = 0; k < CONTRACT_THREADS; k++) {
+        pthread_join(tid[k], NULL);
+        ck_assert_msg(ct[k].rc == 0, "%s: thread %d: store_decide failed: %s",
+                      contract_backends[i].name, k, ct[k].err);
+        if (ct[k].v.reason == POLICY_REASON_NEW)
+            (*nnew)++;
+        else if (ct[k].v.reason == POLICY_REASON_EARLY)
+            (*nearly)++;
+    }
+    pthread_barrier_destroy(&start);
+    store_free(st);
+}
+
+START_TEST(test_concurrent_same)
+{
+    int     nnew, nearly;
+
+    contract_race(_i, 0, &nnew, &nearly);
+    ck_assert_msg(nnew == 1 && nearly == CONTRACT_THREADS - 1,
+                  "%s: same triplet from %d threads: got %d new and %d early, want 1 and %d",
+                  contract_backends[_i].name, CONTRACT_THREADS, nnew, nearly,
+                  CONTRACT_THREADS - 1);
+}
+END_TEST
+
+START_TEST(test_concurrent_distinct)
+{
+    int     nnew, nearly;
+
+    contract_race(_i, 1, &nnew, &nearly);
+    ck_assert_msg(nnew == CONTRACT_THREADS, "%s: %d distinct triplets: got %d new, want %d",
+                  contract_backends[_i].name, CONTRACT_THREADS, nnew, CONTRACT_THREADS);
+}
+END_TEST
+
+/* contract_tcase - a TCase of s with room for the sleeps under sanitizers */
+static TCase *
+contract_tcase(Suite *s, const char *name)
+{
+    TCase  *tc = tcase_create(name);
+
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+/* store_contract_suite - register the backend and build its suite */
+Suite  *
+store_contract_suite(const char *backend_name,
+                     struct store *(*open_fn)(const struct policy_params *p,
+                                              char *err, size_t errlen))
+{
+    int     k = contract_nbackends;
+    Suite  *s = suite_create(backend_name);
+    TCase  *tc;
+
+    if (k >= CONTRACT_BACKENDS_MAX) {
+        fprintf(stderr, "store_contract_suite: over %d backends\n", CONTRACT_BACKENDS_MAX);
+        abort();
+    }
+    contract_backends[k].name = backend_name;
+    contract_backends[k].open_fn = open_fn;
+    contract_nbackends++;
+
+    tc = contract_tcase(s, "first sighting");
+    tcase_add_loop_test(tc, test_first_sighting, k, k + 1);
+    tc = contract_tcase(s, "lifecycle");
+    tcase_add_loop_test(tc, test_lifecycle, k, k + 1);
+    tc = contract_tcase(s, "renewal");
+    tcase_add_loop_test(tc, test_renewal, k, k + 1);
+    tc = contract_tcase(s, "expiry");
+    tcase_add_loop_test(tc, test_expiry, k, k + 1);
+    tc = contract_tcase(s, "awl");
+    tcase_add_loop_test(tc, test_awl, k, k + 1);
+    tcase_add_loop_test(tc, test_awl_off, k, k + 1);
+    tc = contract_tcase(s, "independence");
+    tcase_add_loop_test(tc, test_rcpt_independent, k, k + 1);
+    tcase_add_loop_test(tc, test_client_independent, k, k + 1);
+    tc = contract_tcase(s, "concurrency");
+    tcase_add_loop_test(tc, test_concurrent_same, k, k + 1);
+    tcase_add_loop_test(tc, test_concurrent_distinct, k, k + 1);
+    return s;
+}

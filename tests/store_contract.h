@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store_contract.h - the behaviour every store backend must show, as one
+ * check suite that each backend's test program runs with its own fixture.
+ *
+ * open_fn must return a fresh, empty store for the given parameters each
+ * time it is called (a new key prefix, a new directory), or NULL with a
+ * reason in err. Tests call it inside the test, so each test is isolated.
+ * A program may register several backends (TCP and unix socket, say):
+ * each call returns its own Suite.
+ */
+#ifndef REDGREY_TESTS_STORE_CONTRACT_H
+#define REDGREY_TESTS_STORE_CONTRACT_H
+
+#include <check.h>
+#include <stddef.h>
+
+#include "store.h"
+
+/* store_contract_suite - the contract's TCases for backend_name; at most 8 backends */
+Suite  *store_contract_suite(const char *backend_name,
+                             struct store *(*open_fn)(const struct policy_params *p,
+                                                      char *err, size_t errlen));
+
+#endif
