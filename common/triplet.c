@@ -2,14 +2,23 @@
 /*
  * triplet.c - the store keys of a triplet: the one place the format lives.
  *
- *   grey entry:  PREFIX{CLIENTKEY}g:HASH(sender NUL recipient)
- *   AWL entry:   PREFIX{CLIENTKEY}a:HASH(sender domain)
+ *   grey entry:  PREFIX{TAG}gHASH(sender NUL recipient)
+ *   AWL entry:   PREFIX{TAG}aHASH(sender domain)
+ *
+ * TAG is the client key in compact form: a netblock is '4' or '6' and the
+ * base64url of its network bytes (203.0.113.0/24 -> "4ywBx"), anything
+ * else (spf:example.org) is kept as it is. Compactness is the point: Redis
+ * spends its memory per key on the key string, and a 27-byte key fits
+ * jemalloc's 32-byte class where the textual "203.0.113.0/24" would not.
+ * The prefix length is not in the tag: two netmasks whose network bytes
+ * coincide (x.y.z.0/25 and /26) share entries, which only matters while a
+ * cluster changes netmask_v4, and then only merges neighbours.
  *
  * HASH is 96 bits -- 64 from one SipHash-2-4 run and 32 from a second run
  * under another fixed key -- written as 16 base64url characters, so every
  * key is short and bounded whatever the addresses. The NUL between sender
  * and recipient cannot occur in either, so no two pairs hash the same input.
- * The client key sits alone inside the braces: it is the Redis Cluster hash
+ * The tag sits alone inside the braces: it is the Redis Cluster hash
  * tag, so a decision's two keys always share one slot. Keys are built into
  * the caller's buffer; nothing is allocated.
  */
@@ -17,9 +26,38 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "netblock.h"
 #include "siphash.h"
 #include "triplet.h"
+
+static const char triplet_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* triplet_b64_encode - n bytes as unpadded base64url into out; returns length */
+static size_t
+triplet_b64_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t  o = 0;
+
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t) in[i] << 16;
+        size_t  left = n - i;
+
+        if (left > 1)
+            v |= (uint32_t) in[i + 1] << 8;
+        if (left > 2)
+            v |= in[i + 2];
+        out[o++] = triplet_b64[(v >> 18) & 63];
+        out[o++] = triplet_b64[(v >> 12) & 63];
+        if (left > 1)
+            out[o++] = triplet_b64[(v >> 6) & 63];
+        if (left > 2)
+            out[o++] = triplet_b64[v & 63];
+    }
+    return o;
+}
 
 /* Two fixed, distinct SipHash keys, "triplet-hash-k-1" and "-2": not secrets. */
 static const uint8_t triplet_key1[16] = {
@@ -41,8 +79,6 @@ static const uint8_t triplet_key2[16] = {
 static void
 triplet_hash(const void *data, size_t len, char out[TRIPLET_HASH_LEN])
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint64_t h1 = siphash24(triplet_key1, data, len);
     uint64_t h2 = siphash24(triplet_key2, data, len);
     uint8_t bytes[12];
@@ -53,19 +89,37 @@ triplet_hash(const void *data, size_t len, char out[TRIPLET_HASH_LEN])
         bytes[8 + i] = (uint8_t) (h2 >> (8 * i));
 
     /* 12 bytes are four 3-byte groups, four characters each: no padding. */
-    for (int g = 0; g < 4; g++) {
-        uint32_t v = (uint32_t) bytes[3 * g] << 16 | (uint32_t) bytes[3 * g + 1] << 8
-            | bytes[3 * g + 2];
+    triplet_b64_encode(bytes, sizeof(bytes), out);
+}
 
-        out[4 * g] = b64[(v >> 18) & 63];
-        out[4 * g + 1] = b64[(v >> 12) & 63];
-        out[4 * g + 2] = b64[(v >> 6) & 63];
-        out[4 * g + 3] = b64[v & 63];
+/* triplet_client_tag - the compact hash tag of a client key; see the top */
+size_t
+triplet_client_tag(const char *client_key, char *buf, size_t len)
+{
+    struct netblock nb;
+    char    tag[TRIPLET_CLIENTKEY_MAX + 1];
+    size_t  n;
+
+    if (client_key == NULL)
+        return 0;
+    n = strnlen(client_key, TRIPLET_CLIENTKEY_MAX + 1);
+    if (n == 0 || n > TRIPLET_CLIENTKEY_MAX || strpbrk(client_key, "{}") != NULL)
+        return 0;
+    if (strchr(client_key, '/') != NULL && netblock_parse(client_key, &nb, NULL, 0) >= 0) {
+        tag[0] = nb.addr.family == AF_INET ? '4' : '6';
+        n = 1 + triplet_b64_encode(nb.addr.b, (nb.prefix + 7) / 8, tag + 1);
+    } else {
+        memcpy(tag, client_key, n);
     }
+    if (buf == NULL || n + 1 > len)
+        return 0;
+    memcpy(buf, tag, n);
+    buf[n] = 0;
+    return n;
 }
 
 /*
- * triplet_key - write PREFIX{CLIENTKEY}TYPE:HASH into buf. Returns the
+ * triplet_key - write PREFIX{TAG}TYPEHASH into buf. Returns the
  * length, or 0 when the parts are invalid (prefix over TRIPLET_PREFIX_MAX
  * or holding a brace, client key empty, unterminated or holding a brace,
  * which would move the hash tag) or the key does not fit len with its NUL.
@@ -74,27 +128,26 @@ static size_t
 triplet_key(const char *prefix, const char *client_key, char type,
             const char hash[TRIPLET_HASH_LEN], char *buf, size_t len)
 {
+    char    tag[TRIPLET_CLIENTKEY_MAX + 1];
     size_t  plen, clen, klen;
 
     if (prefix == NULL)
         prefix = "";
     plen = strnlen(prefix, TRIPLET_PREFIX_MAX + 1);
-    clen = strnlen(client_key, TRIPLET_CLIENTKEY_MAX + 1);
     if (plen > TRIPLET_PREFIX_MAX || strpbrk(prefix, "{}") != NULL)
         return 0;
-    if (clen == 0 || clen > TRIPLET_CLIENTKEY_MAX || strpbrk(client_key, "{}") != NULL)
+    if ((clen = triplet_client_tag(client_key, tag, sizeof(tag))) == 0)
         return 0;
 
-    klen = plen + 1 + clen + 1 + 2 + TRIPLET_HASH_LEN;
+    klen = plen + 1 + clen + 1 + 1 + TRIPLET_HASH_LEN;
     if (buf == NULL || klen + 1 > len)
         return 0;
     memcpy(buf, prefix, plen);
     buf[plen] = '{';
-    memcpy(buf + plen + 1, client_key, clen);
+    memcpy(buf + plen + 1, tag, clen);
     buf[plen + 1 + clen] = '}';
     buf[plen + 2 + clen] = type;
-    buf[plen + 3 + clen] = ':';
-    memcpy(buf + plen + 4 + clen, hash, TRIPLET_HASH_LEN);
+    memcpy(buf + plen + 3 + clen, hash, TRIPLET_HASH_LEN);
     buf[klen] = 0;
     return klen;
 }

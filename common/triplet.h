@@ -7,11 +7,12 @@
  * that passed SPF, "spf:example.com". This is the ONLY module that knows
  * the key format, shared by every backend:
  *
- *   grey entry:  PREFIX{CLIENTKEY}g:HASH(sender, recipient)
- *   AWL entry:   PREFIX{CLIENTKEY}a:HASH(sender domain)
+ *   grey entry:  PREFIX{TAG}gHASH(sender, recipient)
+ *   AWL entry:   PREFIX{TAG}aHASH(sender domain)
  *
- * The client key is the Redis Cluster hash tag, so both keys of one
- * decision live in one slot. Sender and recipient are hashed (SipHash-2-4,
+ * TAG is the client key in compact form (203.0.113.0/24 -> "4ywBx", see
+ * triplet_client_tag) and is the Redis Cluster hash tag, so both keys of
+ * one decision live in one slot. Sender and recipient are hashed (SipHash-2-4,
  * 96 bits, 16 base64url characters): keys stay short and bounded whatever
  * the addresses, and the store holds no plain addresses.
  *
@@ -39,6 +40,14 @@ struct triplet {
  * bytes); returns its length (no NUL counted), or 0 if it does not fit.
  */
 size_t  triplet_grey_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
+
+/*
+ * triplet_client_tag - the compact form of a client key: a netblock
+ * "a.b.c.d/n" or "x::/n" becomes '4' or '6' and the base64url of its
+ * ceil(n/8) network bytes; any other key (spf:domain) is kept. Returns its
+ * length, or 0 if the key is empty, holds a brace, or does not fit len.
+ */
+size_t  triplet_client_tag(const char *client_key, char *buf, size_t len);
 
 /* triplet_awl_key - the AWL key of (client key, sender domain); as above */
 size_t  triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t len);

@@ -17,8 +17,8 @@
 #include "triplet.h"
 
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-#define GOLDEN_GREY "rg:{203.0.113.0/24}g:2y3yMBDQTWGjTtO2"
-#define GOLDEN_AWL "rg:{203.0.113.0/24}a:p4iOL2lZgbJ5jlrY"
+#define GOLDEN_GREY "rg:{4ywBx}g2y3yMBDQTWGjTtO2"
+#define GOLDEN_AWL "rg:{4ywBx}ap4iOL2lZgbJ5jlrY"
 
 /* set - fill a triplet from C strings (tests pass short ones only) */
 static void
@@ -48,44 +48,49 @@ static const struct shape_case {
     const char *label;
     const char *prefix;
     const char *client_key;
+    const char *tag;                     /* the compact hash tag */
     const char *sender;
     const char *rcpt;
 } shape_cases[] = {
-    {"v4 netblock", "rg:", "203.0.113.0/24", "a@example.org", "b@example.net"},
-    {"v6 netblock", "rg:", "2001:db8:1:2::/64", "a@example.org", "b@example.net"},
-    {"spf client key", "rg:", "spf:example.org", "a@example.org", "b@example.net"},
-    {"null sender", "rg:", "203.0.113.0/24", "", "b@example.net"},
-    {"junk sender", "rg:", "203.0.113.0/24", "junk:0123456789abcdef", "postmaster"},
-    {"empty prefix", "", "198.51.100.0/24", "a@example.org", "b@example.net"},
-    {"NULL prefix", NULL, "198.51.100.0/24", "a@example.org", "b@example.net"},
-    {"long prefix", "greylisting:production:cluster-a:", "198.51.100.0/24", "x@y.z", "q@r.s"},
+    {"v4 netblock", "rg:", "203.0.113.0/24", "4ywBx", "a@example.org", "b@example.net"},
+    {"v6 netblock", "rg:", "2001:db8:1:2::/64", "6IAENuAABAAI", "a@example.org", "b@example.net"},
+    {"v4 /25", "rg:", "192.0.2.128/25", "4wAACgA", "a@example.org", "b@example.net"},
+    {"v4 /32", "rg:", "10.1.2.3/32", "4CgECAw", "a@example.org", "b@example.net"},
+    {"v4 /0", "rg:", "0.0.0.0/0", "4", "a@example.org", "b@example.net"},
+    {"v6 /32", "rg:", "2001:db8::/32", "6IAENuA", "a@example.org", "b@example.net"},
+    {"spf client key", "rg:", "spf:example.org", "spf:example.org", "a@example.org", "b@example.net"},
+    {"not a netblock", "rg:", "203.0.113.0", "203.0.113.0", "a@example.org", "b@example.net"},
+    {"null sender", "rg:", "203.0.113.0/24", "4ywBx", "", "b@example.net"},
+    {"junk sender", "rg:", "203.0.113.0/24", "4ywBx", "junk:0123456789abcdef", "postmaster"},
+    {"empty prefix", "", "198.51.100.0/24", "4xjNk", "a@example.org", "b@example.net"},
+    {"NULL prefix", NULL, "198.51.100.0/24", "4xjNk", "a@example.org", "b@example.net"},
+    {"long prefix", "greylisting:production:cluster-a:", "198.51.100.0/24", "4xjNk", "x@y.z", "q@r.s"},
 };
 
-/* check_shape - key is PREFIX{CK}TYPE:HASH with a 16-char base64url hash */
+/* check_shape - key is PREFIX{TAG}TYPEHASH with a 16-char base64url hash */
 static void
 check_shape(const struct shape_case *c, const char *key, size_t n, char type)
 {
     const char *prefix = c->prefix ? c->prefix : "";
-    size_t  plen = strlen(prefix), clen = strlen(c->client_key);
+    size_t  plen = strlen(prefix), clen = strlen(c->tag);
     char    tag[TRIPLET_CLIENTKEY_MAX + 1];
 
-    ck_assert_msg(n == plen + clen + 4 + 16, "%s: got length %zu, want %zu", c->label, n,
-                  plen + clen + 4 + 16);
+    ck_assert_msg(n == plen + clen + 3 + 16, "%s: got length %zu, want %zu", c->label, n,
+                  plen + clen + 3 + 16);
     ck_assert_msg(strlen(key) == n, "%s: got strlen %zu, want %zu", c->label, strlen(key), n);
     ck_assert_msg(n <= TRIPLET_KEY_MAX, "%s: got length %zu, want <= %d", c->label, n,
                   TRIPLET_KEY_MAX);
     ck_assert_msg(strncmp(key, prefix, plen) == 0, "%s: got %s, want prefix %s", c->label,
                   key, prefix);
-    ck_assert_msg(key[plen] == '{' && strncmp(key + plen + 1, c->client_key, clen) == 0
+    ck_assert_msg(key[plen] == '{' && strncmp(key + plen + 1, c->tag, clen) == 0
                   && key[plen + 1 + clen] == '}', "%s: got %s, want {%s}", c->label, key,
-                  c->client_key);
-    ck_assert_msg(key[plen + 2 + clen] == type && key[plen + 3 + clen] == ':',
-                  "%s: got %s, want type %c:", c->label, key, type);
-    ck_assert_msg(strspn(key + plen + 4 + clen, B64URL) == 16, "%s: got hash %s, want base64url",
-                  c->label, key + plen + 4 + clen);
+                  c->tag);
+    ck_assert_msg(key[plen + 2 + clen] == type, "%s: got %s, want type %c", c->label, key, type);
+    ck_assert_msg(strspn(key + plen + 3 + clen, B64URL) == 16, "%s: got hash %s, want base64url",
+                  c->label, key + plen + 3 + clen);
     hash_tag(key, tag, sizeof(tag));
-    ck_assert_msg(strcmp(tag, c->client_key) == 0, "%s: got hash tag \"%s\", want \"%s\"",
-                  c->label, tag, c->client_key);
+    ck_assert_msg(strcmp(tag, c->tag) == 0, "%s: got hash tag \"%s\", want \"%s\"",
+                  c->label, tag, c->tag);
 }
 
 START_TEST(test_shape)
@@ -243,7 +248,7 @@ START_TEST(test_bounds)
 
     memset(key, 'X', sizeof(key));
     n = triplet_grey_key(prefix, &t, key, TRIPLET_KEY_MAX);
-    ck_assert_uint_eq(n, TRIPLET_PREFIX_MAX + TRIPLET_CLIENTKEY_MAX + 4 + 16);
+    ck_assert_uint_eq(n, TRIPLET_PREFIX_MAX + TRIPLET_CLIENTKEY_MAX + 3 + 16);
     ck_assert_uint_lt(n, TRIPLET_KEY_MAX);
     ck_assert_int_eq(key[TRIPLET_KEY_MAX], 'X');
     a = triplet_awl_key(prefix, &t, key, TRIPLET_KEY_MAX);
