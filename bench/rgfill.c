@@ -11,7 +11,7 @@
  * store's. The triplets come from their own namespace (-s), so they never
  * collide with the load driver's.
  *
- * usage: rgfill -f CONF -n COUNT [-c THREADS] [-s SEED] [-d SECONDS]
+ * usage: rgfill -f CONF -n COUNT [-c THREADS] [-s SEED] [-6 PERCENT] [-d SECONDS]
  * Prints one key=value line: filled, errors, seconds, per_s.
  */
 #include "config.h"
@@ -44,6 +44,7 @@ struct fill_worker {
 
 static struct store *fill_store;         /* shared; store_decide is thread-safe */
 static uint64_t fill_seed;               /* namespace of the triplets */
+static unsigned fill_v6 = 20;            /* share of IPv6 client nets, percent */
 static struct timespec fill_deadline;    /* cap on the whole fill */
 
 /* fill_mix - the SplitMix64 finaliser */
@@ -58,15 +59,15 @@ fill_mix(uint64_t x)
 
 /*
  * fill_triplet - triplet number i: a client net among 2^16 /24s of
- * 10.0.0.0/8 (one in five a /64 of 2001:db8::/32), a sender and a
- * recipient, normalised as redgrey would store them.
+ * 10.0.0.0/8 or, for fill_v6 percent of them, a /64 of 2001:db8::/32; a
+ * sender and a recipient, normalised as redgrey would store them.
  */
 static void
 fill_triplet(uint64_t i, struct triplet *t)
 {
     uint64_t h = fill_mix(fill_mix(fill_seed) ^ i);
 
-    if (h % 5 == 0)
+    if ((h >> 40) % 100 < fill_v6)
         snprintf(t->client_key, sizeof(t->client_key), "2001:db8:%x:%x::/64",
                  (unsigned) ((h >> 8) & 0xffff), (unsigned) ((h >> 24) & 0xffff));
     else
@@ -141,8 +142,11 @@ main(int argc, char **argv)
     struct cfg *c;
     double  secs;
 
-    while ((ch = getopt(argc, argv, "c:d:f:n:s:")) != -1) {
+    while ((ch = getopt(argc, argv, "6:c:d:f:n:s:")) != -1) {
         switch (ch) {
+        case '6':
+            fill_v6 = (unsigned) fill_number("6", optarg, 0, 100);
+            break;
         case 'c':
             threads = (int) fill_number("c", optarg, 1, FILL_THREADS_MAX);
             break;
@@ -165,7 +169,7 @@ main(int argc, char **argv)
         }
     }
     if (conf == NULL || optind != argc) {
-        fprintf(stderr, "usage: rgfill -f CONF -n COUNT [-c THREADS] [-s SEED] [-d SECONDS]\n");
+        fprintf(stderr, "usage: rgfill -f CONF -n COUNT [-c THREADS] [-s SEED] [-6 PERCENT] [-d SECONDS]\n");
         return 2;
     }
     if ((c = cfg_load(conf, err, sizeof(err))) == NULL) {
