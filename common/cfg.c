@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "cfg.h"
 #include "cfg_value.h"
@@ -70,12 +71,14 @@ struct cfg_key {
 };
 
 static cfg_setter cfg_set_string, cfg_set_socket, cfg_set_store, cfg_set_prefix;
-static cfg_setter cfg_set_account, cfg_set_pidfile, cfg_set_reply;
+static cfg_setter cfg_set_account, cfg_set_pidfile, cfg_set_reply, cfg_set_ip, cfg_set_servers;
 static cfg_setter cfg_set_seconds, cfg_set_msecs, cfg_set_int, cfg_set_int64;
 static cfg_setter cfg_set_size, cfg_set_bool, cfg_set_enum, cfg_set_nets;
 static int cfg_on_error_parse(const char *name);
+static int cfg_null_stage_parse(const char *name);
 
 static const char *const cfg_on_error_names[] = {"accept", "tempfail", NULL};
+static const char *const cfg_null_stage_names[] = {"data", "rcpt", NULL};
 static const char *const cfg_level_names[] = {
     "debug", "info", "notice", "warning", "err", NULL,
 };
@@ -138,6 +141,28 @@ static const struct cfg_key cfg_keys[] = {
      cfg_set_enum, log_facility_parse, cfg_facility_names, "syslog facility"},
     {"lmdb_mapsize", CFG_TYPE_SIZE, "4G", 1 * CFG_MIB, 1 * CFG_TIB, OFF(lmdb_mapsize),
      cfg_set_size, NULL, NULL, "largest size of the LMDB store"},
+    {"spf_keying", CFG_TYPE_BOOL, "yes", 0, 1, OFF(spf_keying),
+     cfg_set_bool, NULL, NULL, "key mail that passes SPF on spf:DOMAIN instead of the netblock"},
+    {"spf_probe", CFG_TYPE_STRING, "", 0, 64, OFF(spf_probe),
+     cfg_set_ip, NULL, NULL, "an address no real sender uses (our MX); a record passing it is over-broad"},
+    {"dns_timeout", CFG_TYPE_MSECS, "5s", 100, 20 * CFG_SEC, OFF(dns_timeout_ms),
+     cfg_set_msecs, NULL, NULL, "DNS time budget of one SPF check"},
+    {"dns_servers", CFG_TYPE_STRING, "", 0, 256, OFF(dns_servers),
+     cfg_set_servers, NULL, NULL, "IPv4[:PORT] resolvers for SPF, blank separated; empty = resolv.conf"},
+    {"spf_domains", CFG_TYPE_STRING, "", 0, 1024, OFF(spf_domains),
+     cfg_set_pidfile, NULL, NULL, "file of big sender domains whose SPF ranges skip greylisting; empty = none"},
+    {"spf_refresh", CFG_TYPE_SECONDS, "24h", 1 * CFG_MIN, 30 * CFG_DAY, OFF(spf_refresh),
+     cfg_set_seconds, NULL, NULL, "how often the big sender ranges are expanded again"},
+    {"null_sender_stage", CFG_TYPE_ENUM, "data", 0, 0, OFF(null_sender_stage),
+     cfg_set_enum, cfg_null_stage_parse, cfg_null_stage_names, "greylist the null sender <> at DATA or at RCPT"},
+    {"whitelist_clients", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_clients),
+     cfg_set_pidfile, NULL, NULL, "file of client networks never greylisted; empty = none"},
+    {"whitelist_client_names", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_client_names),
+     cfg_set_pidfile, NULL, NULL, "file of verified client names (name, .suffix) never greylisted"},
+    {"whitelist_recipients", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_recipients),
+     cfg_set_pidfile, NULL, NULL, "file of recipients (user@, user@domain, @domain) never greylisted"},
+    {"whitelist_sender_domains", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_sender_domains),
+     cfg_set_pidfile, NULL, NULL, "file of sender domains never greylisted when SPF passes"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -278,13 +303,64 @@ cfg_set_account(struct cfg *cfg, const struct cfg_key *k, const char *value,
     return cfg_set_string(cfg, k, value, err, errlen);
 }
 
-/* cfg_set_pidfile - an absolute path, or "" for none */
+/* cfg_set_pidfile - an absolute path, or "" for none (pidfile, list files) */
 static int
 cfg_set_pidfile(struct cfg *cfg, const struct cfg_key *k, const char *value,
                 char *err, size_t errlen)
 {
     if (*value != '\0' && *value != '/')
         return cfg_bad(err, errlen, k, value, "want an absolute path, or \"\" for none");
+    return cfg_set_string(cfg, k, value, err, errlen);
+}
+
+/* cfg_set_ip - one IPv4 or IPv6 address, or "" for none */
+static int
+cfg_set_ip(struct cfg *cfg, const struct cfg_key *k, const char *value,
+           char *err, size_t errlen)
+{
+    struct ipaddr ip;
+
+    if (*value != '\0' && ipaddr_parse(value, &ip) < 0)
+        return cfg_bad(err, errlen, k, value, "want an IP address, or \"\" for none");
+    return cfg_set_string(cfg, k, value, err, errlen);
+}
+
+/*
+ * cfg_set_servers - blank-separated IPv4 addresses with an optional :PORT,
+ * at most three (the resolver's MAXNS), or "" for /etc/resolv.conf.
+ */
+static int
+cfg_set_servers(struct cfg *cfg, const struct cfg_key *k, const char *value,
+                char *err, size_t errlen)
+{
+    const char *p = value;
+    int     n = 0;
+
+    while (*p != '\0') {
+        char    word[64], *colon;
+        size_t  len = strcspn(p, " \t");
+        struct ipaddr ip;
+
+        if (len == 0) {
+            p++;
+            continue;
+        }
+        if (len >= sizeof(word) || ++n > 3)
+            return cfg_bad(err, errlen, k, value, "want at most 3 IPv4[:PORT] addresses");
+        memcpy(word, p, len);
+        word[len] = '\0';
+        p += len;
+        if ((colon = strchr(word, ':')) != NULL) {
+            char   *end;
+            long    port = strtol(colon + 1, &end, 10);
+
+            if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+                return cfg_bad(err, errlen, k, value, "bad port in IPv4[:PORT]");
+            *colon = '\0';
+        }
+        if (ipaddr_parse(word, &ip) < 0 || ip.family != AF_INET)
+            return cfg_bad(err, errlen, k, value, "want IPv4[:PORT] addresses");
+    }
     return cfg_set_string(cfg, k, value, err, errlen);
 }
 
@@ -473,6 +549,16 @@ cfg_on_error_parse(const char *name)
         return CFG_ON_ERROR_ACCEPT;
     if (strcasecmp(name, "tempfail") == 0)
         return CFG_ON_ERROR_TEMPFAIL;
+    return -1;
+}
+
+/* cfg_null_stage_parse - "data" or "rcpt" to enum cfg_null_stage; -1 */
+static int
+cfg_null_stage_parse(const char *name)
+{
+    for (int i = 0; cfg_null_stage_names[i] != NULL; i++)
+        if (strcasecmp(name, cfg_null_stage_names[i]) == 0)
+            return i;
     return -1;
 }
 
@@ -851,5 +937,12 @@ cfg_free(struct cfg *cfg)
     free(cfg->user);
     free(cfg->group);
     free(cfg->pidfile);
+    free(cfg->spf_probe);
+    free(cfg->dns_servers);
+    free(cfg->spf_domains);
+    free(cfg->whitelist_clients);
+    free(cfg->whitelist_client_names);
+    free(cfg->whitelist_recipients);
+    free(cfg->whitelist_sender_domains);
     free(cfg);
 }

@@ -29,6 +29,11 @@
 #define CFG_DEFAULT_PATH "/etc/redgrey/redgrey.conf"
 #define CFG_ERRLEN 512
 
+enum cfg_null_stage {
+    CFG_NULL_STAGE_DATA,                 /* defer the <> tempfail to DATA */
+    CFG_NULL_STAGE_RCPT,                 /* greylist <> at RCPT like any sender */
+};
+
 enum cfg_on_error {
     CFG_ON_ERROR_ACCEPT,                 /* skip greylisting, mail flows */
     CFG_ON_ERROR_TEMPFAIL,               /* tempfail with the reply */
@@ -62,6 +67,19 @@ struct cfg {
     int     log_level;                   /* LOG_* */
     int     log_facility;                /* LOG_* facility */
     size_t  lmdb_mapsize;                /* bytes */
+
+    /* Sender pools (issue 4): SPF keying, big senders, static whitelists. */
+    int     spf_keying;                  /* key SPF-passing mail on spf:domain */
+    char   *spf_probe;                   /* extra over-broadness probe IP; "" = none */
+    int     dns_timeout_ms;              /* DNS budget per SPF check */
+    char   *dns_servers;                 /* "" = /etc/resolv.conf; "IP[:PORT] ..." */
+    char   *spf_domains;                 /* big-sender domain list file; "" = none */
+    int64_t spf_refresh;                 /* seconds between expansions */
+    enum cfg_null_stage null_sender_stage; /* where <> is greylisted */
+    char   *whitelist_clients;           /* CIDR file; "" = none */
+    char   *whitelist_client_names;      /* verified client name file; "" = none */
+    char   *whitelist_recipients;        /* recipient file; "" = none */
+    char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

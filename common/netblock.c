@@ -446,6 +446,99 @@ netset_count(const struct netset *set)
     return set->v4.n + set->v6.n;
 }
 
+/* netset_u128_ctz - trailing zero bits of v; 128 for zero */
+static unsigned
+netset_u128_ctz(const struct netset_u128 *v)
+{
+    unsigned n = 0;
+    uint64_t w;
+
+    if (v->lo != 0) {
+        for (w = v->lo; (w & 1) == 0; w >>= 1)
+            n++;
+        return n;
+    }
+    if (v->hi == 0)
+        return 128;
+    for (w = v->hi; (w & 1) == 0; w >>= 1)
+        n++;
+    return 64 + n;
+}
+
+/* netset_u128_to - the integer back into an address of family */
+static void
+netset_u128_to(const struct netset_u128 *v, int family, struct ipaddr *ip)
+{
+    int     i;
+
+    memset(ip, 0, sizeof(*ip));
+    ip->family = family;
+    if (family == AF_INET) {
+        for (i = 0; i < 4; i++)
+            ip->b[i] = (uint8_t) (v->lo >> (8 * (3 - i)));
+        return;
+    }
+    for (i = 0; i < 8; i++) {
+        ip->b[i] = (uint8_t) (v->hi >> (8 * (7 - i)));
+        ip->b[8 + i] = (uint8_t) (v->lo >> (8 * (7 - i)));
+    }
+}
+
+/*
+ * netset_list_blocks - the CIDR blocks of each range of list. A range
+ * [lo, hi] is cut greedily: from lo, the largest block that lo is aligned
+ * to and that ends at or before hi; then on from the end of that block.
+ * This is the shortest cover (at most 2 x bits blocks per range).
+ */
+static size_t
+netset_list_blocks(const struct netset_list *list, int family, unsigned bits,
+                   void (*fn)(const struct netblock *, void *), void *arg)
+{
+    struct netblock nb;
+    struct netset_u128 lo, end, ones;
+    unsigned k;
+    size_t  n = 0;
+
+    for (size_t i = 0; i < list->n; i++) {
+        lo = list->r[i].lo;
+        for (;;) {
+            k = netset_u128_ctz(&lo);
+            if (k > bits)
+                k = bits;
+            for (;;) {
+                ones = netset_u128_ones(k);
+                end.hi = lo.hi | ones.hi;
+                end.lo = lo.lo | ones.lo;
+                if (netset_u128_cmp(&end, &list->r[i].hi) <= 0)
+                    break;
+                k--;
+            }
+            n++;
+            if (fn != NULL) {
+                netset_u128_to(&lo, family, &nb.addr);
+                nb.prefix = bits - k;
+                fn(&nb, arg);
+            }
+            if (netset_u128_cmp(&end, &list->r[i].hi) == 0)
+                break;
+            lo = end;
+            if (++lo.lo == 0)
+                lo.hi++;
+        }
+    }
+    return n;
+}
+
+/* netset_blocks - the set as CIDR blocks, IPv4 then IPv6 */
+size_t
+netset_blocks(const struct netset *set, void (*fn)(const struct netblock *, void *), void *arg)
+{
+    if (set == NULL)
+        return 0;
+    return netset_list_blocks(&set->v4, AF_INET, 32, fn, arg)
+        + netset_list_blocks(&set->v6, AF_INET6, 128, fn, arg);
+}
+
 /* netset_free - release the set and its ranges; NULL is a no-op */
 void
 netset_free(struct netset *set)

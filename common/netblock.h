@@ -61,6 +61,16 @@ int     netset_contains(const struct netset *set, const struct ipaddr *ip);
 /* netset_count - number of merged ranges (after finish) */
 size_t  netset_count(const struct netset *set);
 
+/*
+ * netset_blocks - call fn(nb, arg) for each CIDR block of the shortest
+ * list that covers exactly the set's ranges: IPv4 first, then IPv6, in
+ * address order. A merged range that is not one CIDR block yields several.
+ * For a finished set (an unfinished one yields its unmerged blocks in
+ * insertion order). Returns the number of blocks; fn may be NULL to count.
+ */
+size_t  netset_blocks(const struct netset *set,
+                      void (*fn)(const struct netblock *nb, void *arg), void *arg);
+
 /* netset_free - release; NULL is a no-op */
 void    netset_free(struct netset *set);
 

@@ -13,9 +13,10 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_redis.h"
 
 /* store_url_redact - copy url into out with any password replaced by "***" */
-static void
+void
 store_url_redact(const char *url, char *out, size_t outlen)
 {
     const char *auth = strstr(url, "://");
@@ -33,6 +34,37 @@ store_url_redact(const char *url, char *out, size_t outlen)
         return;
     }
     snprintf(out, outlen, "%.*s:***%s", (int) (colon - url), url, at);
+}
+
+/* store_url_check - the URL's syntax, as the backend will parse it */
+int
+store_url_check(const char *url, char *err, size_t errlen)
+{
+    struct store_redis_url u;
+    char    reason[STORE_ERRLEN];
+    char    shown[STORE_ERRLEN];
+
+    if (url == NULL || url[0] == 0) {
+        snprintf(err, errlen, "store: no URL configured");
+        return -1;
+    }
+    store_url_redact(url, shown, sizeof(shown));
+    if (strncmp(url, "lmdb:", 5) == 0) {
+        if (url[5] == '/')
+            return 0;
+        snprintf(err, errlen, "store \"%s\": the directory must be an absolute path", shown);
+        return -1;
+    }
+    if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "redis+unix://", 13) == 0) {
+        reason[0] = 0;
+        if (store_redis_url_parse(url, &u, reason, sizeof(reason)) == 0)
+            return 0;
+        snprintf(err, errlen, "store \"%s\": %s", shown, reason[0] ? reason : "bad URL");
+        return -1;
+    }
+    snprintf(err, errlen, "store \"%s\": unknown scheme (want lmdb:, redis:// or redis+unix://)",
+             shown);
+    return -1;
 }
 
 /* store_open - open the backend the URL's scheme names */
@@ -75,6 +107,64 @@ store_decide(struct store *st, const struct triplet *t,
              struct policy_verdict *out, char *err, size_t errlen)
 {
     return st->ops->decide(st, t, out, err, errlen);
+}
+
+/* store_blob_name_ok - [a-z0-9_-], 1..STORE_BLOB_NAME_MAX bytes */
+int
+store_blob_name_ok(const char *name)
+{
+    size_t  n;
+
+    if (name == NULL || (n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-")) == 0)
+        return 0;
+    return name[n] == 0 && n <= STORE_BLOB_NAME_MAX;
+}
+
+/* store_blob_get - check the arguments, then forward to the backend */
+enum store_blob_result
+store_blob_get(struct store *st, const char *name, char **data, size_t *len,
+               struct store_blob_meta *meta, char *err, size_t errlen)
+{
+    if (data != NULL)
+        *data = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (meta != NULL)
+        memset(meta, 0, sizeof(*meta));
+    if (st == NULL || meta == NULL || (data != NULL && len == NULL)) {
+        snprintf(err, errlen, "store_blob_get: bad arguments");
+        return STORE_BLOB_ERROR;
+    }
+    if (!store_blob_name_ok(name)) {
+        snprintf(err, errlen, "store: bad blob name (want [a-z0-9_-], 1..%d bytes)",
+                 STORE_BLOB_NAME_MAX);
+        return STORE_BLOB_ERROR;
+    }
+    return st->ops->blob_get(st, name, data, len, meta, err, errlen);
+}
+
+/* store_blob_put - check the arguments, then forward to the backend */
+int
+store_blob_put(struct store *st, const char *name, const void *data, size_t len,
+               struct store_blob_meta *meta, char *err, size_t errlen)
+{
+    if (meta != NULL)
+        memset(meta, 0, sizeof(*meta));
+    if (st == NULL || (data == NULL && len > 0)) {
+        snprintf(err, errlen, "store_blob_put: bad arguments");
+        return -1;
+    }
+    if (!store_blob_name_ok(name)) {
+        snprintf(err, errlen, "store: bad blob name (want [a-z0-9_-], 1..%d bytes)",
+                 STORE_BLOB_NAME_MAX);
+        return -1;
+    }
+    if (len > STORE_BLOB_MAX) {
+        snprintf(err, errlen, "store: blob %s: %zu bytes, over the limit of %d",
+                 name, len, STORE_BLOB_MAX);
+        return -1;
+    }
+    return st->ops->blob_put(st, name, data == NULL ? "" : data, len, meta, err, errlen);
 }
 
 /* store_free - forward to the backend; NULL is a no-op */

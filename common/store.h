@@ -17,19 +17,28 @@
  * configured store_timeout and leaves the store usable for the next call
  * (a broken connection is dropped and re-made).
  *
- * Thread-safety: store_decide() may be called from any number of threads
- * at once. store_open() and store_free() are for one thread at startup
- * and shutdown.
+ * Besides triplets, a store keeps a few named blobs: small values (at most
+ * STORE_BLOB_MAX bytes) written and read whole, such as the expanded
+ * big-sender set, so that every node of a cluster and every restart sees
+ * the same copy. The store numbers the versions of a blob and stamps each
+ * write with its own clock, so that a reader can poll the version alone.
+ *
+ * Thread-safety: store_decide() and the blob calls may be called from any
+ * number of threads at once. store_open() and store_free() are for one
+ * thread at startup and shutdown.
  */
 #ifndef REDGREY_STORE_H
 #define REDGREY_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy.h"
 #include "triplet.h"
 
 #define STORE_ERRLEN 256
+#define STORE_BLOB_MAX (1024 * 1024)     /* bytes of one blob's data */
+#define STORE_BLOB_NAME_MAX 32           /* [a-z0-9_-], 1..32 bytes */
 
 struct store_config {
     const char *url;                     /* as in the config file */
@@ -42,11 +51,29 @@ struct store_config {
 
 struct store;
 
+/* What a blob read finds. */
+enum store_blob_result {
+    STORE_BLOB_FOUND,                    /* the blob exists; meta (and data) filled */
+    STORE_BLOB_ABSENT,                   /* no blob of that name */
+    STORE_BLOB_ERROR,                    /* store failure or malformed blob; err says */
+};
+
+/* A blob's version and time, both set by the store at each write. */
+struct store_blob_meta {
+    uint64_t version;                    /* 1 for the first write, then +1 each */
+    int64_t stamp;                       /* unix time of that write (store's clock) */
+};
+
 /* The backend table; each backend's struct embeds struct store first. */
 struct store_ops {
     const char *name;                    /* "redis", "lmdb" */
     int     (*decide)(struct store *st, const struct triplet *t,
                       struct policy_verdict *out, char *err, size_t errlen);
+    enum store_blob_result (*blob_get)(struct store *st, const char *name, char **data,
+                                       size_t *len, struct store_blob_meta *meta,
+                                       char *err, size_t errlen);
+    int     (*blob_put)(struct store *st, const char *name, const void *data, size_t len,
+                        struct store_blob_meta *meta, char *err, size_t errlen);
     void    (*free)(struct store *st);
 };
 
@@ -65,6 +92,17 @@ struct store {
 struct store *store_open(const struct store_config *conf, char *err, size_t errlen);
 
 /*
+ * store_url_check - check the URL's syntax without opening anything (for
+ * redgrey -t): a known scheme, an absolute LMDB directory, a Redis URL
+ * the backend parses. Returns 0, or -1 with a reason naming the URL (its
+ * password masked) in err.
+ */
+int     store_url_check(const char *url, char *err, size_t errlen);
+
+/* store_url_redact - url into out with any password replaced by "***" */
+void    store_url_redact(const char *url, char *out, size_t outlen);
+
+/*
  * store_decide - decide on t atomically. Returns 0 with *out filled, or -1
  * with a reason in err (timeout, connection lost, map full ...); on -1 the
  * caller applies on_store_error. Never takes longer than the timeout
@@ -72,6 +110,30 @@ struct store *store_open(const struct store_config *conf, char *err, size_t errl
  */
 int     store_decide(struct store *st, const struct triplet *t,
                      struct policy_verdict *out, char *err, size_t errlen);
+
+/*
+ * store_blob_get - read blob name into *meta (required). With data NULL,
+ * only the meta is read (one small round trip: the way to poll for a new
+ * version). Otherwise *data receives a new NUL-terminated copy of the
+ * blob that the caller frees, and *len its length without the NUL; data
+ * and meta come from one atomic read. Returns FOUND, ABSENT (*data NULL),
+ * or ERROR with a reason in err (bad name, store failure, malformed blob).
+ */
+enum store_blob_result store_blob_get(struct store *st, const char *name, char **data,
+                                      size_t *len, struct store_blob_meta *meta,
+                                      char *err, size_t errlen);
+
+/*
+ * store_blob_put - replace blob name with data[0..len) (len <=
+ * STORE_BLOB_MAX; data is copied) in one atomic write, as the next
+ * version. *meta (may be NULL) receives that version and its stamp.
+ * Returns 0, or -1 with a reason in err; on -1 the old blob is intact.
+ */
+int     store_blob_put(struct store *st, const char *name, const void *data, size_t len,
+                       struct store_blob_meta *meta, char *err, size_t errlen);
+
+/* store_blob_name_ok - 1 if name is a valid blob name ([a-z0-9_-]{1,32}), else 0 */
+int     store_blob_name_ok(const char *name);
 
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);

@@ -50,11 +50,9 @@ int     store_lmdb_count(struct store *st, size_t *entries, char *err, size_t er
 void    store_lmdb_set_sweep_interval(struct store *st, int seconds);
 
 /*
- * Named blobs (issue 4, not built yet): small values stored whole under a
- * name, such as the expanded SPF whitelist set, so that a restart does not
- * wait for DNS. They belong in the environment's "blobs" database (see
- * store_lmdb.c), each written in one transaction, with a get/put pair
- * declared here.
+ * Named blobs (the expanded big-sender set, so that a restart does not
+ * wait for DNS) are reached through store_blob_get/put in store.h; this
+ * backend keeps them in the environment's "blobs" database.
  */
 
 #endif

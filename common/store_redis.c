@@ -41,6 +41,13 @@
  * socket operation is armed with what is left. A stale connection (the
  * server restarted) fails fast and is retried once on a new one.
  *
+ * Named blobs (store_blob_get/put) are one hash each, PREFIX "blob:" NAME,
+ * with the fields version, stamp and data; no triplet key can collide,
+ * since those continue the prefix with '{'. A read of the version alone is
+ * an HMGET of two small fields; a read of the whole blob is one HMGET, so
+ * data and version always match; a write is a short script that bumps the
+ * version and stamps it with the server's TIME, atomically.
+ *
  * Writing to a socket the server closed raises SIGPIPE: store_redis_open()
  * sets SIGPIPE to SIG_IGN if it is still at its default.
  */
@@ -736,6 +743,173 @@ redis_decide(struct store *st, const struct triplet *t,
     return rc;
 }
 
+/* ---- named blobs ---- */
+
+/* The write: KEYS[1] the blob's hash, ARGV[1] the data. Returns {version, stamp}. */
+static const char redis_blob_script[] =
+    "local t = redis.call('TIME')\n"
+    "local v = redis.call('HINCRBY', KEYS[1], 'version', 1)\n"
+    "redis.call('HSET', KEYS[1], 'data', ARGV[1], 'stamp', t[1])\n"
+    "return {v, tonumber(t[1])}\n";
+
+/*
+ * redis_command - run one command on a pooled connection within the
+ * store's timeout: connect the slot if it has no context (once, with a
+ * fresh timeout), retry once on a new connection if a stale one fails.
+ * Returns the reply (caller frees; an error reply is a reply), or NULL
+ * with err set.
+ */
+static redisReply *
+redis_command(struct store_redis *rs, int argc, const char **argv, const size_t *lens,
+              char *err, size_t errlen)
+{
+    int64_t deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    struct redis_slot *slot;
+    enum redis_fail fail;
+    redisReply *r = NULL;
+    int     idx, connected = 0;
+
+    if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
+        return NULL;
+    slot = &rs->slots[idx];
+    for (;;) {
+        if (slot->ctx == NULL) {
+            int64_t fresh = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+
+            if (connected)
+                break;                   /* err says why the new one failed */
+            connected = 1;
+            if (fresh > deadline)
+                deadline = fresh;
+            if (redis_connect(rs, slot, deadline, err, errlen) < 0)
+                break;
+        }
+        r = redis_call(rs, slot, deadline, argc, argv, lens, &fail, err, errlen);
+        if (r == NULL && fail == REDIS_FAIL_IO && !connected)
+            continue;                    /* stale connection: one new try */
+        break;
+    }
+    redis_checkin(rs, idx);
+    return r;
+}
+
+/* redis_blob_key - PREFIX "blob:" NAME into buf; its length */
+static size_t
+redis_blob_key(const struct store_redis *rs, const char *name, char *buf, size_t len)
+{
+    int     n = snprintf(buf, len, "%sblob:%s", rs->base.key_prefix, name);
+
+    return n > 0 && (size_t) n < len ? (size_t) n : 0;
+}
+
+/* redis_blob_number - a reply element holding a decimal integer >= 0 (>= 1 if positive) */
+static int
+redis_blob_number(const redisReply *e, int positive, uint64_t *out)
+{
+    char   *end;
+    unsigned long long v;
+
+    if (e->type == REDIS_REPLY_INTEGER) {
+        if (e->integer < (positive ? 1 : 0))
+            return -1;
+        *out = (uint64_t) e->integer;
+        return 0;
+    }
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 20
+        || !isdigit((unsigned char) e->str[0]))
+        return -1;
+    errno = 0;
+    v = strtoull(e->str, &end, 10);
+    if (errno != 0 || *end != 0 || (positive && v == 0) || v > INT64_MAX)
+        return -1;
+    *out = (uint64_t) v;
+    return 0;
+}
+
+/* redis_blob_get - store_ops.blob_get: one HMGET of version, stamp [, data] */
+static enum store_blob_result
+redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
+               struct store_blob_meta *meta, char *err, size_t errlen)
+{
+    struct store_redis *rs = (struct store_redis *) st;
+    char    key[TRIPLET_PREFIX_MAX + STORE_BLOB_NAME_MAX + 8];
+    const char *argv[5] = {"HMGET", key, "version", "stamp", "data"};
+    size_t  lens[5] = {5, 0, 7, 5, 4};
+    int     argc = data != NULL ? 5 : 4;
+    enum store_blob_result res = STORE_BLOB_ERROR;
+    uint64_t version, stamp;
+    redisReply *r;
+
+    lens[1] = redis_blob_key(rs, name, key, sizeof(key));
+    if ((r = redis_command(rs, argc, argv, lens, err, errlen)) == NULL)
+        return STORE_BLOB_ERROR;
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "%s: blob %s: %s", rs->name, name, r->str);
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) argc - 2)
+        goto bad;
+    if (r->element[0]->type == REDIS_REPLY_NIL) {
+        res = STORE_BLOB_ABSENT;
+        goto out;
+    }
+    if (redis_blob_number(r->element[0], 1, &version) < 0
+        || redis_blob_number(r->element[1], 0, &stamp) < 0)
+        goto bad;
+    if (data != NULL) {
+        const redisReply *d = r->element[2];
+
+        if (d->type != REDIS_REPLY_STRING || d->len > STORE_BLOB_MAX)
+            goto bad;
+        *data = xmalloc(d->len + 1);
+        memcpy(*data, d->str, d->len);
+        (*data)[d->len] = 0;
+        *len = d->len;
+    }
+    meta->version = version;
+    meta->stamp = (int64_t) stamp;
+    res = STORE_BLOB_FOUND;
+    goto out;
+bad:
+    snprintf(err, errlen, "%s: blob %s (key %s): malformed", rs->name, name, key);
+out:
+    freeReplyObject(r);
+    return res;
+}
+
+/* redis_blob_put - store_ops.blob_put: one EVAL that bumps the version */
+static int
+redis_blob_put(struct store *st, const char *name, const void *data, size_t len,
+               struct store_blob_meta *meta, char *err, size_t errlen)
+{
+    struct store_redis *rs = (struct store_redis *) st;
+    char    key[TRIPLET_PREFIX_MAX + STORE_BLOB_NAME_MAX + 8];
+    const char *argv[5] = {"EVAL", redis_blob_script, "1", key, data};
+    size_t  lens[5] = {4, sizeof(redis_blob_script) - 1, 1, 0, len};
+    uint64_t version, stamp;
+    redisReply *r;
+    int     rc = -1;
+
+    lens[3] = redis_blob_key(rs, name, key, sizeof(key));
+    if ((r = redis_command(rs, 5, argv, lens, err, errlen)) == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR)
+        snprintf(err, errlen, "%s: blob %s: %s", rs->name, name, r->str);
+    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+             || redis_blob_number(r->element[0], 1, &version) < 0
+             || redis_blob_number(r->element[1], 0, &stamp) < 0)
+        snprintf(err, errlen, "%s: blob %s: unexpected reply to the write", rs->name, name);
+    else {
+        if (meta != NULL) {
+            meta->version = version;
+            meta->stamp = (int64_t) stamp;
+        }
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 /* redis_free - store_ops.free: close every connection */
 static void
 redis_free(struct store *st)
@@ -754,6 +928,8 @@ redis_free(struct store *st)
 static const struct store_ops redis_ops = {
     .name = "redis",
     .decide = redis_decide,
+    .blob_get = redis_blob_get,
+    .blob_put = redis_blob_put,
     .free = redis_free,
 };
 

@@ -16,4 +16,4 @@ apt-get install -y -q --no-install-recommends \
     libmilter-dev libhiredis-dev libspf2-dev liblmdb-dev check \
     redis-server redis-tools \
     postfix swaks libio-socket-inet6-perl sasl2-bin libsasl2-modules \
-    lmdb-utils procps iproute2
+    lmdb-utils procps iproute2 dnsmasq-base

@@ -1,12 +1,419 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* main.c - placeholder until the daemon lands. */
+/*
+ * main.c - the redgrey daemon: command line, startup, privileges, shutdown.
+ *
+ * Startup runs in a fixed order, and every step that can fail does so
+ * loudly before the MTA is served: load the configuration; register with
+ * libmilter and open the socket (as root, so that privileged ports and
+ * directories work); drop to the configured user and group, failing
+ * closed; detach from the terminal; then, in the process that will serve,
+ * open the store (LMDB must not cross a fork) and write the pidfile. A
+ * detaching parent waits on a pipe and exits 0 only once the daemon said
+ * "ready", or prints the daemon's error and exits 1, so that init systems
+ * and admins see startup failures.
+ *
+ * Stopping is libmilter's business: its signal thread turns SIGTERM and
+ * SIGINT into a stop, smfi_main() returns (within about 5 s, its poll
+ * interval), and redgrey frees the store and removes its pidfile.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-int
-main(void)
+#include "callbacks.h"
+#include "cfg.h"
+#include "lists.h"
+#include "log.h"
+#include "refresh.h"
+#include "store.h"
+
+#define MAIN_STOP_WAIT_MS 3000           /* wait for open sessions at exit */
+
+static int main_ready_fd = -1;           /* pipe to the waiting parent, or -1 */
+
+/* main_usage - the synopsis and options */
+static void
+main_usage(FILE *fp)
 {
-    fprintf(stderr, "redgrey: not built yet\n");
-    return 1;
+    fprintf(fp,
+            "usage: redgrey [-c FILE] [-f] [-t] [-V] [-h]\n"
+            "  -c FILE  configuration file (default %s)\n"
+            "  -f       stay in the foreground and log to stderr\n"
+            "  -t       check the configuration and exit\n"
+            "  -V       print the version and exit\n"
+            "  -h       print this help and exit\n",
+            CFG_DEFAULT_PATH);
+}
+
+/*
+ * main_fatal - a startup error: logged, sent to the waiting parent when
+ * detached (so that it prints it), then exit(1).
+ */
+static void __attribute__((format(printf, 1, 2), noreturn))
+main_fatal(const char *fmt, ...)
+{
+    char    msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (main_ready_fd >= 0) {
+        ssize_t n = write(main_ready_fd, msg, strlen(msg));
+
+        (void) n;                        /* the parent may be gone; nothing to add */
+        log_err("%s", msg);
+        exit(1);
+    }
+    log_fatal("%s", msg);
+}
+
+/* main_unix_path - the file of a unix:PATH / local:PATH / bare path socket, or NULL */
+static const char *
+main_unix_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    if (spec[0] == '/')
+        return spec;
+    return NULL;
+}
+
+/*
+ * main_drop_privileges - become user/group when running as root; stay
+ * when user is "". Fails closed: any error, or being able to regain root
+ * afterwards, is fatal.
+ */
+static void
+main_drop_privileges(const struct cfg *c)
+{
+    const char *user = c->user != NULL ? c->user : "";
+    const char *group = c->group != NULL ? c->group : "";
+    const char *sock = main_unix_path(c->socket);
+    struct passwd *pw;
+    struct group *gr;
+    uid_t   uid;
+    gid_t   gid;
+
+    if (geteuid() != 0) {
+        if (user[0] != '\0' && ((pw = getpwnam(user)) == NULL || pw->pw_uid != geteuid()))
+            log_warn("not running as root: cannot switch to user %s; staying uid %ld",
+                     user, (long) geteuid());
+        return;
+    }
+    if (user[0] == '\0') {
+        log_warn("running as root: set user in the configuration to drop privileges");
+        return;
+    }
+    if ((pw = getpwnam(user)) == NULL)
+        main_fatal("user %s: no such user", user);
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+    if (group[0] != '\0') {
+        if ((gr = getgrnam(group)) == NULL)
+            main_fatal("group %s: no such group", group);
+        gid = gr->gr_gid;
+    }
+
+    /* The socket was made by root; the MTA and redgrey's exit need it to be ours. */
+    if (sock != NULL && chown(sock, uid, gid) != 0)
+        main_fatal("socket %s: chown to %s: %s", sock, user, strerror(errno));
+
+    if (initgroups(user, gid) != 0)
+        main_fatal("initgroups(%s): %s", user, strerror(errno));
+    if (setgid(gid) != 0)
+        main_fatal("setgid(%ld): %s", (long) gid, strerror(errno));
+    if (setuid(uid) != 0)
+        main_fatal("setuid(%ld): %s", (long) uid, strerror(errno));
+    if (uid != 0) {
+        if (setuid(0) == 0 || seteuid(0) == 0)
+            main_fatal("could regain root after switching to user %s: refusing to run", user);
+        if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
+            main_fatal("switching to user %s did not take: refusing to run", user);
+    }
+    log_info("running as user %s (uid %ld, gid %ld)", user, (long) uid, (long) gid);
+}
+
+/*
+ * main_detach - fork; the parent waits on a pipe for "ready" or an error
+ * text and exits 0 or 1 accordingly; the child starts a new session and
+ * keeps the pipe's write end in main_ready_fd.
+ */
+static void
+main_detach(void)
+{
+    int     pfd[2];
+    pid_t   pid;
+    char    msg[1024];
+    size_t  got = 0;
+    ssize_t n;
+
+    if (pipe(pfd) != 0)
+        log_fatal("pipe: %s", strerror(errno));
+    if ((pid = fork()) < 0)
+        log_fatal("fork: %s", strerror(errno));
+    if (pid > 0) {
+        close(pfd[1]);
+        while (got < sizeof(msg) - 1
+               && ((n = read(pfd[0], msg + got, sizeof(msg) - 1 - got)) > 0
+                   || (n < 0 && errno == EINTR)))
+            if (n > 0)
+                got += (size_t) n;
+        msg[got] = '\0';
+        if (strcmp(msg, "ready") == 0)
+            _exit(0);
+        fprintf(stderr, "redgrey: %s\n",
+                got > 0 ? msg : "the daemon exited during startup (see the mail log)");
+        _exit(1);
+    }
+    close(pfd[0]);
+    main_ready_fd = pfd[1];
+    if (setsid() < 0)
+        main_fatal("setsid: %s", strerror(errno));
+}
+
+/* main_ready - tell the waiting parent, then let go of the terminal */
+static void
+main_ready(void)
+{
+    int     fd;
+
+    if (main_ready_fd < 0)
+        return;
+    if (write(main_ready_fd, "ready", 5) != 5)
+        log_warn("could not tell the parent process that startup is done");
+    close(main_ready_fd);
+    main_ready_fd = -1;
+    if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+}
+
+/*
+ * main_pidfile_write - write our PID to path, refusing if it names a
+ * process that is still alive. Returns 0, or -1 with a reason in err.
+ */
+static int
+main_pidfile_write(const char *path, char *err, size_t errlen)
+{
+    char    buf[32];
+    FILE   *fp;
+    long    old = 0;
+    int     fd;
+
+    if ((fp = fopen(path, "r")) != NULL) {
+        if (fgets(buf, sizeof(buf), fp) != NULL)
+            old = strtol(buf, NULL, 10);
+        fclose(fp);
+        if (old > 0 && old != (long) getpid() && (kill((pid_t) old, 0) == 0 || errno == EPERM)) {
+            snprintf(err, errlen, "pidfile %s: redgrey already running as pid %ld", path, old);
+            return -1;
+        }
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+    if (write(fd, buf, strlen(buf)) != (ssize_t) strlen(buf)) {
+        snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* main_wait_sessions - give open sessions a bounded time to finish */
+static int
+main_wait_sessions(void)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+
+    for (int waited = 0; callbacks_active() > 0 && waited < MAIN_STOP_WAIT_MS; waited += 20)
+        nanosleep(&ts, NULL);
+    return callbacks_active();
+}
+
+/* main_store_config - the store's view of the configuration */
+static void
+main_store_config(const struct cfg *c, struct store_config *sc)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->url = c->store;
+    sc->key_prefix = c->key_prefix;
+    sc->params.delay = c->delay;
+    sc->params.retry_window = c->retry_window;
+    sc->params.pass_ttl = c->pass_ttl;
+    sc->params.awl_threshold = c->awl_threshold;
+    sc->params.awl_ttl = c->awl_ttl;
+    sc->timeout_ms = c->store_timeout_ms;
+    sc->pool = c->store_pool;
+    sc->lmdb_mapsize = c->lmdb_mapsize;
+}
+
+/*
+ * main_serve - from an open socket to a stopped daemon: open the store,
+ * write the pidfile, report ready, run libmilter, clean up. Returns the
+ * exit code.
+ */
+static int
+main_serve(const struct cfg *c)
+{
+    struct store_config sc;
+    struct store *st;
+    char    err[STORE_ERRLEN + 128];
+    char    url[512];
+    const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
+    int     rc, left;
+
+    /* First: it blocks SIGUSR1, which every later thread must inherit. */
+    if (lists_init(c, err, sizeof(err)) != 0)
+        main_fatal("%s", err);
+    main_store_config(c, &sc);
+    if ((st = store_open(&sc, err, sizeof(err))) == NULL)
+        main_fatal("%s", err);
+    /* The pidfile is an absolute path (cfg checks), so chdir is safe. */
+    if (pidfile != NULL && main_pidfile_write(pidfile, err, sizeof(err)) != 0) {
+        store_free(st);
+        main_fatal("%s", err);
+    }
+    if (main_ready_fd >= 0 && chdir("/") != 0)
+        log_warn("chdir /: %s", strerror(errno));
+    callbacks_init(c, st);
+    if (refresh_start(c, st, err, sizeof(err)) != 0) {
+        store_free(st);
+        main_fatal("%s", err);
+    }
+
+    store_url_redact(c->store, url, sizeof(url));
+    log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION, c->socket, url);
+    main_ready();
+    rc = smfi_main();
+    log_info("stopping");
+
+    rc = rc == MI_SUCCESS ? 0 : 1;
+    if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
+        log_warn("remove pidfile %s: %s", pidfile, strerror(errno));
+
+    /*
+     * smfi_main() returns without waiting for session threads. The store
+     * and the configuration are freed only once no session can use them;
+     * otherwise the exit ends those sessions (the MTA applies its
+     * milter_default_action to them).
+     */
+    if ((left = main_wait_sessions()) != 0) {
+        log_warn("%d sessions still open after %d ms: exiting without closing the store",
+                 left, MAIN_STOP_WAIT_MS);
+        exit(rc);
+    }
+    refresh_stop();
+    store_free(st);
+    lists_fini();
+    return rc;
+}
+
+/* main - options, configuration, socket, privileges, then serve */
+int
+main(int argc, char **argv)
+{
+    const char *path = CFG_DEFAULT_PATH;
+    const char *sock;
+    int     foreground = 0, check = 0, ch, rc;
+    char    err[CFG_ERRLEN];
+    struct cfg *c;
+
+    while ((ch = getopt(argc, argv, "c:fthV")) != -1) {
+        switch (ch) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'f':
+            foreground = 1;
+            break;
+        case 't':
+            check = 1;
+            break;
+        case 'V':
+            printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            main_usage(stdout);
+            return 0;
+        default:
+            main_usage(stderr);
+            return 1;
+        }
+    }
+    if (optind != argc) {
+        main_usage(stderr);
+        return 1;
+    }
+
+    if ((c = cfg_load(path, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "redgrey: %s\n", err);
+        return 1;
+    }
+    if (store_url_check(c->store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "redgrey: %s: %s\n", path, err);
+        cfg_free(c);
+        return 1;
+    }
+    if (check) {
+        /* The daemon loads the whitelists itself, after dropping privileges. */
+        if (lists_check(c, err, sizeof(err)) != 0) {
+            fprintf(stderr, "redgrey: %s\n", err);
+            cfg_free(c);
+            return 1;
+        }
+        printf("redgrey: %s: configuration OK\n", path);
+        cfg_free(c);
+        return 0;
+    }
+
+    log_init(PACKAGE_NAME, c->log_facility, c->log_level, foreground);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Open the socket as root, before anything can lose privileges. */
+    if (callbacks_register() != 0)
+        log_fatal("smfi_register failed");
+    if (smfi_setconn(c->socket) != MI_SUCCESS)
+        log_fatal("socket %s: smfi_setconn failed", c->socket);
+    errno = 0;
+    if (smfi_opensocket(true) != MI_SUCCESS)
+        log_fatal("socket %s: cannot listen (address in use, bad address or no permission%s%s)",
+                  c->socket, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+
+    /*
+     * A unix socket is for the MTA: readable and writable by owner and
+     * group (put the MTA's user in redgrey's group), nobody else.
+     */
+    if ((sock = main_unix_path(c->socket)) != NULL && chmod(sock, 0660) != 0)
+        log_fatal("socket %s: chmod 0660: %s", sock, strerror(errno));
+    main_drop_privileges(c);
+    if (!foreground)
+        main_detach();
+    rc = main_serve(c);
+    cfg_free(c);
+    return rc;
 }

@@ -104,6 +104,15 @@ value_of(const struct cfg *cfg, const char *key, char *buf, size_t len)
         {"log_level", offsetof(struct cfg, log_level), 'i'},
         {"log_facility", offsetof(struct cfg, log_facility), 'i'},
         {"lmdb_mapsize", offsetof(struct cfg, lmdb_mapsize), 'z'},
+        {"spf_keying", offsetof(struct cfg, spf_keying), 'i'},
+        {"spf_probe", offsetof(struct cfg, spf_probe), 's'},
+        {"dns_timeout", offsetof(struct cfg, dns_timeout_ms), 'i'},
+        {"dns_servers", offsetof(struct cfg, dns_servers), 's'},
+        {"spf_domains", offsetof(struct cfg, spf_domains), 's'},
+        {"spf_refresh", offsetof(struct cfg, spf_refresh), 'l'},
+        {"null_sender_stage", offsetof(struct cfg, null_sender_stage), 'i'},
+        {"whitelist_clients", offsetof(struct cfg, whitelist_clients), 's'},
+        {"whitelist_recipients", offsetof(struct cfg, whitelist_recipients), 's'},
     };
     const char *base = (const char *) cfg;
 
@@ -390,6 +399,30 @@ static const struct {
     {"pidfile path", "pidfile", "/tmp/rg.pid", 0, "/tmp/rg.pid"},
     {"pidfile relative", "pidfile", "rg.pid", -1, "absolute path"},
     {"pidfile control", "pidfile", "/tmp/a\nb", -1, "control character"},
+    {"spf_keying off", "spf_keying", "no", 0, "0"},
+    {"spf_probe v4", "spf_probe", "198.51.100.25", 0, "198.51.100.25"},
+    {"spf_probe v6", "spf_probe", "2001:db8::25", 0, "2001:db8::25"},
+    {"spf_probe none", "spf_probe", "", 0, ""},
+    {"spf_probe junk", "spf_probe", "mx.example.org", -1, "want an IP address"},
+    {"dns_timeout 1500ms", "dns_timeout", "1500ms", 0, "1500"},
+    {"dns_timeout too short", "dns_timeout", "50ms", -1, "bad value"},
+    {"dns_timeout too long", "dns_timeout", "30s", -1, "bad value"},
+    {"dns_servers two", "dns_servers", "127.0.0.1:5353 192.0.2.53", 0, "127.0.0.1:5353 192.0.2.53"},
+    {"dns_servers none", "dns_servers", "", 0, ""},
+    {"dns_servers four", "dns_servers", "127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4", -1, "at most 3"},
+    {"dns_servers v6", "dns_servers", "::1", -1, "IPv4"},
+    {"dns_servers bad port", "dns_servers", "127.0.0.1:0", -1, "bad port"},
+    {"dns_servers empty port", "dns_servers", "127.0.0.1:", -1, "bad port"},
+    {"dns_servers name", "dns_servers", "ns.example.org", -1, "IPv4"},
+    {"spf_domains path", "spf_domains", "/etc/redgrey/bigsenders.txt", 0, "/etc/redgrey/bigsenders.txt"},
+    {"spf_domains relative", "spf_domains", "bigsenders.txt", -1, "absolute path"},
+    {"spf_refresh 6h", "spf_refresh", "6h", 0, "21600"},
+    {"spf_refresh too short", "spf_refresh", "30s", -1, "bad value"},
+    {"null_sender_stage rcpt", "null_sender_stage", "rcpt", 0, "1"},
+    {"null_sender_stage data", "null_sender_stage", "DATA", 0, "0"},
+    {"null_sender_stage junk", "null_sender_stage", "mail", -1, "want one of data, rcpt"},
+    {"whitelist_clients path", "whitelist_clients", "/etc/redgrey/clients", 0, "/etc/redgrey/clients"},
+    {"whitelist_recipients relative", "whitelist_recipients", "rcpts", -1, "absolute path"},
     {"log_level debug", "log_level", "debug", 0, "7"},
     {"log_level error alias", "log_level", "error", 0, "3"},
     {"log_level chatty", "log_level", "chatty", -1, "want one of debug, info, notice, warning, err"},
@@ -811,7 +844,7 @@ START_TEST(test_sample_conf)
         ck_assert_msg(strstr(sample, needle) != NULL, "contrib/redgrey.conf lacks \"#%s\"", line);
         nkeys++;
     }
-    ck_assert_uint_eq(nkeys, 22);
+    ck_assert_uint_eq(nkeys, 33);
     free(want);
 
     scratch_path(path, sizeof(path), "sample.conf");

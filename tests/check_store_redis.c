@@ -474,6 +474,58 @@ START_TEST(test_junk_values)
 }
 END_TEST
 
+/* Blob hashes the store did not write: every read is an error, never a wrong blob. */
+static const struct blob_junk_case {
+    const char *label;
+    const char *f1, *v1, *f2, *v2, *f3, *v3; /* HSET field value ... */
+    int     put_ok;                      /* a put over it succeeds */
+} blob_junk_cases[] = {
+    {"version not a number", "version", "abc", "stamp", "1", "data", "x", 0},
+    {"version zero", "version", "0", "stamp", "1", "data", "x", 1},
+    {"negative stamp", "version", "3", "stamp", "-1", "data", "x", 1},
+    {"no stamp", "version", "3", "data", "x", NULL, NULL, 1},
+    {"no data", "version", "3", "stamp", "1", NULL, NULL, 1},
+    {"huge version", "version", "99999999999999999999", "stamp", "1", "data", "x", 0},
+};
+
+/* test_blob_junk - a damaged blob hash reads as STORE_BLOB_ERROR with the key named */
+START_TEST(test_blob_junk)
+{
+    const struct blob_junk_case *k = &blob_junk_cases[_i];
+    struct policy_params p = test_params(60, 100, 1000, 0, 5000);
+    char    url[256], key[128], err[STORE_ERRLEN] = "";
+    redisContext *c = test_redis();
+    struct store_blob_meta m;
+    struct store *st;
+    char   *data = NULL;
+    size_t  len;
+    enum store_blob_result r;
+
+    test_url(0, "", "", url, sizeof(url));
+    st = test_open_ok(url, &p, 1, 2000);
+    snprintf(key, sizeof(key), "%sblob:bigsenders", st->key_prefix);
+    freeReplyObject(test_cmd(c, "HSET", key, k->f1, k->v1, k->f2, k->v2, k->f3, k->v3, NULL));
+    r = store_blob_get(st, "bigsenders", &data, &len, &m, err, sizeof(err));
+    ck_assert_msg(r == STORE_BLOB_ERROR && data == NULL, "%s: get: got %d, want STORE_BLOB_ERROR",
+                  k->label, (int) r);
+    ck_assert_msg(strstr(err, "malformed") != NULL && strstr(err, key) != NULL,
+                  "%s: get: got error \"%s\", want \"malformed\" and the key", k->label, err);
+    ck_assert_msg(store_blob_put(st, "bigsenders", "new", 3, &m, err, sizeof(err))
+                  == (k->put_ok ? 0 : -1), "%s: put over it: got the other result (%s)",
+                  k->label, err);
+
+    /* A key of another type is an error too. */
+    freeReplyObject(test_cmd(c, "DEL", key, NULL));
+    freeReplyObject(test_cmd(c, "SET", key, "a string", NULL));
+    r = store_blob_get(st, "bigsenders", NULL, NULL, &m, err, sizeof(err));
+    ck_assert_msg(r == STORE_BLOB_ERROR && strstr(err, "WRONGTYPE") != NULL,
+                  "%s: string key: got %d (%s), want STORE_BLOB_ERROR with WRONGTYPE", k->label,
+                  (int) r, err);
+    store_free(st);
+    redisFree(c);
+}
+END_TEST
+
 START_TEST(test_select_db)
 {
     struct policy_params p = test_params(60, 100, 1000, 0, 5000);
@@ -884,6 +936,7 @@ store_redis_suite(void)
     tcase_add_test(tc, test_compact_pending);
     tcase_add_test(tc, test_awl_hourly);
     tcase_add_test(tc, test_junk_values);
+    tcase_add_loop_test(tc, test_blob_junk, 0, sizeof(blob_junk_cases) / sizeof(blob_junk_cases[0]));
     tcase_add_test(tc, test_select_db);
     tcase_add_test(tc, test_noscript);
     suite_add_tcase(s, tc);

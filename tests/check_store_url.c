@@ -165,6 +165,40 @@ START_TEST(test_open_dispatch)
 }
 END_TEST
 
+/* store_url_check rows: syntax only, nothing is opened or contacted. */
+static const struct check_case {
+    const char *label;
+    const char *url;
+    int     ok;
+    const char *want;                    /* in the error */
+} check_cases[] = {
+    {"lmdb", "lmdb:/var/lib/redgrey", 1, NULL},
+    {"lmdb relative", "lmdb:var/lib/redgrey", 0, "absolute"},
+    {"lmdb empty", "lmdb:", 0, "absolute"},
+    {"redis", "redis://127.0.0.1:6379/2", 1, NULL},
+    {"redis unreachable is fine", "redis://127.0.0.1:1", 1, NULL},
+    {"redis unix", "redis+unix:///run/redis/redis.sock?db=1", 1, NULL},
+    {"redis bad port", "redis://:s3cret@127.0.0.1:0", 0, "\"redis://:***@127.0.0.1:0\""},
+    {"redis no host", "redis://", 0, "\"redis://\""},
+    {"unknown scheme", "memcached://127.0.0.1", 0, "unknown scheme"},
+    {"empty", "", 0, "no URL"},
+    {"null", NULL, 0, "no URL"},
+};
+
+START_TEST(test_url_check)
+{
+    const struct check_case *k = &check_cases[_i];
+    char    err[STORE_ERRLEN] = "";
+    int     rc = store_url_check(k->url, err, sizeof(err));
+
+    ck_assert_msg(rc == (k->ok ? 0 : -1), "%s: got %d (%s), want %d", k->label, rc, err,
+                  k->ok ? 0 : -1);
+    if (!k->ok)
+        ck_assert_msg(strstr(err, k->want) != NULL && strstr(err, "s3cret") == NULL,
+                      "%s: got \"%s\", want \"%s\" and no password", k->label, err, k->want);
+}
+END_TEST
+
 static Suite *
 store_url_suite(void)
 {
@@ -176,6 +210,7 @@ store_url_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("dispatch");
     tcase_add_test(tc, test_open_dispatch);
+    tcase_add_loop_test(tc, test_url_check, 0, sizeof(check_cases) / sizeof(check_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,8 @@
  * makes a retry pass at once; TTLs of 1-2 s) and asserts the times the
  * store reports, so that a wrong clock or a slow machine fails loudly
  * instead of passing by luck. Total sleeping: about 7 s per backend.
+ * The "blobs" TCase covers the named blobs: versions, whole reads and
+ * writes, the size limit, bad names, and concurrent writers.
  *
  * check's loop tests carry the backend: a backend registered as number k
  * runs each test as the loop iteration _i = k.
@@ -344,6 +346,222 @@ START_TEST(test_concurrent_distinct)
 }
 END_TEST
 
+/* ------------------------------------------------------------- blobs */
+
+/* contract_blob_put - put that must succeed; returns the meta */
+static struct store_blob_meta
+contract_blob_put(int i, struct store *st, const char *name, const void *data, size_t len)
+{
+    struct store_blob_meta m;
+    char    err[STORE_ERRLEN] = "";
+
+    ck_assert_msg(store_blob_put(st, name, data, len, &m, err, sizeof(err)) == 0,
+                  "%s: put %s (%zu bytes): %s", contract_backends[i].name, name, len, err);
+    return m;
+}
+
+/*
+ * contract_blob_expect - get name whole and meta-only; assert found with
+ * data[0..len) and version, or absent when data is NULL
+ */
+static void
+contract_blob_expect(int i, struct store *st, const char *name, const void *data, size_t len,
+                     uint64_t version, const char *step)
+{
+    const char *bn = contract_backends[i].name;
+    enum store_blob_result want = data != NULL ? STORE_BLOB_FOUND : STORE_BLOB_ABSENT;
+    enum store_blob_result r;
+    struct store_blob_meta m, m2;
+    char    err[STORE_ERRLEN] = "";
+    char   *got = NULL;
+    size_t  glen = 0;
+
+    r = store_blob_get(st, name, NULL, NULL, &m, err, sizeof(err));
+    ck_assert_msg(r == want, "%s: %s: meta-only get %s: got %d, want %d (%s)", bn, step, name,
+                  (int) r, (int) want, err);
+    r = store_blob_get(st, name, &got, &glen, &m2, err, sizeof(err));
+    ck_assert_msg(r == want, "%s: %s: get %s: got %d, want %d (%s)", bn, step, name,
+                  (int) r, (int) want, err);
+    if (data == NULL) {
+        ck_assert_msg(got == NULL && glen == 0, "%s: %s: absent blob returned data", bn, step);
+        return;
+    }
+    ck_assert_msg(m.version == version && m2.version == version,
+                  "%s: %s: version: got %" PRIu64 " and %" PRIu64 ", want %" PRIu64,
+                  bn, step, m.version, m2.version, version);
+    ck_assert_msg(m.stamp == m2.stamp, "%s: %s: stamps differ", bn, step);
+    ck_assert_msg(got != NULL && glen == len && memcmp(got, data, len) == 0 && got[len] == 0,
+                  "%s: %s: data: got %zu bytes, want %zu (or content/NUL differs)", bn, step,
+                  glen, len);
+    free(got);
+}
+
+/* test_blob_roundtrip - absent, then versions 1 and 2, binary data, a second name, empty data */
+START_TEST(test_blob_roundtrip)
+{
+    struct store *st = contract_open(_i, 60, 600, 600, 0);
+    const char *bn = contract_backends[_i].name;
+    static const char bin[] = "v=1\n\0binary\xff\x80 zero inside";
+    struct store_blob_meta m;
+    int64_t wall = (int64_t) time(NULL);
+
+    contract_blob_expect(_i, st, "bigsenders", NULL, 0, 0, "never written");
+    m = contract_blob_put(_i, st, "bigsenders", "first", 5);
+    ck_assert_msg(m.version == 1, "%s: first put: got version %" PRIu64 ", want 1", bn, m.version);
+    ck_assert_msg(m.stamp >= wall - 5 && m.stamp <= wall + 5, "%s: stamp: got %" PRId64
+                  ", want about %" PRId64, bn, m.stamp, wall);
+    contract_blob_expect(_i, st, "bigsenders", "first", 5, 1, "after one put");
+
+    m = contract_blob_put(_i, st, "bigsenders", bin, sizeof(bin));
+    ck_assert_msg(m.version == 2, "%s: second put: got version %" PRIu64 ", want 2", bn,
+                  m.version);
+    contract_blob_expect(_i, st, "bigsenders", bin, sizeof(bin), 2, "binary data");
+
+    /* Another name is another blob; an empty blob is still a blob. */
+    contract_blob_expect(_i, st, "other", NULL, 0, 0, "other name, unwritten");
+    contract_blob_put(_i, st, "other", "", 0);
+    contract_blob_expect(_i, st, "other", "", 0, 1, "empty blob");
+    contract_blob_expect(_i, st, "bigsenders", bin, sizeof(bin), 2, "first name untouched");
+    store_free(st);
+}
+END_TEST
+
+/* test_blob_limits - STORE_BLOB_MAX bytes round-trip; one more is refused and changes nothing */
+START_TEST(test_blob_limits)
+{
+    struct store *st = contract_open(_i, 60, 600, 600, 0);
+    const char *bn = contract_backends[_i].name;
+    char   *big = malloc(STORE_BLOB_MAX + 1);
+    char    err[STORE_ERRLEN] = "";
+    struct store_blob_meta m;
+
+    ck_assert_ptr_nonnull(big);
+    for (size_t k = 0; k <= STORE_BLOB_MAX; k++)
+        big[k] = (char) ('a' + k % 26);
+    contract_blob_put(_i, st, "big", big, STORE_BLOB_MAX);
+    contract_blob_expect(_i, st, "big", big, STORE_BLOB_MAX, 1, "STORE_BLOB_MAX bytes");
+
+    /* One byte over: refused, and the old blob is intact. */
+    ck_assert_msg(store_blob_put(st, "big", big, STORE_BLOB_MAX + 1, &m, err, sizeof(err)) == -1,
+                  "%s: put of STORE_BLOB_MAX + 1 bytes: got 0, want -1", bn);
+    ck_assert_msg(strstr(err, "limit") != NULL, "%s: over the limit: got error \"%s\"", bn, err);
+    contract_blob_expect(_i, st, "big", big, STORE_BLOB_MAX, 1, "after a refused put");
+    free(big);
+    store_free(st);
+}
+END_TEST
+
+/* Names the blob calls must refuse, with no store access. */
+static const struct blob_name_case {
+    const char *label;
+    const char *name;
+} blob_name_cases[] = {
+    {"NULL", NULL},
+    {"empty", ""},
+    {"upper case", "BigSenders"},
+    {"slash", "a/b"},
+    {"colon", "a:b"},
+    {"brace", "{tag}"},
+    {"blank", "big senders"},
+    {"33 bytes", "abcdefghijklmnopqrstuvwxyz0123456"},
+    {"control", "big\x01"},
+};
+
+#define NBLOBNAMES (sizeof(blob_name_cases) / sizeof(blob_name_cases[0]))
+
+/* test_blob_bad_names - every row is refused by get, put and store_blob_name_ok */
+START_TEST(test_blob_bad_names)
+{
+    struct store *st = contract_open(_i, 60, 600, 600, 0);
+    const char *bn = contract_backends[_i].name;
+    struct store_blob_meta m;
+    char    err[STORE_ERRLEN];
+    char   *data;
+    size_t  len;
+
+    for (size_t k = 0; k < NBLOBNAMES; k++) {
+        const struct blob_name_case *c = &blob_name_cases[k];
+        enum store_blob_result r;
+
+        err[0] = 0;
+        r = store_blob_get(st, c->name, &data, &len, &m, err, sizeof(err));
+        ck_assert_msg(r == STORE_BLOB_ERROR && data == NULL && err[0] != 0,
+                      "%s: %s: get: got %d, want STORE_BLOB_ERROR with a reason", bn, c->label,
+                      (int) r);
+        err[0] = 0;
+        ck_assert_msg(store_blob_put(st, c->name, "x", 1, &m, err, sizeof(err)) == -1
+                      && err[0] != 0, "%s: %s: put: got 0, want -1 with a reason", bn, c->label);
+        ck_assert_msg(store_blob_name_ok(c->name) == 0, "%s: store_blob_name_ok: got 1, want 0",
+                      c->label);
+    }
+    ck_assert_msg(store_blob_name_ok("abcdefghijklmnopqrstuvwxyz012345") == 1,
+                  "32-byte name: got 0, want 1");
+    store_free(st);
+}
+END_TEST
+
+struct blob_thread {
+    struct store *st;                    /* shared store */
+    pthread_barrier_t *start;            /* all threads write at once */
+    int     n;                           /* thread number, written as data */
+    int     rc;                          /* store_blob_put's result */
+    struct store_blob_meta m;            /* the version it got */
+    char    err[STORE_ERRLEN];
+};
+
+/* blob_thread_run - wait at the barrier, then put once */
+static void *
+blob_thread_run(void *arg)
+{
+    struct blob_thread *bt = arg;
+    char    data[32];
+
+    snprintf(data, sizeof(data), "writer %d", bt->n);
+    pthread_barrier_wait(bt->start);
+    bt->rc = store_blob_put(bt->st, "race", data, strlen(data), &bt->m, bt->err,
+                            sizeof(bt->err));
+    return NULL;
+}
+
+/* test_blob_concurrent - N writers at once get the versions 1..N, each once */
+START_TEST(test_blob_concurrent)
+{
+    struct store *st = contract_open(_i, 60, 600, 600, 0);
+    const char *bn = contract_backends[_i].name;
+    static struct blob_thread bt[CONTRACT_THREADS];
+    pthread_t tid[CONTRACT_THREADS];
+    pthread_barrier_t start;
+    int     seen[CONTRACT_THREADS + 1] = {0}, last = -1;
+    char    want[32];
+
+    pthread_barrier_init(&start, NULL, CONTRACT_THREADS);
+    for (int k = 0; k < CONTRACT_THREADS; k++) {
+        memset(&bt[k], 0, sizeof(bt[k]));
+        bt[k].st = st;
+        bt[k].start = &start;
+        bt[k].n = k;
+        ck_assert_int_eq(pthread_create(&tid[k], NULL, blob_thread_run, &bt[k]), 0);
+    }
+    for (int k = 0; k < CONTRACT_THREADS; k++)
+        pthread_join(tid[k], NULL);
+    pthread_barrier_destroy(&start);
+    for (int k = 0; k < CONTRACT_THREADS; k++) {
+        ck_assert_msg(bt[k].rc == 0, "%s: writer %d: %s", bn, k, bt[k].err);
+        ck_assert_msg(bt[k].m.version >= 1 && bt[k].m.version <= CONTRACT_THREADS
+                      && seen[bt[k].m.version]++ == 0, "%s: writer %d: got version %" PRIu64
+                      ", want a version of 1..%d no other writer got", bn, k, bt[k].m.version,
+                      CONTRACT_THREADS);
+        if (bt[k].m.version == CONTRACT_THREADS)
+            last = k;
+    }
+
+    /* The blob is the last writer's, whole. */
+    snprintf(want, sizeof(want), "writer %d", last);
+    contract_blob_expect(_i, st, "race", want, strlen(want), CONTRACT_THREADS, "after the race");
+    store_free(st);
+}
+END_TEST
+
 /* contract_tcase - a TCase of s with room for the sleeps under sanitizers */
 static TCase *
 contract_tcase(Suite *s, const char *name)
@@ -390,5 +608,10 @@ store_contract_suite(const char *backend_name,
     tc = contract_tcase(s, "concurrency");
     tcase_add_loop_test(tc, test_concurrent_same, k, k + 1);
     tcase_add_loop_test(tc, test_concurrent_distinct, k, k + 1);
+    tc = contract_tcase(s, "blobs");
+    tcase_add_loop_test(tc, test_blob_roundtrip, k, k + 1);
+    tcase_add_loop_test(tc, test_blob_limits, k, k + 1);
+    tcase_add_loop_test(tc, test_blob_bad_names, k, k + 1);
+    tcase_add_loop_test(tc, test_blob_concurrent, k, k + 1);
     return s;
 }

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * callbacks.c - redgrey's libmilter callbacks: thin glue between the MTA
+ * and the store.
+ *
+ * The callbacks gather facts (client address and verified name, HELO,
+ * SASL login, envelope addresses, one SPF result per message) into the
+ * session, skip what the whitelists and the big-sender set cover, ask the
+ * store once per other recipient, and turn the verdict into a milter
+ * answer and one log line. This is the only place that logs decisions
+ * and the only place that applies on_store_error. Nothing here ever
+ * rejects: the worst answer is a tempfail, so a bug or an outage can
+ * delay mail but never bounce it.
+ *
+ * Negotiation asks the MTA for as little as possible: no headers or body,
+ * no DATA unless the null sender is greylisted there, no replies to
+ * CONNECT, HELO and MAIL (always "continue"), and only the macros the
+ * decision and its log line use.
+ *
+ * The null sender with null_sender_stage = data: each recipient is still
+ * decided (and logged) at RCPT, but a tempfail is only remembered and
+ * RCPT answers "continue"; the DATA step then answers with the reply, so
+ * a sender-verification callout that quits after RCPT sees no failure.
+ * An MTA that has no DATA step (milter protocol < 4) gets the rcpt
+ * behaviour instead, so that no tempfail is ever lost.
+ */
+#include "config.h"
+
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bigsender.h"
+#include "callbacks.h"
+#include "lists.h"
+#include "log.h"
+#include "session.h"
+
+/* What the callbacks share, set by callbacks_init() before smfi_main(). */
+static const struct cfg *cb_cfg;
+static struct store *cb_store;
+static char cb_hostname[SESSION_HOST_MAX] = "localhost";
+static int cb_active;                    /* sessions allocated, not closed */
+static unsigned long cb_nr_last;         /* NR flags of the last negotiation */
+static int cb_data_step_last;            /* data_step of the last negotiation */
+
+/* A store outage is logged once, then at most every 10 s with a count. */
+static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
+
+/* The protocol steps whose answer is always "continue". */
+#define CB_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
+
+/* The steps redgrey does not need the MTA to send at all. */
+#define CB_STEPS_UNWANTED (SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | \
+                           SMFIP_NOBODY | SMFIP_NOUNKNOWN)
+
+/* callbacks_init - the configuration and store the callbacks use */
+void
+callbacks_init(const struct cfg *cfg, struct store *store)
+{
+    cb_cfg = cfg;
+    cb_store = store;
+    if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
+        strcpy(cb_hostname, "localhost");
+    cb_hostname[sizeof(cb_hostname) - 1] = '\0';
+}
+
+/* callbacks_active - sessions still open */
+int
+callbacks_active(void)
+{
+    return __atomic_load_n(&cb_active, __ATOMIC_ACQUIRE);
+}
+
+/* cb_session_attach - allocate and attach a session; NULL if out of memory */
+static struct session *
+cb_session_attach(SMFICTX *ctx)
+{
+    struct session *s = session_new();
+
+    if (s == NULL) {
+        log_warn("out of memory for a session: not greylisting this connection");
+        return NULL;
+    }
+    if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+        session_free(s);
+        return NULL;
+    }
+    __atomic_add_fetch(&cb_active, 1, __ATOMIC_ACQ_REL);
+    return s;
+}
+
+/*
+ * cb_continue - "continue" for a step, or no reply at all when the MTA
+ * was told (SMFIP_NR_*) not to wait for one. libmilter sends nothing for
+ * SMFIS_NOREPLY, so it must be returned exactly when the flag was granted.
+ */
+static sfsistat
+cb_continue(const struct session *s, unsigned long nr_bit)
+{
+    if (s != NULL && (s->nr_flags & nr_bit) != 0)
+        return SMFIS_NOREPLY;
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * mlfi_negotiate - choose actions, protocol steps and macros.
+ * Parameters: f0/f1 the actions and steps the MTA offers (libmilter adds
+ * the NR_* flags it can emulate); pf0..pf3 what redgrey asks for.
+ * Return value: SMFIS_CONTINUE (use what pf0 and pf1 point to).
+ */
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+               unsigned long f2, unsigned long f3,
+               unsigned long *pf0, unsigned long *pf1,
+               unsigned long *pf2, unsigned long *pf3)
+{
+    struct session *s = smfi_getpriv(ctx);
+    unsigned long actions = f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
+    unsigned long steps = f1 & CB_STEPS_UNWANTED;
+
+    /* A null-sender tempfail deferred to DATA needs the DATA step. */
+    if (cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
+        steps &= ~(unsigned long) SMFIP_NODATA;
+
+    (void) f2;
+    (void) f3;
+    if (s == NULL)
+        s = cb_session_attach(ctx);
+
+    /*
+     * Without a session the callbacks cannot remember what was granted,
+     * so they then answer every step and no NR flag is requested.
+     */
+    if (s != NULL) {
+        s->nr_flags = f1 & CB_NR_WANTED;
+        s->can_addheader = (actions & SMFIF_ADDHDRS) != 0;
+        /* An MTA that can skip DATA knows the DATA step. */
+        s->data_step = (f1 & SMFIP_NODATA) != 0;
+        steps |= s->nr_flags;
+        __atomic_store_n(&cb_nr_last, s->nr_flags, __ATOMIC_RELAXED);
+        __atomic_store_n(&cb_data_step_last, s->data_step, __ATOMIC_RELAXED);
+    }
+
+    /* Postfix sends no macros it was not asked for (see smfi_setsymlist). */
+    if ((actions & SMFIF_SETSYMLIST) != 0) {
+        if (smfi_setsymlist(ctx, SMFIM_CONNECT,
+                            "{client_addr} {client_name} {client_resolve} j") != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} i") != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i") != MI_SUCCESS
+            || smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+            log_warn("smfi_setsymlist failed: the MTA may not send the macros redgrey uses");
+    }
+    *pf0 = actions;
+    *pf1 = steps;
+    *pf2 = 0;
+    *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * cb_client_skip - whether a client with an IP skips greylisting for the
+ * whole connection: its address is whitelisted, or its name is and the
+ * MTA verified it, or it is in the big-sender set. Postfix's
+ * {client_name} is verified (forward-confirmed) or "unknown"; Sendmail
+ * also says {client_resolve}, which must then be OK.
+ */
+static enum session_skip
+cb_client_skip(SMFICTX *ctx, const struct session *s)
+{
+    const char *name = smfi_getsymval(ctx, "{client_name}");
+    const char *resolve = smfi_getsymval(ctx, "{client_resolve}");
+    int     verified = name != NULL && (resolve == NULL || strcmp(resolve, "OK") == 0);
+
+    if (wlist_client_addr(s->wl, &s->ip))
+        return SESSION_SKIP_WL_CLIENT;
+    if (wlist_client_name(s->wl, name, verified))
+        return SESSION_SKIP_WL_NAME;
+    if (bigsender_contains(&s->ip))
+        return SESSION_SKIP_BIGSENDER;
+    return SESSION_SKIP_NONE;
+}
+
+/*
+ * mlfi_connect - note the client: its address, client key, and whether
+ * the whole connection skips greylisting (no IP, trusted network,
+ * whitelisted address or verified name, big sender).
+ * Parameters: hostname (unused), hostaddr (NULL when the MTA has none).
+ * Return value: continue, or no reply when NR_CONN was granted.
+ */
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    struct session *s = smfi_getpriv(ctx);
+
+    (void) hostname;
+
+    /*
+     * A new connection on an old context (SMFIC_QUIT_NC) comes without a
+     * new negotiation: the flags granted then still apply, and they are
+     * the same for every negotiation of this libmilter.
+     */
+    if (s == NULL && (s = cb_session_attach(ctx)) != NULL) {
+        s->nr_flags = __atomic_load_n(&cb_nr_last, __ATOMIC_RELAXED);
+        s->data_step = __atomic_load_n(&cb_data_step_last, __ATOMIC_RELAXED);
+    }
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    session_set_client(s, hostaddr, cb_cfg->netmask_v4, cb_cfg->netmask_v6,
+                       cb_cfg->trusted_networks);
+    session_set_host(s, smfi_getsymval(ctx, "j"));
+    session_set_helo(s, NULL);
+    session_reset_message(s);
+    session_use_wlist(s, lists_wlist());
+    if (s->conn_skip == SESSION_SKIP_NONE)
+        s->conn_skip = cb_client_skip(ctx, s);
+    return cb_continue(s, SMFIP_NR_CONN);
+}
+
+/*
+ * mlfi_helo - note the name, the SPF identity of the null sender (the
+ * last HELO/EHLO counts); answered only when NR_HELO was not granted.
+ * Return value: continue, or no reply.
+ */
+static sfsistat
+mlfi_helo(SMFICTX *ctx, char *helohost)
+{
+    struct session *s = smfi_getpriv(ctx);
+
+    if (s != NULL)
+        session_set_helo(s, helohost);
+    return cb_continue(s, SMFIP_NR_HELO);
+}
+
+/*
+ * cb_spf - the message's one SPF check, when it matters: for keying
+ * (spf_keying) or because the sender domain (the HELO name for <>) is on
+ * the sender-domain whitelist, which only counts with SPF. A pass with a
+ * record that is not over-broad keys the message on spf:DOMAIN and lets a
+ * whitelisted sender domain through. A junk sender is not checked (it is
+ * not <>, so the HELO name is not its identity). Takes at most about
+ * dns_timeout.
+ */
+static void
+cb_spf(struct session *s, enum mailaddr_kind kind)
+{
+    const char *identity = kind == MAILADDR_NULL ? s->helo : s->from_domain;
+
+    if (kind == MAILADDR_JUNK || identity[0] == '\0')
+        return;
+    if (!cb_cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
+        return;
+    (void) spf_check_client(lists_spf(), &s->ip, s->helo,
+                            kind == MAILADDR_NULL ? NULL : s->from_domain, &s->spf);
+    s->spf_checked = 1;
+    if (s->spf.keyable && cb_cfg->spf_keying)
+        session_set_spf_key(s, s->spf.domain);
+    if (wlist_sender_domain(s->wl, s->spf.domain, s->spf.keyable))
+        s->msg_skip = SESSION_SKIP_WL_SENDER;
+}
+
+/*
+ * mlfi_envfrom - start a message: normalise the sender, note a SASL
+ * login, take the current whitelists, check SPF once for all recipients.
+ * Parameters: argv[0] the sender as given (with <>), argv[1..] ESMTP args.
+ * Return value: continue, or no reply when NR_MAIL was granted.
+ */
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct session *s = smfi_getpriv(ctx);
+    enum mailaddr_kind kind;
+    const char *auth;
+
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    session_reset_message(s);
+    session_use_wlist(s, lists_wlist());
+    kind = session_set_sender(s, argv != NULL ? argv[0] : NULL);
+    auth = smfi_getsymval(ctx, "{auth_authen}");
+    if (auth != NULL && auth[0] != '\0')
+        s->msg_skip = SESSION_SKIP_AUTH;
+    if (s->conn_skip == SESSION_SKIP_NONE && s->msg_skip == SESSION_SKIP_NONE)
+        cb_spf(s, kind);
+    return cb_continue(s, SMFIP_NR_MAIL);
+}
+
+/*
+ * cb_defer_to_data - 1 if a tempfail of this message waits for DATA: the
+ * null sender with null_sender_stage = data, and an MTA that sends DATA.
+ */
+static int
+cb_defer_to_data(const struct session *s)
+{
+    return s->null_sender && s->data_step && cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA;
+}
+
+/* cb_tempfail - set the configured reply and return a tempfail */
+static sfsistat
+cb_tempfail(SMFICTX *ctx)
+{
+    const struct cfg *c = cb_cfg;
+
+    /* If the MTA refuses the text, a bare tempfail still delays the mail. */
+    (void) smfi_setreply(ctx, (char *) c->reply_code,
+                         c->reply_xcode[0] != '\0' ? (char *) c->reply_xcode : NULL,
+                         c->reply_text);
+    return SMFIS_TEMPFAIL;
+}
+
+/*
+ * cb_log - the one decision line per recipient, Postfix style:
+ * QUEUEID: action=A reason=R client=[IP] key=K from=<S> to=<R>
+ * [spf=RESULT] [stage=data] [delay=N]; spf= when the message was checked,
+ * stage=data when a null-sender tempfail waits for DATA.
+ */
+static void
+cb_log(SMFICTX *ctx, const struct session *s, const char *action,
+       const char *reason, int64_t delay)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+    char    qbuf[64];
+    char    dbuf[32] = "";
+    char    sbuf[32] = "";
+
+    /* The queue id is unset up to the first accepted RCPT (Postfix). */
+    if (qid == NULL || qid[0] == '\0')
+        qid = "NOQUEUE";
+    else
+        qid = mailaddr_loggable(qid, qbuf, sizeof(qbuf));
+    if (delay >= 0)
+        snprintf(dbuf, sizeof(dbuf), " delay=%lld", (long long) delay);
+    if (s->spf_checked)
+        snprintf(sbuf, sizeof(sbuf), " spf=%s", spf_check_result_name(s->spf.result));
+    log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s",
+             qid, action, reason, s->client,
+             s->t.client_key[0] != '\0' ? s->t.client_key : "-",
+             s->from_log, s->to_log, sbuf,
+             strcmp(action, "greylist") == 0 && cb_defer_to_data(s) ? " stage=data" : "", dbuf);
+}
+
+/*
+ * cb_greylist - a tempfail decision: answered now, or, for a null sender
+ * greylisted at DATA, remembered for mlfi_data and answered "continue".
+ */
+static sfsistat
+cb_greylist(SMFICTX *ctx, struct session *s)
+{
+    if (cb_defer_to_data(s)) {
+        s->data_tempfail = 1;
+        return SMFIS_CONTINUE;
+    }
+    return cb_tempfail(ctx);
+}
+
+/*
+ * mlfi_envrcpt - decide on one recipient, on its own: one store call,
+ * one log line, one answer. Skipped clients and messages, and whitelisted
+ * recipients, never reach the store.
+ * Parameters: argv[0] the recipient as given (with <>), argv[1..] args.
+ * Return value: continue (pass, skipped, store error with accept, or a
+ * null-sender tempfail deferred to DATA) or tempfail with the configured
+ * reply. Never reject.
+ */
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct session *s = smfi_getpriv(ctx);
+    struct policy_verdict v;
+    char    err[STORE_ERRLEN];
+    enum session_skip skip;
+
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    session_set_rcpt(s, argv != NULL ? argv[0] : NULL);
+
+    skip = s->conn_skip != SESSION_SKIP_NONE ? s->conn_skip : s->msg_skip;
+    if (skip != SESSION_SKIP_NONE) {
+        cb_log(ctx, s, "accept", session_skip_name(skip), -1);
+        return SMFIS_CONTINUE;
+    }
+    if (wlist_recipient(s->wl, s->t.rcpt)) {
+        cb_log(ctx, s, "accept", session_skip_name(SESSION_SKIP_WL_RCPT), -1);
+        return SMFIS_CONTINUE;
+    }
+
+    err[0] = '\0';
+    if (store_decide(cb_store, &s->t, &v, err, sizeof(err)) != 0) {
+        log_limit_fail(&cb_store_limit, err[0] != '\0' ? err : "unknown error");
+        if (cb_cfg->on_store_error == CFG_ON_ERROR_TEMPFAIL) {
+            cb_log(ctx, s, "greylist", "store-error", -1);
+            return cb_greylist(ctx, s);
+        }
+        cb_log(ctx, s, "accept", "store-error", -1);
+        return SMFIS_CONTINUE;
+    }
+    log_limit_ok(&cb_store_limit);
+
+    if (v.action == POLICY_TEMPFAIL) {
+        cb_log(ctx, s, "greylist", policy_reason_name(v.reason), -1);
+        return cb_greylist(ctx, s);
+    }
+    if (v.reason == POLICY_REASON_RETRY) {
+        if (v.delayed > s->max_delay)
+            s->max_delay = v.delayed;
+        cb_log(ctx, s, "pass", policy_reason_name(v.reason), v.delayed);
+    } else {
+        cb_log(ctx, s, "pass", policy_reason_name(v.reason), -1);
+    }
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * mlfi_data - the DATA command, only seen with null_sender_stage = data:
+ * the deferred tempfail of a greylisted null-sender message.
+ * Return value: tempfail with the configured reply, or continue.
+ */
+static sfsistat
+mlfi_data(SMFICTX *ctx)
+{
+    struct session *s = smfi_getpriv(ctx);
+
+    if (s != NULL && s->data_tempfail)
+        return cb_tempfail(ctx);
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * cb_add_header - X-Greylist: delayed N seconds by redgrey-VERSION at
+ * HOST; DATE (RFC 5322 date, local time). HOST is the MTA's j macro or
+ * this machine's name.
+ */
+static void
+cb_add_header(SMFICTX *ctx, const struct session *s)
+{
+    char    date[64];
+    char    value[512];
+    time_t  now = time(NULL);
+    struct tm tm;
+
+    if (localtime_r(&now, &tm) == NULL
+        || strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+        strcpy(date, "unknown date");
+    snprintf(value, sizeof(value), "delayed %lld seconds by %s-%s at %s; %s",
+             (long long) s->max_delay, PACKAGE_NAME, PACKAGE_VERSION,
+             s->mta_host[0] != '\0' ? s->mta_host : cb_hostname, date);
+    if (smfi_addheader(ctx, "X-Greylist", value) != MI_SUCCESS)
+        log_warn("could not add the X-Greylist header");
+}
+
+/*
+ * mlfi_eom - end of message: add X-Greylist if a recipient passed after
+ * a delay and the header is wanted.
+ * Return value: continue.
+ */
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+    struct session *s = smfi_getpriv(ctx);
+
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    if (s->max_delay >= 0 && cb_cfg->header && s->can_addheader)
+        cb_add_header(ctx, s);
+    session_reset_message(s);
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * mlfi_abort - the MTA gave up on the message (RSET, a refused recipient,
+ * a lost client); Postfix may send it twice in a row.
+ * Return value: continue (ignored by libmilter).
+ */
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+    struct session *s = smfi_getpriv(ctx);
+
+    if (s != NULL)
+        session_reset_message(s);
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * mlfi_close - end of the connection: free the session.
+ * Return value: continue (ignored by libmilter).
+ */
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+    struct session *s = smfi_getpriv(ctx);
+
+    if (s != NULL) {
+        smfi_setpriv(ctx, NULL);
+        session_free(s);                 /* and its whitelist reference */
+        __atomic_sub_fetch(&cb_active, 1, __ATOMIC_ACQ_REL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* The filter: one comment per slot; NULL slots are steps redgrey skips. */
+static struct smfiDesc callbacks_desc = {
+    PACKAGE_NAME,                        /* xxfi_name: filter name in the MTA's logs */
+    SMFI_VERSION,                        /* xxfi_version: the libmilter we build with */
+    SMFIF_ADDHDRS | SMFIF_SETSYMLIST,    /* xxfi_flags: actions; narrowed by negotiate */
+    mlfi_connect,                        /* xxfi_connect: client, key, trusted/no-ip */
+    mlfi_helo,                           /* xxfi_helo: no reply (NR_HELO) */
+    mlfi_envfrom,                        /* xxfi_envfrom: sender, SASL login */
+    mlfi_envrcpt,                        /* xxfi_envrcpt: the decision */
+    NULL,                                /* xxfi_header: not needed (SMFIP_NOHDRS) */
+    NULL,                                /* xxfi_eoh: not needed (SMFIP_NOEOH) */
+    NULL,                                /* xxfi_body: not needed (SMFIP_NOBODY) */
+    mlfi_eom,                            /* xxfi_eom: X-Greylist header */
+    mlfi_abort,                          /* xxfi_abort: reset the message */
+    mlfi_close,                          /* xxfi_close: free the session */
+    NULL,                                /* xxfi_unknown: not needed (SMFIP_NOUNKNOWN) */
+    mlfi_data,                           /* xxfi_data: null sender deferred to DATA */
+    mlfi_negotiate,                      /* xxfi_negotiate: ask for the minimum */
+};
+
+/* callbacks_register - register the filter with libmilter */
+int
+callbacks_register(void)
+{
+    return smfi_register(callbacks_desc) == MI_SUCCESS ? 0 : -1;
+}

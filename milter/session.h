@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * session.h - what redgrey remembers about one SMTP connection and the
+ * message in progress on it.
+ *
+ * A session is allocated once per milter connection and holds every
+ * per-message and per-recipient field in fixed buffers, so deciding on a
+ * recipient never allocates. The triplet lives inside the session: its
+ * client key is set at connect, its sender at MAIL, its recipient at each
+ * RCPT. Message fields are reset at MAIL and at abort (libmilter may call
+ * abort twice in a row; the reset is idempotent). The client key is the
+ * netblock, replaced by spf:DOMAIN for one message when its SPF result
+ * allows; the reset puts the netblock back.
+ *
+ * Thread-safety: a session belongs to the one libmilter thread that serves
+ * its connection; nothing here locks.
+ */
+#ifndef REDGREY_SESSION_H
+#define REDGREY_SESSION_H
+
+#include <stdint.h>
+
+#include "ipaddr.h"
+#include "mailaddr.h"
+#include "netblock.h"
+#include "spf_check.h"
+#include "triplet.h"
+#include "wlist.h"
+
+#define SESSION_LOGADDR_MAX 256          /* escaped address in a log line */
+#define SESSION_HOST_MAX    256          /* the MTA's host name (j macro) */
+
+/* Why greylisting is skipped (for the connection or the message). */
+enum session_skip {
+    SESSION_SKIP_NONE,                   /* greylist */
+    SESSION_SKIP_NO_IP,                  /* unix socket or unknown peer */
+    SESSION_SKIP_TRUSTED,                /* client in trusted_networks */
+    SESSION_SKIP_AUTH,                   /* SASL-authenticated message */
+    SESSION_SKIP_WL_CLIENT,              /* client in whitelist_clients */
+    SESSION_SKIP_WL_NAME,                /* verified name in whitelist_client_names */
+    SESSION_SKIP_BIGSENDER,              /* client in the big-sender set */
+    SESSION_SKIP_WL_SENDER,              /* SPF-passing domain in whitelist_sender_domains */
+    SESSION_SKIP_WL_RCPT,                /* recipient in whitelist_recipients (per RCPT) */
+};
+
+struct session {
+    /* Set at negotiation, for the life of the connection. */
+    unsigned long nr_flags;              /* SMFIP_NR_* granted: those steps do not reply */
+    int     can_addheader;               /* SMFIF_ADDHDRS granted */
+    int     data_step;                   /* the MTA knows the DATA step (offers NODATA) */
+
+    /* Set at connect (helo at HELO); wl renewed at each MAIL. */
+    enum session_skip conn_skip;         /* NONE, NO_IP, TRUSTED, WL_CLIENT, WL_NAME, BIGSENDER */
+    struct ipaddr ip;                    /* the client, v4-mapped folded to v4 */
+    char    client[IPADDR_STRLEN + 2];   /* "[203.0.113.7]" or "local", for logs */
+    char    netkey[TRIPLET_CLIENTKEY_MAX + 1]; /* the masked netblock, or "" without IP */
+    char    mta_host[SESSION_HOST_MAX];  /* the j macro, or "" */
+    char    helo[SPF_CHECK_DOMAIN_MAX + 1]; /* HELO/EHLO argument, or "" (junk, too long) */
+    struct wlist *wl;                    /* whitelists in use: a reference, or NULL */
+
+    /* Set at MAIL, reset at MAIL and abort. */
+    enum session_skip msg_skip;          /* NONE, AUTH or WL_SENDER */
+    int     in_message;                  /* 1 between MAIL and eom/abort */
+    int     null_sender;                 /* MAIL FROM:<> */
+    int     data_tempfail;               /* <> greylisted: answer DATA with the reply */
+    int     spf_checked;                 /* spf holds this message's result */
+    struct spf_result spf;               /* SPF of the sender domain (HELO for <>) */
+    int64_t max_delay;                   /* largest delay of a retry pass; -1 none */
+    char    from_log[SESSION_LOGADDR_MAX]; /* sender as logged, without <> */
+    char    from_domain[MAILADDR_MAX + 1]; /* domain of the sender as given, or "" */
+
+    /* Set at each RCPT. */
+    char    to_log[SESSION_LOGADDR_MAX]; /* recipient as logged, without <> */
+
+    struct triplet t;                    /* client key, sender, recipient */
+};
+
+/* session_new - a zeroed session with no client; NULL if out of memory */
+struct session *session_new(void);
+
+/* session_free - release, with the session's whitelist reference; NULL is a no-op */
+void    session_free(struct session *s);
+
+/*
+ * session_use_wlist - make w (a reference the session now owns; NULL
+ * allowed) the whitelists of the session, dropping the previous one.
+ */
+void    session_use_wlist(struct session *s, struct wlist *w);
+
+/*
+ * session_set_client - record the peer. sa NULL or not AF_INET/AF_INET6
+ * means no IP (skip greylisting for the connection); an address inside
+ * trusted is skipped too. Otherwise the client key is the address masked
+ * to netmask_v4 or netmask_v6.
+ */
+void    session_set_client(struct session *s, const struct sockaddr *sa,
+                           int netmask_v4, int netmask_v6, const struct netset *trusted);
+
+/* session_set_host - remember the MTA host name (NULL or junk: "") */
+void    session_set_host(struct session *s, const char *host);
+
+/* session_reset_message - forget the message in progress; idempotent */
+void    session_reset_message(struct session *s);
+
+/* session_set_helo - remember the HELO name (NULL, junk or too long: "") */
+void    session_set_helo(struct session *s, const char *name);
+
+/*
+ * session_set_sender - start a message from raw MAIL FROM argument (may be
+ * NULL): escaped into from_log, its domain (before any rewriting) into
+ * from_domain, and its keying form (mailaddr_normalize, then
+ * sendernorm_key: SRS, BATV, +ext and VERP tokens undone) into the
+ * triplet. Returns the kind of address.
+ */
+enum mailaddr_kind session_set_sender(struct session *s, const char *raw);
+
+/*
+ * session_set_spf_key - key this message on "spf:" domain instead of the
+ * netblock; a domain too long for the key (or "") leaves the netblock.
+ */
+void    session_set_spf_key(struct session *s, const char *domain);
+
+/* session_set_rcpt - as session_set_sender, for one RCPT TO argument */
+enum mailaddr_kind session_set_rcpt(struct session *s, const char *raw);
+
+/* session_skip_name - "trusted", "auth", "no-ip", "whitelist-client" ...; "" for NONE */
+const char *session_skip_name(enum session_skip skip);
+
+/*
+ * session_loggable - raw address for a log line: escaped by
+ * mailaddr_loggable, one pair of outer <> removed (the caller writes its
+ * own), into out. NULL raw gives "". Returns out.
+ */
+char   *session_loggable(const char *raw, char *out, size_t outlen);
+
+#endif

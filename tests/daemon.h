@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * daemon.h - processes the end-to-end tests start and stop: the redgrey
+ * daemon under test, and dnsmasq as a loopback DNS server for SPF.
+ *
+ * Every process listens on a free loopback port, writes its output to a
+ * log in the test's scratch directory, is waited for with a bound, and is
+ * stopped by its PID. Small file and clock helpers the tests share are
+ * here too.
+ *
+ * Thread-safety: start and stop from the test's main thread; the log and
+ * file helpers from any thread.
+ */
+#ifndef REDGREY_TEST_DAEMON_H
+#define REDGREY_TEST_DAEMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define DAEMON_REDGREY_BIN TEST_BUILDDIR "/../milter/redgrey"
+#define DAEMON_EXITED      (-2)          /* the process exited during startup */
+
+struct daemon {
+    pid_t   pid;                         /* running process, or 0 */
+    int     port;                        /* its loopback port */
+    char    name[32];                    /* for messages and file names */
+    char    spec[64];                    /* redgrey: inet:PORT@127.0.0.1 */
+    char    conf[600];                   /* redgrey: its configuration */
+    char    log[600];                    /* its stdout and stderr */
+};
+
+/* daemon_now_ms - monotonic milliseconds */
+long long daemon_now_ms(void);
+
+/* daemon_sleep_ms - sleep ms milliseconds, resuming after signals */
+void    daemon_sleep_ms(long ms);
+
+/* daemon_tmp - the scratch directory of with-redis.sh, or NULL outside it */
+const char *daemon_tmp(void);
+
+/*
+ * daemon_write_file - replace path with text: written to a temporary
+ * file and renamed, so a reader sees the old or the new file, never half.
+ * 0 or -1.
+ */
+int     daemon_write_file(const char *path, const char *text);
+
+/* daemon_read_file - the whole of path in a malloc'ed string, or NULL */
+char   *daemon_read_file(const char *path);
+
+/* daemon_free_port - a loopback TCP port nobody listens on right now, or -1 */
+int     daemon_free_port(void);
+
+/*
+ * daemon_start_redgrey - write a configuration (store, socket, prefix and
+ * the usual test settings, then extra, which may override nothing but
+ * adds keys), start redgrey -f with env ("NAME=VALUE" strings, NULL
+ * ended; may be NULL) added to its environment, and wait until it listens
+ * and has logged "starting". Returns 0, DAEMON_EXITED (log kept in d->log)
+ * or -1.
+ */
+int     daemon_start_redgrey(struct daemon *d, const char *name, const char *extra,
+                             const char *const *env);
+
+/*
+ * daemon_start_dnsmasq - start dnsmasq on a free loopback UDP/TCP port,
+ * answering only from args (its --txt-record=... options, NULL ended) and
+ * NXDOMAIN for other names under local_domain. Waits until it listens.
+ * Returns 0 or -1.
+ */
+int     daemon_start_dnsmasq(struct daemon *d, const char *local_domain,
+                             const char *const *args);
+
+/* daemon_signal - send sig to the process; 0 or -1 */
+int     daemon_signal(const struct daemon *d, int sig);
+
+/*
+ * daemon_wait - wait at most ms for the process to exit; returns its
+ * wait status, or -1 if it did not exit in time (it is then SIGKILLed
+ * and reaped). pid becomes 0 either way.
+ */
+int     daemon_wait(struct daemon *d, int ms);
+
+/* daemon_log_count - how many times needle occurs in d's log */
+int     daemon_log_count(const struct daemon *d, const char *needle);
+
+/*
+ * daemon_log_wait - wait at most ms until needle occurs at least n times
+ * in d's log; returns the count seen last.
+ */
+int     daemon_log_wait(const struct daemon *d, const char *needle, int n, int ms);
+
+/*
+ * daemon_run - run argv (argv[0] a path) to completion within ms, its
+ * stdout and stderr into outpath (truncated first): for one-shot
+ * commands such as redgreyctl. Returns the exit code (0..255), or -1 if
+ * it did not exit normally in time (it is then killed and reaped).
+ */
+int     daemon_run(const char *const *argv, const char *outpath, int ms);
+
+#endif
