@@ -4,8 +4,10 @@
  *
  * It answers "continue" to every step, so whatever it costs is libmilter's
  * and the transport's cost. With -m it negotiates exactly as redgrey does
- * (no HELO, DATA, headers or body, no replies to CONNECT and MAIL, the
- * same macro lists); without it, it is the naive filter that takes every
+ * with its default null_sender_stage = data (no headers or body, no
+ * replies to CONNECT, HELO and MAIL, the same macro lists: keep NULL_*
+ * and the lists below in step with milter/callbacks.c);
+ * without it, it is the naive filter that takes every
  * step and every macro. With -H it adds one header at end of message, as
  * redgrey does for a message that passed after a delay, so that the two
  * packets of that answer can be timed over TCP against a unix socket; -N
@@ -33,9 +35,8 @@ static int null_header;                  /* -H: add a header at end of message *
 static unsigned long null_nr;            /* NR flags granted (the same for every MTA here) */
 
 /* What redgrey asks for (milter/callbacks.c): steps it skips, steps it does not answer. */
-#define NULL_STEPS_UNWANTED (SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOHDRS | \
-                             SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN)
-#define NULL_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_MAIL)
+#define NULL_STEPS_UNWANTED (SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN)
+#define NULL_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
 
 /* null_negotiate - with -m, ask for exactly what redgrey asks for */
 static sfsistat
@@ -50,7 +51,8 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
         *pf1 = f1 & (NULL_STEPS_UNWANTED | NULL_NR_WANTED);
         __atomic_store_n(&null_nr, f1 & NULL_NR_WANTED, __ATOMIC_RELAXED);
         if ((*pf0 & SMFIF_SETSYMLIST) != 0) {
-            (void) smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {client_name} j");
+            (void) smfi_setsymlist(ctx, SMFIM_CONNECT,
+                                   "{client_addr} {client_name} {client_resolve} j");
             (void) smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} i");
             (void) smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i");
             (void) smfi_setsymlist(ctx, SMFIM_EOM, "i");
@@ -85,7 +87,7 @@ null_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 static sfsistat
 null_helo(SMFICTX *ctx, char *helo)
 {
-    return SMFIS_CONTINUE;
+    return null_step(SMFIP_NR_HELO);
 }
 
 /* null_envfrom - MAIL: continue */
