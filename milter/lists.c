@@ -38,6 +38,7 @@
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
+#include "spf_expand.h"
 #include "xalloc.h"
 
 /*
@@ -244,6 +245,23 @@ lists_reload_main(void *arg)
 }
 
 /* lists_check - load and drop everything lists_init would build */
+/*
+ * lists_check_domains - the big-sender domain list must load now, or the
+ * refresh would only find out hours later. "" (no list) is fine.
+ */
+static int
+lists_check_domains(const struct cfg *c, char *err, size_t errlen)
+{
+    struct spf_expand_list list;
+
+    if (c->spf_domains == NULL || c->spf_domains[0] == '\0')
+        return 0;
+    if (spf_expand_list_load(c->spf_domains, &list, err, errlen) < 0)
+        return -1;
+    spf_expand_list_fini(&list);
+    return 0;
+}
+
 int
 lists_check(const struct cfg *c, char *err, size_t errlen)
 {
@@ -251,6 +269,8 @@ lists_check(const struct cfg *c, char *err, size_t errlen)
     struct wlist *w;
     struct spf_check *chk;
 
+    if (lists_check_domains(c, err, errlen) != 0)
+        return -1;
     lists_paths_set(c);
     lists_files(&files);
     w = wlist_load(&files, err, errlen);
@@ -290,6 +310,8 @@ lists_init(const struct cfg *c, char *err, size_t errlen)
     char    desc[160];
     int     rc;
 
+    if (lists_check_domains(c, err, errlen) != 0)
+        return -1;
     lists_paths_set(c);
     lists_files(&files);
     if ((w = wlist_load(&files, err, errlen)) == NULL) {

@@ -632,6 +632,9 @@ static const struct file_case {
     {"bad recipient", "whitelist_recipients", "postmaster@\nnot an address\n", 1, ":2: "},
     {"bad sender domain", "whitelist_sender_domains", "\n\n\nexample..com\n", 1, ":4: "},
     {"missing file", "whitelist_recipients", NULL, 1, ": "},
+    {"good big senders", "spf_domains", "# big\ngoogle.com\noutlook.com\n", 0, NULL},
+    {"bad big sender", "spf_domains", "google.com\nnot a domain\n", 1, ":2: "},
+    {"missing big senders", "spf_domains", NULL, 1, ": "},
 };
 
 /* test_check_files - redgrey -t loads the whitelist files */
