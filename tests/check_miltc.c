@@ -39,6 +39,7 @@ struct fake {
     size_t  split;                       /* > 0: send the first split bytes, pause, the rest */
     int     close_instead;               /* close instead of answering */
     int     silent;                      /* answer nothing at all */
+    int     content_seen;                /* header, EOH and body packets received */
 };
 
 /* now_ms - monotonic milliseconds */
@@ -153,6 +154,17 @@ fake_run(void *arg)
                 goto out;
             }
             break;
+        case SMFIC_HEADER:
+        case SMFIC_EOH:
+        case SMFIC_BODY:{
+                uint32_t nr = hdr[4] == SMFIC_HEADER ? SMFIP_NR_HDR
+                    : hdr[4] == SMFIC_EOH ? SMFIP_NR_EOH : SMFIP_NR_BODY;
+
+                f->content_seen++;
+                if (!(f->protocol & nr))
+                    put_packet(fd, SMFIR_CONTINUE, "", 0);
+                break;
+            }
         case SMFIC_QUIT:
             goto out;
         default:                         /* macros, abort: no answer */
@@ -247,7 +259,7 @@ START_TEST(test_spec)
 {
     const struct spec_case *k = &spec_cases[_i];
     static const char answer[] = "\0\0\0\x10y451 4.7.1 grey";
-    struct fake f = {-1, NR_STEPS, answer, sizeof(answer), 0, 0, 0};
+    struct fake f = {-1, NR_STEPS, answer, sizeof(answer), 0, 0, 0, 0};
     struct miltc *c = malloc(sizeof(*c));
     char    spec[300], path[256];
     pthread_t tid;
@@ -363,7 +375,7 @@ static const struct answer_case {
 START_TEST(test_answer)
 {
     const struct answer_case *k = &answer_cases[_i];
-    struct fake f = {-1, 0, k->bytes, k->len, k->split, k->close_instead, k->silent};
+    struct fake f = {-1, 0, k->bytes, k->len, k->split, k->close_instead, k->silent, 0};
     struct miltc *c = malloc(sizeof(*c));
     char    path[256], spec[300];
     pthread_t tid;
@@ -411,6 +423,54 @@ START_TEST(test_answer)
 }
 END_TEST
 
+/* Headers, end of headers and body as the filter negotiated them. */
+static const struct content_case {
+    const char *label;
+    uint32_t protocol;                   /* the fake filter's step flags */
+    int     want;                        /* each of the three steps' result */
+    int     want_seen;                   /* packets the filter received */
+} content_cases[] = {
+    {"every step wanted", 0, SMFIR_CONTINUE, 3},
+    {"no headers, eoh or body", SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY, MILTC_NOREPLY, 0},
+    {"no replies", SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY, MILTC_NOREPLY, 3},
+};
+
+/* test_content - header, eoh and body are sent and answered as negotiated */
+START_TEST(test_content)
+{
+    const struct content_case *k = &content_cases[_i];
+    struct fake f = {-1, k->protocol, P("\0\0\0\x01" "c"), 0, 0, 0, 0};
+    struct miltc *c = malloc(sizeof(*c));
+    char    path[256], spec[300];
+    pthread_t tid;
+    int     r[3];
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_ge(f.lfd = listen_unix(path, sizeof(path)), 0);
+    snprintf(spec, sizeof(spec), "unix:%s", path);
+    ck_assert_int_eq(pthread_create(&tid, NULL, fake_run, &f), 0);
+    miltc_init(c);
+    ck_assert_msg(miltc_open(c, spec, 200) == 0 && miltc_negotiate(c, 0, 0) == 0, "%s: %s",
+                  k->label, c->err);
+    r[0] = miltc_header(c, "Subject", "hello");
+    r[1] = miltc_eoh(c);
+    r[2] = miltc_body(c, "line\r\n", 6);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(r[i] == k->want, "%s: step %d: got %d (%s), want %d", k->label, i, r[i],
+                      c->err, k->want);
+
+    /* The answer at end of message comes after every packet sent before it. */
+    ck_assert_msg(miltc_eom(c) == SMFIR_CONTINUE, "%s: eom: %s", k->label, c->err);
+    miltc_quit(c);
+    pthread_join(tid, NULL);
+    ck_assert_msg(f.content_seen == k->want_seen, "%s: filter got %d packets, want %d", k->label,
+                  f.content_seen, k->want_seen);
+    close(f.lfd);
+    unlink(path);
+    free(c);
+}
+END_TEST
+
 /* test_closed - every step on a closed client is an error, never a crash */
 START_TEST(test_closed)
 {
@@ -421,6 +481,11 @@ START_TEST(test_closed)
     ck_assert_int_eq(miltc_negotiate(c, 0, 0), MILTC_ERROR);
     ck_assert_int_eq(miltc_rcpt(c, "<a@b>"), MILTC_ERROR);
     ck_assert_int_eq(miltc_eom(c), MILTC_ERROR);
+    ck_assert_int_eq(miltc_header(c, "Subject", "x"), MILTC_ERROR);
+    ck_assert_int_eq(miltc_eoh(c), MILTC_ERROR);
+    ck_assert_int_eq(miltc_body(c, "x", 1), MILTC_ERROR);
+    ck_assert_int_eq(miltc_body(c, c->in, sizeof(c->out)), MILTC_ERROR);
+    ck_assert_msg(strstr(c->err, "too long") != NULL, "oversized body: got \"%s\"", c->err);
     ck_assert_int_eq(miltc_quit(c), MILTC_ERROR);
     miltc_close(c);
     ck_assert_int_eq(c->fd, -1);
@@ -439,6 +504,7 @@ miltc_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("answers");
     tcase_add_loop_test(tc, test_answer, 0, sizeof(answer_cases) / sizeof(answer_cases[0]));
+    tcase_add_loop_test(tc, test_content, 0, sizeof(content_cases) / sizeof(content_cases[0]));
     tcase_add_test(tc, test_closed);
     suite_add_tcase(s, tc);
     return s;

@@ -573,3 +573,32 @@ miltc_quit(struct miltc *c)
     miltc_close(c);
     return rc;
 }
+
+/* miltc_header - SMFIC_HEADER: one header field */
+int
+miltc_header(struct miltc *c, const char *name, const char *value)
+{
+    size_t  off = 0;
+
+    if (miltc_put(c, &off, name) != 0 || miltc_put(c, &off, value) != 0)
+        return MILTC_ERROR;
+    return miltc_step(c, SMFIC_HEADER, off, SMFIP_NOHDRS, SMFIP_NR_HDR);
+}
+
+/* miltc_eoh - SMFIC_EOH */
+int
+miltc_eoh(struct miltc *c)
+{
+    return miltc_step(c, SMFIC_EOH, 0, SMFIP_NOEOH, SMFIP_NR_EOH);
+}
+
+/* miltc_body - SMFIC_BODY: one chunk of at most MILTC_BUFSIZE - 5 bytes */
+int
+miltc_body(struct miltc *c, const void *data, size_t len)
+{
+    if (len > sizeof(c->out) - 5)
+        return miltc_fail(c, "body chunk of %zu bytes is too long", len);
+    if (len > 0)
+        memcpy(c->out + 5, data, len);
+    return miltc_step(c, SMFIC_BODY, len, SMFIP_NOBODY, SMFIP_NR_BODY);
+}

@@ -105,6 +105,22 @@ int     miltc_rcpt(struct miltc *c, const char *rcpt);
 int     miltc_data(struct miltc *c);
 
 /*
+ * miltc_header - one header field (name, and value without the colon);
+ * not sent if the filter negotiated SMFIP_NOHDRS, no answer read with
+ * SMFIP_NR_HDR
+ */
+int     miltc_header(struct miltc *c, const char *name, const char *value);
+
+/* miltc_eoh - end of headers; not sent with SMFIP_NOEOH */
+int     miltc_eoh(struct miltc *c);
+
+/*
+ * miltc_body - one body chunk of at most MILTC_BUFSIZE - 5 bytes; not sent
+ * with SMFIP_NOBODY
+ */
+int     miltc_body(struct miltc *c, const void *data, size_t len);
+
+/*
  * miltc_eom - end of message (no body is sent). Header additions are
  * collected into headers/nheaders, other changes counted in nmods; the
  * return value is the final answer.
