@@ -10,63 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "daemon.h"
 
 #define REDGREY_BIN TEST_BUILDDIR "/../milter/redgrey"
-
-/* test_tmp - the scratch directory of with-redis.sh, or /tmp */
-static const char *
-test_tmp(void)
-{
-    const char *tmp = getenv("REDGREY_TEST_TMP");
-
-    return tmp != NULL ? tmp : "/tmp";
-}
-
-/* write_file - create path with text; 0 or -1 */
-static int
-write_file(const char *path, const char *text)
-{
-    FILE   *fp = fopen(path, "w");
-
-    if (fp == NULL)
-        return -1;
-    fputs(text, fp);
-    return fclose(fp) == 0 ? 0 : -1;
-}
-
-/*
- * run_capture - run argv (argv[0] a path) with stdout and stderr into
- * out; returns the exit status, or -1 if it did not exit normally.
- */
-static int
-run_capture(char *const argv[], char *out, size_t outlen)
-{
-    int     pfd[2], status;
-    size_t  got = 0;
-    ssize_t n;
-    pid_t   pid;
-
-    if (pipe(pfd) != 0 || (pid = fork()) < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(pfd[1], STDOUT_FILENO);
-        dup2(pfd[1], STDERR_FILENO);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    while (got + 1 < outlen && (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
-        got += (size_t) n;
-    out[got] = '\0';
-    close(pfd[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
 
 /* Configurations for -t: the exit code and a piece of the message. */
 static const struct check_case {
@@ -98,11 +45,11 @@ START_TEST(test_check_config)
     char   *argv[] = {(char *) REDGREY_BIN, (char *) "-t", (char *) "-c", path, NULL};
     int     rc;
 
-    snprintf(path, sizeof(path), "%s/check-%d.conf", test_tmp(), _i);
+    snprintf(path, sizeof(path), "%s/check-%d.conf", daemon_tmp(), _i);
     if (k->text != NULL)
-        ck_assert_int_eq(write_file(path, k->text), 0);
+        ck_assert_int_eq(daemon_write_file(path, k->text), 0);
     snprintf(want, sizeof(want), "%s%s%s", k->before, path, k->after);
-    rc = run_capture(argv, out, sizeof(out));
+    rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == k->want_exit, "%s: exit: got %d, want %d (output: %s)", k->label, rc,
                   k->want_exit, out);
     ck_assert_msg(strstr(out, want) != NULL, "%s: output: got \"%s\", want it to contain \"%s\"",
@@ -122,12 +69,12 @@ START_TEST(test_version_help)
     char   *bad[] = {(char *) REDGREY_BIN, (char *) "-x", NULL};
     int     rc;
 
-    rc = run_capture(v, out, sizeof(out));
+    rc = daemon_capture((const char *const *) v, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strcmp(out, PACKAGE_NAME " " PACKAGE_VERSION "\n") == 0,
                   "-V: got %d \"%s\", want 0 \"%s %s\"", rc, out, PACKAGE_NAME, PACKAGE_VERSION);
-    rc = run_capture(h, out, sizeof(out));
+    rc = daemon_capture((const char *const *) h, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "usage: redgrey") != NULL, "-h: got %d \"%s\"", rc, out);
-    rc = run_capture(bad, out, sizeof(out));
+    rc = daemon_capture((const char *const *) bad, out, sizeof(out), 10000);
     ck_assert_msg(rc == 1 && strstr(out, "usage: redgrey") != NULL, "-x: got %d \"%s\"", rc, out);
 }
 END_TEST

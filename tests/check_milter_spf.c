@@ -588,35 +588,6 @@ END_TEST
 
 /* ----------------------------------------------------------- bad files */
 
-/* run_capture - argv's exit status with its output in out; -1 if it did not exit */
-static int
-run_capture(char *const argv[], char *out, size_t outlen)
-{
-    int     pfd[2], status;
-    size_t  got = 0;
-    ssize_t n;
-    pid_t   pid;
-
-    if (pipe(pfd) != 0 || (pid = fork()) < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(pfd[1], STDOUT_FILENO);
-        dup2(pfd[1], STDERR_FILENO);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    while (got + 1 < outlen && (n = read(pfd[0], out + got, outlen - 1 - got)) > 0)
-        got += (size_t) n;
-    out[got] = '\0';
-    close(pfd[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
 /* Whitelist files for redgrey -t: each kind, good and bad. */
 static const struct file_case {
     const char *label;
@@ -652,7 +623,7 @@ START_TEST(test_check_files)
     ck_assert_int_eq(daemon_write_file(conf, text), 0);
     if (k->text != NULL)
         ck_assert_int_eq(daemon_write_file(list, k->text), 0);
-    rc = run_capture(argv, out, sizeof(out));
+    rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == k->want_exit, "%s: exit: got %d, want %d (output: %s)", k->label, rc,
                   k->want_exit, out);
     if (k->after != NULL) {

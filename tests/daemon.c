@@ -422,3 +422,22 @@ daemon_run(const char *const *argv, const char *outpath, int ms)
     waitpid(pid, &status, 0);
     return -1;
 }
+
+/* daemon_capture - run argv with a bounded wait and read back its output */
+int
+daemon_capture(const char *const *argv, char *out, size_t outlen, int ms)
+{
+    static int seq;
+    char    path[1024];
+    char   *text;
+    int     rc;
+
+    snprintf(path, sizeof(path), "%s/capture-%ld-%d.out",
+             daemon_tmp() != NULL ? daemon_tmp() : "/tmp", (long) getpid(), seq++);
+    rc = daemon_run(argv, path, ms);
+    text = daemon_read_file(path);
+    snprintf(out, outlen, "%s", text != NULL ? text : "");
+    free(text);
+    unlink(path);
+    return rc;
+}

@@ -126,4 +126,10 @@ int     daemon_log_wait(const struct daemon *d, const char *needle, int n, int m
  */
 int     daemon_run(const char *const *argv, const char *outpath, int ms);
 
+/*
+ * daemon_capture - daemon_run into a scratch file, then its output into
+ * out (NUL-terminated, truncated to outlen). Same return as daemon_run.
+ */
+int     daemon_capture(const char *const *argv, char *out, size_t outlen, int ms);
+
 #endif
