@@ -59,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "miltc.h"
 #include "rgbench.h"
 
@@ -93,16 +94,6 @@ static struct timespec rgb_phase_start;  /* written by main between barriers */
 static struct timespec rgb_phase_deadline; /* likewise */
 static char rgb_body[RGB_BODY_MAX + 1];  /* the message body, when sent */
 
-/* rgb_now - the monotonic clock */
-static struct timespec
-rgb_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts;
-}
-
 /* rgb_ns - b - a in nanoseconds */
 static int64_t
 rgb_ns(struct timespec a, struct timespec b)
@@ -114,7 +105,7 @@ rgb_ns(struct timespec a, struct timespec b)
 static int
 rgb_past(struct timespec deadline)
 {
-    return rgb_ns(deadline, rgb_now()) >= 0;
+    return rgb_ns(deadline, clock_mono_ts()) >= 0;
 }
 
 /* rgb_clamp_ns - a latency for a uint32_t slot (saturates at about 4.3 s) */
@@ -325,9 +316,9 @@ rgb_session(struct rgb_worker *w, struct rgb_counts *k, const struct rgb_message
     for (int i = 0; i < m->nrcpts; i++) {
         if (rgb_macros(c, SMFIM_ENVRCPT, SMFIC_RCPT, SMFIP_NORCPT, m, i) != 0)
             return rgb_error(w, k, "rcpt macros");
-        t0 = rgb_now();
+        t0 = clock_mono_ts();
         r = miltc_rcpt(c, m->rcpt[i]);
-        t1 = rgb_now();
+        t1 = clock_mono_ts();
         if (r == MILTC_ERROR)
             return rgb_error(w, k, "rcpt");
         k->decisions++;
@@ -355,9 +346,9 @@ rgb_session(struct rgb_worker *w, struct rgb_counts *k, const struct rgb_message
             return -1;
         if (rgb_macros(c, SMFIM_EOM, SMFIC_BODYEOB, 0, m, -1) != 0)
             return rgb_error(w, k, "eom macros");
-        t0 = rgb_now();
+        t0 = clock_mono_ts();
         r = miltc_eom(c);
-        t1 = rgb_now();
+        t1 = clock_mono_ts();
         if (r == MILTC_ERROR)
             return rgb_error(w, k, "eom");
         if (measure)
@@ -455,7 +446,7 @@ rgb_worker_main(void *arg)
 static void
 rgb_set_deadline(void)
 {
-    rgb_phase_start = rgb_now();
+    rgb_phase_start = clock_mono_ts();
     rgb_phase_deadline = rgb_phase_start;
     rgb_phase_deadline.tv_sec += rgb_opt.seconds;
 }
@@ -656,11 +647,11 @@ rgb_run(struct rgb_worker *w, struct rgb_result *res)
         }
     }
     if (!rgb_opt.floor) {
-        t0 = rgb_now();
+        t0 = clock_mono_ts();
         rgb_set_deadline();
         pthread_barrier_wait(&rgb_barrier);
         pthread_barrier_wait(&rgb_barrier);
-        t1 = rgb_now();
+        t1 = clock_mono_ts();
         res->preload_seconds = (double) rgb_ns(t0, t1) / 1e9;
 
         /* Stored times are whole seconds: wait one more than the delay. */
@@ -668,7 +659,7 @@ rgb_run(struct rgb_worker *w, struct rgb_result *res)
         rgb_set_deadline();
         pthread_barrier_wait(&rgb_barrier);
         pthread_barrier_wait(&rgb_barrier);
-        res->preload_seconds += (double) rgb_ns(t1, rgb_now()) / 1e9;
+        res->preload_seconds += (double) rgb_ns(t1, clock_mono_ts()) / 1e9;
     }
 
     if (rgb_opt.milter_pid > 0)
@@ -677,11 +668,11 @@ rgb_run(struct rgb_worker *w, struct rgb_result *res)
         rgb_proc_sample(rgb_opt.aux_pid, &res->aux_before);
     res->driver_cpu = rgb_driver_cpu();
     rgb_set_deadline();
-    t0 = rgb_now();
+    t0 = clock_mono_ts();
     pthread_barrier_wait(&rgb_barrier);
     for (int i = 0; i < started; i++)
         pthread_join(w[i].tid, NULL);
-    t1 = rgb_now();
+    t1 = clock_mono_ts();
     res->driver_cpu = rgb_driver_cpu() - res->driver_cpu;
     if (rgb_opt.milter_pid > 0 && rgb_proc_sample(rgb_opt.milter_pid, &res->milter_after) != 0)
         rc = -1;

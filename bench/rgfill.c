@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "store.h"
 #include "triplet.h"
 
@@ -45,7 +46,7 @@ struct fill_worker {
 static struct store *fill_store;         /* shared; store_decide is thread-safe */
 static uint64_t fill_seed;               /* namespace of the triplets */
 static unsigned fill_v6 = 20;            /* share of IPv6 client nets, percent */
-static struct timespec fill_deadline;    /* cap on the whole fill */
+static int64_t fill_deadline;            /* cap on the whole fill (clock_mono_us) */
 
 /* fill_mix - the SplitMix64 finaliser */
 static uint64_t
@@ -82,11 +83,7 @@ fill_triplet(uint64_t i, struct triplet *t)
 static int
 fill_past(void)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > fill_deadline.tv_sec
-        || (now.tv_sec == fill_deadline.tv_sec && now.tv_nsec >= fill_deadline.tv_nsec);
+    return clock_mono_us() >= fill_deadline;
 }
 
 /* fill_worker_main - create this thread's share of the triplets */
@@ -134,7 +131,7 @@ main(int argc, char **argv)
 {
     struct fill_worker workers[FILL_THREADS_MAX];
     struct store_config sc;
-    struct timespec t0, t1;
+    int64_t t0, t1;
     const char *conf = NULL;
     uint64_t count = 0, done = 0, errors = 0;
     int     threads = 4, seconds = 300, ch, started;
@@ -195,9 +192,8 @@ main(int argc, char **argv)
         return 1;
     }
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    fill_deadline = t0;
-    fill_deadline.tv_sec += seconds;
+    t0 = clock_mono_us();
+    fill_deadline = t0 + (int64_t) seconds * 1000000;
     memset(workers, 0, sizeof(workers));
     for (started = 0; started < threads; started++) {
         struct fill_worker *w = &workers[started];
@@ -214,8 +210,8 @@ main(int argc, char **argv)
         done += workers[i].done;
         errors += workers[i].errors;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    t1 = clock_mono_us();
+    secs = (double) (t1 - t0) / 1e6;
     printf("filled=%" PRIu64 " errors=%" PRIu64 " seconds=%.2f per_s=%.0f\n",
            done, errors, secs, secs > 0 ? (double) done / secs : 0);
     store_free(fill_store);

@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 static int log_to_stderr = 1;
@@ -121,16 +122,6 @@ log_fatal(const char *fmt, ...)
     exit(1);
 }
 
-/* log_limit_now - monotonic seconds (time() could step back and stall a recovery) */
-time_t
-log_limit_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 /* log_limit_fail_at - count a failure; log the first and then one per interval */
 int
 log_limit_fail_at(struct log_limit *lim, const char *reason, time_t now)
@@ -208,7 +199,7 @@ log_limit_ok_at(struct log_limit *lim, time_t now)
 int
 log_limit_fail(struct log_limit *lim, const char *reason)
 {
-    return log_limit_fail_at(lim, reason, log_limit_now());
+    return log_limit_fail_at(lim, reason, clock_mono_s());
 }
 
 /* log_limit_ok - the cheap check first: no clock read outside an outage */
@@ -217,5 +208,5 @@ log_limit_ok(struct log_limit *lim)
 {
     if (!__atomic_load_n(&lim->failing, __ATOMIC_ACQUIRE))
         return 0;
-    return log_limit_ok_at(lim, log_limit_now());
+    return log_limit_ok_at(lim, clock_mono_s());
 }

@@ -48,8 +48,9 @@ void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
  * happened for a whole interval, so intermittent failures under load
  * cost at most one line per interval, never one per failure.
  *
- * Times are seconds of a monotonic clock (log_limit_now()); the *_at
- * forms take the time from the caller, which is how tests drive them.
+ * Times are seconds of the monotonic clock (clock_mono_s(): time() could
+ * step back and stall a recovery); the *_at forms take the time from the
+ * caller, which is how tests drive them.
  * When no outage is in progress, log_limit_ok() is a single atomic load.
  */
 struct log_limit {
@@ -69,9 +70,6 @@ struct log_limit {
 #define LOG_LIMIT_INIT(what_, interval_) \
     { PTHREAD_MUTEX_INITIALIZER, (what_), (interval_), 0, 0, 0, 0, 0, 0, 0, 0 }
 
-/* log_limit_now - the limiter's clock: monotonic seconds */
-time_t  log_limit_now(void);
-
 /*
  * log_limit_fail_at - record one failure with its reason at time now;
  * logs the start of an outage, or a "still failing" line when the last
@@ -87,10 +85,10 @@ int     log_limit_fail_at(struct log_limit *lim, const char *reason, time_t now)
  */
 int     log_limit_ok_at(struct log_limit *lim, time_t now);
 
-/* log_limit_fail - log_limit_fail_at(lim, reason, log_limit_now()) */
+/* log_limit_fail - log_limit_fail_at(lim, reason, clock_mono_s()) */
 int     log_limit_fail(struct log_limit *lim, const char *reason);
 
-/* log_limit_ok - log_limit_ok_at at log_limit_now(); one atomic load outside outages */
+/* log_limit_ok - log_limit_ok_at at clock_mono_s(); one atomic load outside outages */
 int     log_limit_ok(struct log_limit *lim);
 
 #include <syslog.h>

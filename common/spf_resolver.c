@@ -52,6 +52,7 @@
 #include <resolv.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "spf_resolver.h"
 
 #define RESOLVER_ANSWER_MIN 8192         /* a new state's answer buffer */
@@ -102,16 +103,6 @@ static _Thread_local struct spf_resolver_deadline tl_deadline;
 static _Thread_local unsigned long tl_lookups;
 static _Thread_local unsigned long tl_expired;
 
-/* now_mono - CLOCK_MONOTONIC now */
-static struct timespec
-now_mono(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts;
-}
-
 /* ts_add_ms - ts plus ms milliseconds */
 static struct timespec
 ts_add_ms(struct timespec ts, long ms)
@@ -136,7 +127,7 @@ ts_before(struct timespec a, struct timespec b)
 void
 spf_resolver_deadline_begin(int budget_ms, struct spf_resolver_deadline *saved)
 {
-    struct timespec until = ts_add_ms(now_mono(), budget_ms < 0 ? 0 : budget_ms);
+    struct timespec until = ts_add_ms(clock_mono_ts(), budget_ms < 0 ? 0 : budget_ms);
 
     *saved = tl_deadline;
     if (!tl_deadline.active || ts_before(until, tl_deadline.until))
@@ -160,7 +151,7 @@ spf_resolver_remaining_ms(void)
 
     if (!tl_deadline.active)
         return -1;
-    now = now_mono();
+    now = clock_mono_ts();
     if (!ts_before(now, tl_deadline.until))
         return 0;
     ms = (long) (tl_deadline.until.tv_sec - now.tv_sec) * 1000
@@ -282,7 +273,7 @@ static void
 pool_put(struct resolver *r, struct resolver_state *s)
 {
     struct resolver_state **pp, *drop = NULL;
-    struct timespec now = now_mono();
+    struct timespec now = clock_mono_ts();
 
     s->idle_since = now;
     pthread_mutex_lock(&r->lock);
@@ -531,7 +522,7 @@ resolver_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int sho
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
     if (left < 0 || left > r->timeout_ms)
         left = r->timeout_ms;
-    if ((s = pool_get(r, ts_add_ms(now_mono(), left))) == NULL)
+    if ((s = pool_get(r, ts_add_ms(clock_mono_ts(), left))) == NULL)
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
 
     /*

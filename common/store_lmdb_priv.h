@@ -126,8 +126,6 @@ struct lmdb_store {
     struct store_lmdb_sweep_stats sweep_stats; /* ... and what it did */
 };
 
-/* lmdb_mono_us - monotonic clock in microseconds */
-int64_t lmdb_mono_us(void);
 
 /* lmdb_error - the message for LMDB error rc during `what` into err; returns -1 */
 int     lmdb_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t errlen);

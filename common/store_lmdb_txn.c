@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "policy.h"
 #include "store_lmdb_priv.h"
 #include "xalloc.h"
@@ -349,7 +350,7 @@ sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
     MDB_cursor *cur;
     MDB_val k, v;
     size_t  visited = 0, ndel = 0, next_len = 0;
-    int64_t t0 = lmdb_mono_us(), held;
+    int64_t t0 = clock_mono_us(), held;
     int     rc, done = 0;
     const char *what = "sweep cursor";
 
@@ -396,7 +397,7 @@ sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
     w->done = done;
     memcpy(w->pos, w->next, next_len);
     w->pos_len = next_len;
-    held = lmdb_mono_us() - t0;
+    held = clock_mono_us() - t0;
     if (stats != NULL) {
         stats->visited += visited;
         stats->deleted += ndel;

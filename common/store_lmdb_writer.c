@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store_lmdb_priv.h"
 
@@ -52,27 +53,6 @@
  */
 #define SWEEP_PAUSE_US  2000             /* between two batches */
 #define SWEEP_ASK_MAX_S 600              /* store_lmdb_sweep_once waits at most this */
-
-/* lmdb_mono_us - monotonic clock in microseconds */
-int64_t
-lmdb_mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* mono_ts - a monotonic time in us as a timespec for pthread_cond_timedwait */
-static struct timespec
-mono_ts(int64_t us)
-{
-    struct timespec ts;
-
-    ts.tv_sec = (time_t) (us / 1000000);
-    ts.tv_nsec = (long) (us % 1000000) * 1000;
-    return ts;
-}
 
 /* lmdb_begin - mdb_txn_begin; on MDB_MAP_RESIZED adopt the new size, once */
 int
@@ -105,7 +85,7 @@ queue_unlink(struct lmdb_store *st, struct lmdb_req *req)
 int
 lmdb_submit(struct lmdb_store *st, struct lmdb_req *req)
 {
-    struct timespec ts = mono_ts(lmdb_mono_us() + (int64_t) st->timeout_ms * 1000);
+    struct timespec ts = clock_ts(clock_mono_us() + (int64_t) st->timeout_ms * 1000);
     int     late = 0;
 
     /* A condition variable of its own: the writer wakes exactly its callers. */
@@ -263,7 +243,7 @@ static int
 writer_sweep(struct lmdb_store *st, struct sweep_pass *sp)
 {
     char    err[STORE_ERRLEN];
-    int64_t now = lmdb_mono_us();
+    int64_t now = clock_mono_us();
     int     rc;
 
     if (!sp->active && (st->sweep_asked || now >= st->next_sweep)) {
@@ -285,11 +265,11 @@ writer_sweep(struct lmdb_store *st, struct sweep_pass *sp)
     if (rc != 0 && !sp->asked)
         log_warn("%s (the sweep resumes in %d s)", err, st->sweep_interval);
     if (rc == 0 && !st->sweep->done) {
-        sp->next_batch = lmdb_mono_us() + SWEEP_PAUSE_US;
+        sp->next_batch = clock_mono_us() + SWEEP_PAUSE_US;
         return 1;
     }
     sp->active = 0;
-    st->next_sweep = lmdb_mono_us() + (int64_t) st->sweep_interval * 1000000;
+    st->next_sweep = clock_mono_us() + (int64_t) st->sweep_interval * 1000000;
     if (sp->asked) {
         st->sweep_rc = rc;
         snprintf(st->sweep_err, sizeof(st->sweep_err), "%s", rc != 0 ? err : "");
@@ -328,7 +308,7 @@ writer_main(void *arg)
             break;
         if (writer_sweep(st, &sp))
             continue;
-        ts = mono_ts(sp.active ? sp.next_batch : st->next_sweep);
+        ts = clock_ts(sp.active ? sp.next_batch : st->next_sweep);
         pthread_cond_timedwait(&st->work, &st->mu, &ts);
     }
     pthread_mutex_unlock(&st->mu);
@@ -345,7 +325,7 @@ syncer_main(void *arg)
 
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        ts = mono_ts(lmdb_mono_us() + (int64_t) STORE_LMDB_SYNC_INTERVAL * 1000000);
+        ts = clock_ts(clock_mono_us() + (int64_t) STORE_LMDB_SYNC_INTERVAL * 1000000);
         while (!st->stop && pthread_cond_timedwait(&st->tick, &st->mu, &ts) != ETIMEDOUT)
             continue;
         if (st->stop)
@@ -412,7 +392,7 @@ int
 lmdb_sweep_ask(struct lmdb_store *st, int64_t now, struct store_lmdb_sweep_stats *stats,
                char *err, size_t errlen)
 {
-    struct timespec ts = mono_ts(lmdb_mono_us() + (int64_t) SWEEP_ASK_MAX_S * 1000000);
+    struct timespec ts = clock_ts(clock_mono_us() + (int64_t) SWEEP_ASK_MAX_S * 1000000);
     unsigned gen;
     int     rc = -1;
 

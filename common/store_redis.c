@@ -79,6 +79,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "store.h"
 #include "store_redis.h"
 #include "xalloc.h"
@@ -188,21 +189,11 @@ enum redis_fail {
 
 /* ---- connections ---- */
 
-/* redis_now_us - monotonic microseconds */
-static int64_t
-redis_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* redis_left - time left before deadline as a timeval; -1 if under 1 ms */
 static int
 redis_left(int64_t deadline, struct timeval *tv)
 {
-    int64_t left = deadline - redis_now_us();
+    int64_t left = deadline - clock_mono_us();
 
     if (left < 1000)
         return -1;
@@ -509,7 +500,7 @@ static redisReply *
 redis_command(struct store_redis *rs, int argc, const char **argv, const size_t *lens,
               char *err, size_t errlen)
 {
-    int64_t deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    int64_t deadline = clock_mono_us() + (int64_t) rs->timeout_ms * 1000;
     redisReply *r;
     int     idx;
 
@@ -618,7 +609,7 @@ redis_decide(struct store *st, const struct triplet *t,
         snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->name);
         return -1;
     }
-    deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    deadline = clock_mono_us() + (int64_t) rs->timeout_ms * 1000;
     if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
         return -1;
     rc = redis_eval(rs, &rs->slots[idx], deadline, gkey, glen, akey, alen, out, err, errlen);
@@ -859,7 +850,7 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
 
     if ((!url.is_unix && redis_resolve(rs, err, errlen) < 0)
         || redis_connect(rs, &rs->slots[0],
-                         redis_now_us() + (int64_t) conf->timeout_ms * 1000, err, errlen) < 0) {
+                         clock_mono_us() + (int64_t) conf->timeout_ms * 1000, err, errlen) < 0) {
         redis_free(&rs->base);
         return NULL;
     }

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "bigsender.h"
+#include "clock.h"
 #include "log.h"
 #include "refresh.h"
 #include "spf_resolver.h"
@@ -348,15 +349,8 @@ refresh_maybe_expand(enum store_blob_result found, const struct store_blob_meta 
 static int
 refresh_sleep(long ms)
 {
-    struct timespec ts;
+    struct timespec ts = clock_ts_after_ms(ms);
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&rf.mu);
     while (!atomic_load(&rf.stop))
         if (pthread_cond_timedwait(&rf.cond, &rf.mu, &ts) == ETIMEDOUT)
@@ -405,7 +399,6 @@ int
 refresh_start(const struct cfg *cfg, struct store *st, char *err, size_t errlen)
 {
     struct store_blob_meta meta;
-    pthread_condattr_t ca;
     sigset_t all, old;
     int     rc;
 
@@ -428,10 +421,7 @@ refresh_start(const struct cfg *cfg, struct store *st, char *err, size_t errlen)
                  && cfg->spf_domains[0] != 0 ? "; expanding spf_domains in the background"
                  : " (spf_domains is not set)");
 
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&rf.cond, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&rf.cond);
 
     /* Every signal blocked, so that the daemon's signal handling never lands here. */
     sigfillset(&all);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "policy.h"
 #include "store.h"
 #include "store_contract.h"
@@ -162,16 +163,6 @@ count_ok(struct store *st)
     return n;
 }
 
-/* mono_ms - monotonic milliseconds */
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* sleep_ms - sleep about ms milliseconds */
 static void
 sleep_ms(int ms)
@@ -246,9 +237,9 @@ START_TEST(test_restart)
 
     st = open_ok(test_dir, &p, 0);
     /* Wait out the 1 s delay: at most 3 s, then the retry must pass. */
-    deadline = mono_ms() + 3000;
+    deadline = clock_mono_ms() + 3000;
     sleep_ms(1100);
-    while ((r = decide_ok(st, &t)) == POLICY_REASON_EARLY && mono_ms() < deadline)
+    while ((r = decide_ok(st, &t)) == POLICY_REASON_EARLY && clock_mono_ms() < deadline)
         sleep_ms(100);
     ck_assert_msg(r == POLICY_REASON_RETRY, "restart: got %s, want retry",
                   policy_reason_name(r));
@@ -391,13 +382,13 @@ proc_child(const char *dir, int gofd, int outfd)
 static int
 read_all(int fd, unsigned char *buf, size_t len, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
     size_t  got = 0;
     struct pollfd pfd = {fd, POLLIN, 0};
     ssize_t n;
 
     while (got < len) {
-        int     left = (int) (deadline - mono_ms());
+        int     left = (int) (deadline - clock_mono_ms());
 
         if (left <= 0 || poll(&pfd, 1, left) <= 0)
             return -1;
@@ -586,11 +577,11 @@ other_process(int what, int *gofd, int *readyfd)
 static void
 child_ok(pid_t pid)
 {
-    int64_t deadline = mono_ms() + 10000;
+    int64_t deadline = clock_mono_ms() + 10000;
     int     status = 0;
     pid_t   r;
 
-    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && mono_ms() < deadline)
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && clock_mono_ms() < deadline)
         sleep_ms(10);
     ck_assert_msg(r == pid, "child %ld: still running after 10 s", (long) pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %d", status);
@@ -623,10 +614,10 @@ START_TEST(test_lock_timeout)
     ck_assert_msg(read_all(readyfd, &c, 1, 5000) == 0, "the child never took the lock");
     for (int i = 0; i < LOCK_CALLS; i++) {
         err[0] = '\0';
-        t0 = mono_ms();
+        t0 = clock_mono_ms();
         ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
                       "call %d: decided while another process holds the lock", i);
-        ms = mono_ms() - t0;
+        ms = clock_mono_ms() - t0;
         if (ms > worst)
             worst = ms;
         ck_assert_msg(strstr(err, "timeout waiting for the writer lock") != NULL
@@ -753,8 +744,8 @@ START_TEST(test_sweeper_thread)
     }
     ck_assert_uint_eq(count_ok(st), live + 100);
     store_lmdb_set_sweep_interval(st, 1);
-    deadline = mono_ms() + 8000;
-    while ((n = count_ok(st)) > live && mono_ms() < deadline)
+    deadline = clock_mono_ms() + 8000;
+    while ((n = count_ok(st)) > live && clock_mono_ms() < deadline)
         sleep_ms(100);
     ck_assert_msg(n == live, "sweeper: got %zu entries, want %zu", n, live);
     store_free(st);
@@ -781,16 +772,14 @@ lat_main(void *arg)
     struct policy_verdict v;
     char    err[STORE_ERRLEN];
     struct triplet t;
-    struct timespec a, b;
-    int64_t us;
+    int64_t a, us;
 
     for (int i = 0; !atomic_load(&la->stop); i++) {
         trip(&t, 11, i);
-        clock_gettime(CLOCK_MONOTONIC, &a);
+        a = clock_mono_us();
         if (store_decide(la->st, &t, &v, err, sizeof(err)) != 0)
             la->errors++;
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        us = (int64_t) (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+        us = clock_mono_us() - a;
         if (us > la->max_us)
             la->max_us = us;
         la->decisions++;
@@ -816,7 +805,7 @@ START_TEST(test_sweep_latency)
     pthread_t th;
     int64_t t0;
 
-    t0 = mono_ms();
+    t0 = clock_mono_ms();
     /* Pending entries (5 s) expire; every 8th triplet passes and lives. */
     for (int i = 0, expired = 0; expired < BIG_EXPIRED; i++) {
         trip(&t, 10 + i / 62500, i);
@@ -828,21 +817,21 @@ START_TEST(test_sweep_latency)
             expired++;
     }
     fprintf(stderr, "sweep_latency: filled %zu entries in %lld ms\n", count_ok(st),
-            (long long) (mono_ms() - t0));
+            (long long) (clock_mono_ms() - t0));
 
     memset(&la, 0, sizeof(la));
     atomic_init(&la.stop, 0);
     la.st = st;
     ck_assert_int_eq(pthread_create(&th, NULL, lat_main, &la), 0);
     sleep_ms(50);
-    t0 = mono_ms();
+    t0 = clock_mono_ms();
     ck_assert_msg(store_lmdb_sweep_once(st, (int64_t) time(NULL) + 10, &ss, err,
                                         sizeof(err)) == 0, "sweep: %s", err);
     atomic_store(&la.stop, 1);
     pthread_join(th, NULL);
     fprintf(stderr, "sweep_latency: swept %zu of %zu in %zu batches, %lld ms;"
             " longest batch %lld us; %ld decisions, worst %lld us\n",
-            ss.deleted, ss.visited, ss.batches, (long long) (mono_ms() - t0),
+            ss.deleted, ss.visited, ss.batches, (long long) (clock_mono_ms() - t0),
             (long long) ss.max_hold_us, la.decisions, (long long) la.max_us);
     ck_assert_uint_ge(ss.deleted, BIG_EXPIRED);
     ck_assert_uint_ge(ss.visited, BIG_EXPIRED + BIG_EXPIRED / (BIG_LIVE_EVERY - 1));

@@ -29,6 +29,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "store.h"
 #include "store_contract.h"
 #include "store_redis.h"
@@ -114,14 +115,11 @@ redis_open_unix(const struct policy_params *p, char *err, size_t errlen)
     return test_open(url, p, 8, 2000, err, errlen);
 }
 
-/* test_ms_since - milliseconds since start (CLOCK_MONOTONIC) */
+/* test_ms_since - milliseconds since start (a clock_mono_ms() time) */
 static long
-test_ms_since(const struct timespec *start)
+test_ms_since(int64_t start)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+    return (long) (clock_mono_ms() - start);
 }
 
 /* test_triplet - fill t from normalised parts */
@@ -772,7 +770,7 @@ START_TEST(test_unreachable)
     struct sockaddr_in sin = {.sin_family = AF_INET};
     socklen_t slen = sizeof(sin);
     char    url[256], err[STORE_ERRLEN];
-    struct timespec start;
+    int64_t start;
     struct store *st;
     int     fd;
 
@@ -784,11 +782,11 @@ START_TEST(test_unreachable)
     close(fd);
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", ntohs(sin.sin_port));
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start = clock_mono_ms();
     st = test_open(url, &p, 2, 200, err, sizeof(err));
     ck_assert_msg(st == NULL && strstr(err, "refused") != NULL, "%s: %s", url,
                   st ? "opened" : err);
-    ck_assert_msg(test_ms_since(&start) < 1000, "refused after %ld ms", test_ms_since(&start));
+    ck_assert_msg(test_ms_since(start) < 1000, "refused after %ld ms", test_ms_since(start));
 
     snprintf(url, sizeof(url), "redis+unix://%s/nonexistent.sock",
              test_env("REDGREY_TEST_TMP"));
@@ -819,10 +817,10 @@ redis_pid(void)
 static int
 redis_wait_up(int ms)
 {
-    struct timespec start;
+    int64_t start;
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while (test_ms_since(&start) < ms) {
+    start = clock_mono_ms();
+    while (test_ms_since(start) < ms) {
         redisContext *c = test_redis_try(200);
 
         if (c != NULL) {
@@ -838,14 +836,14 @@ redis_wait_up(int ms)
 static int
 redis_wait_refused(int ms)
 {
-    struct timespec start;
+    int64_t start;
     const char *hp = test_env("REDGREY_TEST_REDIS");
     struct sockaddr_in sin = {.sin_family = AF_INET};
 
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sin.sin_port = htons((uint16_t) atoi(strrchr(hp, ':') + 1));
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while (test_ms_since(&start) < ms) {
+    start = clock_mono_ms();
+    while (test_ms_since(start) < ms) {
         int     fd = socket(AF_INET, SOCK_STREAM, 0);
         int     rc = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
         int     e = errno;
@@ -884,7 +882,7 @@ START_TEST(test_outage_stop)
     struct policy_params p = test_params(60, 100, 1000, 0, 5000);
     char    url[256], err[STORE_ERRLEN];
     struct policy_verdict v;
-    struct timespec start;
+    int64_t start;
     struct store *st;
     struct triplet t;
     pid_t   pid = redis_pid();
@@ -898,10 +896,10 @@ START_TEST(test_outage_stop)
     ck_assert(kill(pid, SIGSTOP) == 0);
     /* First on the open connection, then on a new one (the kernel still accepts). */
     for (int k = 0; k < 2; k++) {
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        start = clock_mono_ms();
         ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
                       "call %d: decided with the server stopped", k);
-        ms = test_ms_since(&start);
+        ms = test_ms_since(start);
         ck_assert_msg(ms >= 150 && ms < 1000, "call %d: failed after %ld ms, want 150..1000 "
                       "(timeout 200 ms)", k, ms);
         ck_assert_msg(strstr(err, "timeout") != NULL, "call %d: %s", k, err);
@@ -933,16 +931,16 @@ pool_caller_run(void *arg)
 {
     struct pool_caller *pc = arg;
     struct policy_verdict v;
-    struct timespec start;
+    int64_t start;
     struct triplet t;
 
     test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     pthread_barrier_wait(pc->go);
     if (pc->late)
         usleep(POOL_LATE * 1000);
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start = clock_mono_ms();
     pc->rc = store_decide(pc->st, &t, &v, pc->err, sizeof(pc->err));
-    pc->ms = test_ms_since(&start);
+    pc->ms = test_ms_since(start);
     return NULL;
 }
 
@@ -1012,7 +1010,7 @@ START_TEST(test_outage_kill)
     struct policy_params p = test_params(60, 100, 1000, 0, 5000);
     char    url[256], err[STORE_ERRLEN];
     struct policy_verdict v;
-    struct timespec start;
+    int64_t start;
     struct store *st;
     struct triplet t;
     long    ms;
@@ -1024,9 +1022,9 @@ START_TEST(test_outage_kill)
 
     ck_assert(kill(redis_pid(), SIGKILL) == 0);
     ck_assert_msg(redis_wait_refused(2000), "redis still accepts 2 s after SIGKILL");
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start = clock_mono_ms();
     ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1, "decided without a server");
-    ms = test_ms_since(&start);
+    ms = test_ms_since(start);
     ck_assert_msg(ms < 1000, "failed after %ld ms, want < 1000", ms);
     ck_assert_msg(strstr(err, "refused") != NULL, "after SIGKILL: %s", err);
 

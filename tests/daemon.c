@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 
 #define DAEMON_START_MS 15000            /* bound on a start */
@@ -33,10 +34,7 @@
 long long
 daemon_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long) clock_mono_ms();
 }
 
 /* daemon_sleep_ms - sleep, resuming after signals */
