@@ -12,11 +12,10 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "ascii.h"
 #include "cfg_value.h"
 
 /* cfg_show - a value fit for a message: quoted, escaped, truncated */
@@ -110,7 +109,7 @@ cfg_parse_size(const char *text, size_t *bytes)
     if (text == NULL || cfg_digits(text, &n, &end) < 0)
         return -1;
     if (*end != '\0') {
-        c = toupper((unsigned char) end[0]);
+        c = ascii_toupper((unsigned char) end[0]);
         if (end[1] != '\0' || (u = strchr(units, c)) == NULL || c == '\0')
             return -1;
         for (const char *p = units; p <= u; p++)
@@ -132,11 +131,11 @@ cfg_parse_bool(const char *text, int *out)
     if (text == NULL)
         return -1;
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (strcasecmp(text, yes[i]) == 0) {
+        if (ascii_casecmp(text, yes[i]) == 0) {
             *out = 1;
             return 0;
         }
-        if (strcasecmp(text, no[i]) == 0) {
+        if (ascii_casecmp(text, no[i]) == 0) {
             *out = 0;
             return 0;
         }

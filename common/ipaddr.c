@@ -14,8 +14,8 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
+#include "ascii.h"
 #include "ipaddr.h"
 
 /*
@@ -79,7 +79,7 @@ ipaddr_parse(const char *text, struct ipaddr *out)
     }
 
     /* "IPv6:" marks an IPv6 literal (RFC 5321); the rest must be IPv6. */
-    if (strncasecmp(p, IPV6_PREFIX, IPV6_PREFIX_LEN) == 0) {
+    if (ascii_ncasecmp(p, IPV6_PREFIX, IPV6_PREFIX_LEN) == 0) {
         p += IPV6_PREFIX_LEN;
         v6_only = 1;
     }

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "clock.h"
 #include "log.h"
 
@@ -58,7 +58,7 @@ int
 log_level_parse(const char *name)
 {
     for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
-        if (strcasecmp(name, log_levels[i].name) == 0)
+        if (ascii_casecmp(name, log_levels[i].name) == 0)
             return log_levels[i].value;
     return -1;
 }
@@ -68,7 +68,7 @@ int
 log_facility_parse(const char *name)
 {
     for (size_t i = 0; i < sizeof(log_facilities) / sizeof(log_facilities[0]); i++)
-        if (strcasecmp(name, log_facilities[i].name) == 0)
+        if (ascii_casecmp(name, log_facilities[i].name) == 0)
             return log_facilities[i].value;
     return -1;
 }

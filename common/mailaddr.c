@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "mailaddr.h"
 #include "siphash.h"
 
@@ -164,9 +165,7 @@ mailaddr_normalize(const char *raw, size_t rawlen, int flags,
 
     /* Copy; lower-case the domain in ASCII only (no locale, 8-bit kept). */
     memcpy(out, p, len);
-    for (char *d = out + (at - p); d < out + len; d++)
-        if (*d >= 'A' && *d <= 'Z')
-            *d = (char) (*d - 'A' + 'a');
+    ascii_lower_n(out + (at - p), (size_t) (e - at));
     out[len] = 0;
     return MAILADDR_OK;
 }

@@ -7,13 +7,15 @@
  * (the tag's position is guessed from its shape) and its "+extension"
  * strip. Every rule works on a copy in a fixed buffer and only shortens
  * it, so the result always fits where the input did. Characters are
- * classified as ASCII by hand: the locale must not change a key, and a
+ * classified in ASCII (ascii.h): the locale must not change a key, and a
  * byte >= 0x80 is simply "not alphanumeric".
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "ascii.h"
+#include "hostname.h"
 #include "mailaddr.h"
 #include "sendernorm.h"
 
@@ -24,62 +26,16 @@
 
 /* Shape limits of the tokens that SRS and BATV put in front of the local part. */
 #define SN_SRS_HASH_MAX 32               /* libsrs2 uses 4; allow long ones */
-#define SN_DOMAIN_MAX 253
 #define SN_TAG_MIN 6                     /* a BATV tag: 6..16 alphanumerics */
 #define SN_TAG_MAX 16
-
-/* sn_digit - ASCII digit */
-static int
-sn_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* sn_alpha - ASCII letter */
-static int
-sn_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* sn_alnum - ASCII letter or digit */
-static int
-sn_alnum(int c)
-{
-    return sn_digit(c) || sn_alpha(c);
-}
-
-/* sn_xdigit - ASCII hex digit */
-static int
-sn_xdigit(int c)
-{
-    return sn_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* sn_lower - lower-case ASCII letters of s in place */
-static void
-sn_lower(char *s)
-{
-    for (; *s != '\0'; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char) (*s - 'A' + 'a');
-}
 
 /* sn_prefix - length of prefix if s starts with it (ASCII case ignored), else 0 */
 static size_t
 sn_prefix(const char *s, const char *prefix)
 {
-    size_t  i;
+    size_t  n = strlen(prefix);
 
-    for (i = 0; prefix[i] != '\0'; i++) {
-        int     a = (unsigned char) s[i], b = (unsigned char) prefix[i];
-
-        if (a >= 'A' && a <= 'Z')
-            a = a - 'A' + 'a';
-        if (a != b)
-            return 0;
-    }
-    return i;
+    return ascii_ncasecmp(s, prefix, n) == 0 ? n : 0;
 }
 
 /* sn_span - length of the leading run of s whose bytes satisfy ok() */
@@ -97,14 +53,7 @@ sn_span(const char *s, int (*ok)(int))
 static int
 sn_hashch(int c)
 {
-    return sn_alnum(c) || c == '+' || c == '/';
-}
-
-/* sn_domainch - a character a mail domain can have */
-static int
-sn_domainch(int c)
-{
-    return sn_alnum(c) || c == '-' || c == '.' || c == '_';
+    return ascii_isalnum(c) || c == '+' || c == '/';
 }
 
 /*
@@ -122,12 +71,11 @@ sn_srs0_body(const char *s, const char **dom, size_t *domlen, const char **loc)
         return 0;
     s += n + 1;
     /* The timestamp is two base-32 characters. */
-    if (sn_span(s, sn_alnum) != 2 || s[2] != '=')
+    if (sn_span(s, ascii_isalnum) != 2 || s[2] != '=')
         return 0;
     s += 3;
-    n = sn_span(s, sn_domainch);
-    if (n == 0 || n > SN_DOMAIN_MAX || s[n] != '=' || s[0] == '.' || s[0] == '-'
-        || memchr(s, '.', n) == NULL)
+    n = sn_span(s, hostname_char);
+    if (s[n] != '=' || hostname_check(s, n) != NULL || memchr(s, '.', n) == NULL)
         return 0;
     *dom = s;
     *domlen = n;
@@ -168,7 +116,7 @@ sn_srs(char *local, char *domain)
         if (n == 0 || n > SN_SRS_HASH_MAX || s[n] != '=')
             return 0;
         s += n + 1;
-        n = sn_span(s, sn_domainch);
+        n = sn_span(s, hostname_char);
         if (n == 0 || s[n] != '=' || s[n + 1] == '\0' || strchr("=+-", s[n + 1]) == NULL)
             return 0;
         body = s + n + 2;
@@ -195,13 +143,13 @@ sn_tag_shape(const char *s, size_t len)
     for (i = 0; i < len; i++) {
         int     c = (unsigned char) s[i];
 
-        digits += sn_digit(c);
-        hex += sn_xdigit(c);
-        alnum += sn_alnum(c);
+        digits += ascii_isdigit(c);
+        hex += ascii_isxdigit(c);
+        alnum += ascii_isalnum(c);
     }
     if (alnum != len || digits == 0 || len < SN_TAG_MIN || len > SN_TAG_MAX)
         return 0;
-    if (len == 10 && sn_span(s, sn_digit) >= 4 && hex == len)
+    if (len == 10 && sn_span(s, ascii_isdigit) >= 4 && hex == len)
         return 2;
     if (len >= 8 && len <= 10 && hex == len)
         return 2;
@@ -225,7 +173,7 @@ sn_batv(char *local)
         rest = local + n;
         eq = strstr(rest, "==");
         if (eq == NULL || eq == rest || (size_t) (eq - rest) > SN_TAG_MAX
-            || sn_span(rest, sn_alnum) != (size_t) (eq - rest) || eq[2] == '\0')
+            || sn_span(rest, ascii_isalnum) != (size_t) (eq - rest) || eq[2] == '\0')
             return 0;
         memmove(local, eq + 2, strlen(eq + 2) + 1);
         return 1;
@@ -280,12 +228,12 @@ sn_hexrun(const char *s)
     int     digit = 0;
 
     for (;;) {
-        size_t  n = sn_span(s + i, sn_xdigit);
+        size_t  n = sn_span(s + i, ascii_isxdigit);
 
-        if (n == 0 || sn_alnum((unsigned char) s[i + n]))
+        if (n == 0 || ascii_isalnum((unsigned char) s[i + n]))
             break;
         for (size_t k = i; k < i + n; k++)
-            digit |= sn_digit((unsigned char) s[k]);
+            digit |= ascii_isdigit((unsigned char) s[k]);
         tokens++;
         hexdigits += n;
         end = i + n;
@@ -305,8 +253,8 @@ sn_token_is_id(const char *s, size_t len)
     size_t  digits = 0, hex = 0;
 
     for (size_t i = 0; i < len; i++) {
-        digits += sn_digit((unsigned char) s[i]);
-        hex += sn_xdigit((unsigned char) s[i]);
+        digits += ascii_isdigit((unsigned char) s[i]);
+        hex += ascii_isxdigit((unsigned char) s[i]);
     }
     if (digits == len && len >= 4)
         return 1;
@@ -327,10 +275,10 @@ sn_verp(char *local)
     char    tmp[SN_BUF];
     size_t  i = 0, o = 0, n;
 
-    if (local[sn_span(local, sn_alnum)] == '\0')
+    if (local[sn_span(local, ascii_isalnum)] == '\0')
         return;
     while (local[i] != '\0') {
-        if (!sn_alnum((unsigned char) local[i])) {
+        if (!ascii_isalnum((unsigned char) local[i])) {
             tmp[o++] = local[i++];
             continue;
         }
@@ -339,7 +287,7 @@ sn_verp(char *local)
             i += n;
             continue;
         }
-        n = sn_span(local + i, sn_alnum);
+        n = sn_span(local + i, ascii_isalnum);
         if (sn_token_is_id(local + i, n)) {
             tmp[o++] = '#';
             i += n;
@@ -347,7 +295,7 @@ sn_verp(char *local)
         }
         /* Keep the token, but not its long digit runs. */
         for (size_t end = i + n; i < end;) {
-            size_t  d = sn_span(local + i, sn_digit);
+            size_t  d = sn_span(local + i, ascii_isdigit);
 
             if (d > end - i)
                 d = end - i;
@@ -403,7 +351,7 @@ sendernorm_key(const char *norm_sender, char *out, size_t outlen)
         return sn_copy(norm_sender, out, outlen);
     memcpy(key, norm_sender, len + 1);
     if ((at = strrchr(key, '@')) == NULL) {
-        sn_lower(key);
+        ascii_lower(key);
         return sn_copy(key, out, outlen);
     }
     memcpy(local, key, (size_t) (at - key));
@@ -417,8 +365,8 @@ sendernorm_key(const char *norm_sender, char *out, size_t outlen)
         sn_plus(local);
         sn_verp(local);
     }
-    sn_lower(local);
-    sn_lower(domain);
+    ascii_lower(local);
+    ascii_lower(domain);
 
     /*
      * Every step above only shortened local or domain, so this fits;

@@ -34,11 +34,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ctype.h>
 #include <stdio.h>
 
 #include <arpa/inet.h>
 
+#include "ascii.h"
+#include "hostname.h"
 #include "spf_check.h"
 #include "spf_expand.h"
 #include "spf_resolver.h"
@@ -292,13 +293,13 @@ identity(const char *name, char out[SPF_CHECK_DOMAIN_MAX + 1])
 {
     size_t  len, i;
 
-    if (name == NULL || !spf_expand_domain_ok(name))
+    if (name == NULL || !hostname_ok(name))
         return -1;
     len = strlen(name);
     if (name[len - 1] == '.')
         len--;
     for (i = 0; i < len; i++)
-        out[i] = (char) tolower((unsigned char) name[i]);
+        out[i] = (char) ascii_tolower((unsigned char) name[i]);
     out[len] = '\0';
     if (strchr(out, '.') == NULL) {
         out[0] = '\0';

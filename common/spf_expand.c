@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +25,8 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include "ascii.h"
+#include "hostname.h"
 #include "spf_expand.h"
 #include "spf_resolver.h"
 
@@ -66,35 +67,6 @@ note(struct walk *w, enum spf_expand_note_kind kind, const char *fmt, ...)
     rep->nnotes++;
 }
 
-/* spf_expand_domain_ok - plausible DNS name, no macros */
-int
-spf_expand_domain_ok(const char *text)
-{
-    size_t  len, label = 0, i;
-
-    if (text == NULL || (len = strlen(text)) == 0)
-        return 0;
-    if (text[len - 1] == '.')
-        len--;
-    if (len == 0 || len > SPF_EXPAND_NAME_MAX)
-        return 0;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) text[i];
-
-        if (c == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-            continue;
-        }
-        if (!isalnum(c) && c != '-' && c != '_')
-            return 0;
-        if (++label > 63)
-            return 0;
-    }
-    return label > 0;
-}
-
 /* name_norm - lowercase copy without the trailing dot; 0, or -1 if bad */
 static int
 name_norm(const char *in, size_t inlen, char out[NAMEBUF])
@@ -104,9 +76,9 @@ name_norm(const char *in, size_t inlen, char out[NAMEBUF])
     if (inlen >= NAMEBUF)
         return -1;
     for (i = 0; i < inlen; i++)
-        out[i] = (char) tolower((unsigned char) in[i]);
+        out[i] = (char) ascii_tolower((unsigned char) in[i]);
     out[inlen] = '\0';
-    if (!spf_expand_domain_ok(out))
+    if (!hostname_ok(out))
         return -1;
     if (inlen > 0 && out[inlen - 1] == '.')
         out[inlen - 1] = '\0';
@@ -226,7 +198,7 @@ parse_prefix(const char *s, size_t len, unsigned max, unsigned *out)
     if (len == 0 || len > 3)
         return -1;
     for (i = 0; i < len; i++) {
-        if (!isdigit((unsigned char) s[i]))
+        if (!ascii_isdigit((unsigned char) s[i]))
             return -1;
         v = v * 10 + (unsigned) (s[i] - '0');
     }
@@ -408,7 +380,7 @@ do_terms(struct walk *w, const char *dom, const char *rec)
         eq = memchr(t, '=', len);
         nlen = strcspn(t, ":/=");
         if (eq && (size_t) (eq - t) == nlen) {
-            if (nlen == 8 && strncasecmp(t, "redirect", 8) == 0) {
+            if (nlen == 8 && ascii_ncasecmp(t, "redirect", 8) == 0) {
                 if (redirects++ == 0) {
                     redirect = eq + 1;
                     redirect_len = len - nlen - 1;
@@ -416,7 +388,7 @@ do_terms(struct walk *w, const char *dom, const char *rec)
                     w->rep->malformed++;
                     note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: second redirect ignored", dom, term);
                 }
-            } else if (nlen == 0 || !isalpha((unsigned char) t[0])) {
+            } else if (nlen == 0 || !ascii_isalpha((unsigned char) t[0])) {
                 w->rep->malformed++;
                 note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: bad modifier", dom, term);
             }
@@ -432,24 +404,24 @@ do_terms(struct walk *w, const char *dom, const char *rec)
             nlen = len;
         colon = t + nlen;
 
-        if (nlen == 3 && strncasecmp(t, "all", 3) == 0 && len == 3) {
+        if (nlen == 3 && ascii_ncasecmp(t, "all", 3) == 0 && len == 3) {
             seen_all = 1;
             continue;
         }
-        if (nlen == 3 && strncasecmp(t, "ptr", 3) == 0) {
+        if (nlen == 3 && ascii_ncasecmp(t, "ptr", 3) == 0) {
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: ptr, not expandable", dom, term);
             continue;
         }
-        if (nlen == 6 && strncasecmp(t, "exists", 6) == 0) {
+        if (nlen == 6 && ascii_ncasecmp(t, "exists", 6) == 0) {
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: exists, not expandable", dom, term);
             continue;
         }
-        if (!((nlen == 7 && strncasecmp(t, "include", 7) == 0)
+        if (!((nlen == 7 && ascii_ncasecmp(t, "include", 7) == 0)
               || (nlen == 1 && (t[0] == 'a' || t[0] == 'A'))
-              || (nlen == 2 && strncasecmp(t, "mx", 2) == 0)
-              || (nlen == 3 && (strncasecmp(t, "ip4", 3) == 0 || strncasecmp(t, "ip6", 3) == 0)))) {
+              || (nlen == 2 && ascii_ncasecmp(t, "mx", 2) == 0)
+              || (nlen == 3 && (ascii_ncasecmp(t, "ip4", 3) == 0 || ascii_ncasecmp(t, "ip6", 3) == 0)))) {
             w->rep->malformed++;
             note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: unknown mechanism", dom, term);
             continue;
@@ -515,7 +487,7 @@ do_terms(struct walk *w, const char *dom, const char *rec)
 static int
 is_spf1(const char *txt)
 {
-    return strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == '\0' || txt[6] == ' ');
+    return ascii_ncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == '\0' || txt[6] == ' ');
 }
 
 /*
@@ -789,10 +761,10 @@ spf_expand_list_load(const char *path, struct spf_expand_list *out, char *err, s
         }
         if ((e = strchr(s, '#')) != NULL)
             *e = '\0';
-        while (isspace((unsigned char) *s))
+        while (ascii_isspace((unsigned char) *s))
             s++;
         e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
+        while (e > s && ascii_isspace((unsigned char) e[-1]))
             *--e = '\0';
         if (*s == '\0')
             continue;

@@ -165,11 +165,4 @@ int     spf_expand_list_load(const char *path, struct spf_expand_list *out,
 /* spf_expand_list_fini - free the list; NULL is a no-op */
 void    spf_expand_list_fini(struct spf_expand_list *list);
 
-/*
- * spf_expand_domain_ok - 1 if text is a plausible domain name for a walk
- * (letters, digits, '-', '_', '.', labels 1..63, total <= 253, no macro),
- * else 0. A trailing dot is allowed.
- */
-int     spf_expand_domain_ok(const char *text);
-
 #endif

@@ -9,10 +9,11 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
+#include "hostname.h"
 #include "store_redis.h"
 
 /* redis_url_number - decimal s[0..len) into *out if in 0..max; 0 or -1 */
@@ -24,7 +25,7 @@ redis_url_number(const char *s, size_t len, long max, long *out)
     if (len == 0 || len > 9)
         return -1;
     for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char) s[i]))
+        if (!ascii_isdigit((unsigned char) s[i]))
             return -1;
         v = v * 10 + (s[i] - '0');
     }
@@ -84,19 +85,20 @@ redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errl
         }
         hlen = (size_t) (p - host);
         for (size_t i = 0; i < hlen; i++)
-            if (!isxdigit((unsigned char) host[i]) && host[i] != ':' && host[i] != '.') {
+            if (!ascii_isxdigit((unsigned char) host[i]) && host[i] != ':' && host[i] != '.') {
                 snprintf(err, errlen, "redis URL: bad IPv6 address");
                 return -1;
             }
         p++;
     } else {
+        const char *why;
+
         host = s;
         hlen = strcspn(s, ":/?#");
-        for (size_t i = 0; i < hlen; i++)
-            if (!isalnum((unsigned char) host[i]) && strchr(".-_", host[i]) == NULL) {
-                snprintf(err, errlen, "redis URL: bad character in host");
-                return -1;
-            }
+        if (hlen > 0 && (why = hostname_check(host, hlen)) != NULL) {
+            snprintf(err, errlen, "redis URL: bad host name (%s)", why);
+            return -1;
+        }
         p = s + hlen;
     }
     if (hlen == 0) {

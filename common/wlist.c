@@ -20,13 +20,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ascii.h"
+#include "hostname.h"
 #include "mailaddr.h"
 #include "netblock.h"
 #include "wlist.h"
 #include "xalloc.h"
 
-#define WLIST_NAME_MAX 253               /* a DNS name without its final dot */
-#define WLIST_LABEL_MAX 63
+#define WLIST_NAME_MAX HOSTNAME_MAX      /* a DNS name without its final dot */
 #define WLIST_LOCAL_MAX 64               /* RFC 5321 local part */
 #define WLIST_QUOTE_MAX 64               /* how much of a bad entry an error shows */
 
@@ -65,15 +66,6 @@ struct wlist {
     struct wlist_stamp *stamps;          /* one per file loaded */
     size_t  nstamps;                     /* stamps in use */
 };
-
-/* wlist_lower - lower-case ASCII letters of s in place */
-static void
-wlist_lower(char *s)
-{
-    for (; *s != '\0'; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char) (*s - 'A' + 'a');
-}
 
 /* wlist_err - format a message into err, if the caller gave one */
 static void __attribute__((format(printf, 3, 4)))
@@ -239,17 +231,17 @@ wlist_quote(const char *entry, char *buf, size_t len)
 }
 
 /*
- * wlist_name_check - validate and canonicalise a host or domain name in
- * place (lower case, final dot dropped). A leading dot is allowed when
- * suffix_ok. Returns NULL, or the reason it is not a name.
+ * wlist_name_check - validate (hostname_check) and canonicalise a host or
+ * domain name in place (lower case, final dot dropped). A leading dot is
+ * allowed when suffix_ok. Returns NULL, or the reason it is not a name.
  */
 static const char *
 wlist_name_check(char *name, int suffix_ok)
 {
-    size_t  len, label = 0;
+    size_t  len;
     char   *p;
 
-    wlist_lower(name);
+    ascii_lower(name);
     len = strlen(name);
     if (len > 1 && name[len - 1] == '.' && name[len - 2] != '.')
         name[--len] = '\0';
@@ -261,31 +253,7 @@ wlist_name_check(char *name, int suffix_ok)
             return "a leading dot is not allowed here";
         p++;
     }
-    if (*p == '\0')
-        return "empty name";
-    if (strlen(p) > WLIST_NAME_MAX)
-        return "name longer than 253 characters";
-    for (; *p != '\0'; p++) {
-        int     c = (unsigned char) *p;
-
-        if (c == '.') {
-            if (label == 0)
-                return "empty label";
-            if (p[-1] == '-')
-                return "label ends with '-'";
-            label = 0;
-            continue;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return "bad character in name";
-        if (c == '-' && label == 0)
-            return "label starts with '-'";
-        if (++label > WLIST_LABEL_MAX)
-            return "label longer than 63 characters";
-    }
-    if (p[-1] == '-')
-        return "label ends with '-'";
-    return NULL;
+    return hostname_check(p, strlen(p));
 }
 
 /* wlist_add_name - a name entry (client name or sender domain); NULL or a reason */
@@ -338,7 +306,7 @@ wlist_add_rcpt(struct wlist *w, char *entry)
     for (const char *p = entry; *p != '\0'; p++)
         if (!wlist_local_char((unsigned char) *p))
             return "bad character in local part";
-    wlist_lower(entry);
+    ascii_lower(entry);
     if (domain[0] != '\0' && (why = wlist_name_check(domain, 0)) != NULL)
         return why;
     if (entry[0] == '\0') {
@@ -666,7 +634,7 @@ wlist_name_key(const char *name, char *buf)
         buf[--len] = '\0';
     if (len == 0 || len > WLIST_NAME_MAX)
         return NULL;
-    wlist_lower(buf);
+    ascii_lower(buf);
     return buf;
 }
 
@@ -713,7 +681,7 @@ wlist_recipient(const struct wlist *w, const char *rcpt)
     if (len == 0 || len > MAILADDR_MAX)
         return 0;
     memcpy(buf, rcpt, len + 1);
-    wlist_lower(buf);
+    ascii_lower(buf);
 
     /* The domain is after the last '@'; a bare "postmaster" has none. */
     if ((at = strrchr(buf, '@')) != NULL) {

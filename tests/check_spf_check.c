@@ -155,6 +155,8 @@ static const struct ccase {
     {"sender with space", "198.51.100.7", NULL, "pass example", SPF_CHECK_NONE, 0, 0, 0, ""},
     {"sender with macro", "198.51.100.7", NULL, "%{i}.pass.example", SPF_CHECK_NONE, 0, 0, 0, ""},
     {"sender with empty label", "198.51.100.7", NULL, "pass..example", SPF_CHECK_NONE, 0, 0, 0, ""},
+    {"sender label starts with '-'", "198.51.100.7", NULL, "-pass.example", SPF_CHECK_NONE, 0, 0, 0, ""},
+    {"sender label ends with '-'", "198.51.100.7", NULL, "pass-.example", SPF_CHECK_NONE, 0, 0, 0, ""},
     {"sender too long", "198.51.100.7", NULL,
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
