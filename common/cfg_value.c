@@ -5,7 +5,8 @@
  * Durations ("5m", "250ms") are read into milliseconds, sizes ("4G") into
  * bytes, booleans (yes/no and friends) into 0 or 1; the formatters give
  * back the shortest exact spelling, so cfg_dump output parses to the same
- * value. cfg_show quotes and escapes a value for an error message.
+ * value. cfg_show quotes and escapes a value for an error message
+ * (logesc_quote).
  *
  * These are pure functions over text: they know nothing of keys, ranges or
  * struct cfg (cfg.c does), never allocate and never log.
@@ -17,39 +18,15 @@
 
 #include "ascii.h"
 #include "cfg_value.h"
+#include "logesc.h"
 
-/* cfg_show - a value fit for a message: quoted, escaped, truncated */
+/* cfg_show - a value fit for a message: logesc_quote of CFG_SHOW_MAX bytes */
 const char *
 cfg_show(const char *s, char *buf, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t  n = 0, i;
-
     if (len < CFG_SHOWLEN)
         return "";
-    buf[n++] = '"';
-    for (i = 0; s[i] != '\0' && i < CFG_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char) s[i];
-
-        if (c == '"' || c == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = (char) c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            buf[n++] = '\\';
-            buf[n++] = 'x';
-            buf[n++] = hex[c >> 4];
-            buf[n++] = hex[c & 15];
-        } else {
-            buf[n++] = (char) c;
-        }
-    }
-    buf[n++] = '"';
-    if (s[i] != '\0') {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-    return buf;
+    return logesc_quote(s, CFG_SHOW_MAX, buf, len);
 }
 
 /* cfg_digits - a run of decimal digits into n; -1 if none or overflow */

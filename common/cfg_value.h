@@ -25,7 +25,7 @@
 #define CFG_TIB (1024 * CFG_GIB)
 
 #define CFG_SHOW_MAX 48                  /* bytes of a bad value shown */
-#define CFG_SHOWLEN (CFG_SHOW_MAX * 4 + 8) /* buffer for cfg_show */
+#define CFG_SHOWLEN (CFG_SHOW_MAX * 4 + 8) /* buffer for cfg_show (>= LOGESC_QUOTE_SIZE) */
 
 /*
  * cfg_digits - a run of decimal digits at s into n, *end just past it.
@@ -60,8 +60,9 @@ char   *cfg_format_ms(int64_t ms, char *buf, size_t len);
 char   *cfg_format_size(uint64_t bytes, char *buf, size_t len);
 
 /*
- * cfg_show - s quoted for a message: '"' and '\' escaped, other bytes
- * outside printable ASCII as \xHH, cut after CFG_SHOW_MAX bytes with "...".
+ * cfg_show - s quoted for a message: logesc_quote (logesc.h) of at most
+ * CFG_SHOW_MAX bytes, so '"', '\', blanks, '=' and every byte outside
+ * printable ASCII are \xHH, and "..." follows the closing quote when cut.
  * Returns buf, or "" if len is under CFG_SHOWLEN.
  */
 const char *cfg_show(const char *s, char *buf, size_t len);

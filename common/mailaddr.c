@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ascii.h"
+#include "logesc.h"
 #include "mailaddr.h"
 #include "siphash.h"
 
@@ -183,47 +184,9 @@ mailaddr_domain(const char *norm)
     return at != NULL ? at + 1 : "";
 }
 
-/* mailaddr_loggable - escape raw for a log line, bounded by outlen */
+/* mailaddr_loggable - logesc_str; kept until its last caller is switched */
 char   *
 mailaddr_loggable(const char *raw, char *out, size_t outlen)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s;
-    size_t  need = 0, limit, n = 0;
-
-    if (out == NULL || outlen == 0)
-        return out;
-    if (raw == NULL)
-        raw = "";
-
-    /*
-     * Measure first: if the escaped text fits, it is written whole;
-     * otherwise whole units (a byte or one \xHH, never split) are written
-     * while there is room left for "...".
-     */
-    for (s = (const unsigned char *) raw; *s; s++)
-        need += (*s >= 0x20 && *s < 0x7f) ? 1 : 4;
-    limit = outlen - 1;
-    if (need > limit)
-        limit = limit >= 3 ? limit - 3 : 0;
-
-    for (s = (const unsigned char *) raw; *s; s++) {
-        if (*s >= 0x20 && *s < 0x7f) {
-            if (n + 1 > limit)
-                break;
-            out[n++] = (char) *s;
-        } else {
-            if (n + 4 > limit)
-                break;
-            out[n++] = '\\';
-            out[n++] = 'x';
-            out[n++] = hex[*s >> 4];
-            out[n++] = hex[*s & 0xf];
-        }
-    }
-    if (need > outlen - 1)
-        for (int i = 0; i < 3 && n < outlen - 1; i++)
-            out[n++] = '.';
-    out[n] = 0;
-    return out;
+    return logesc_str(raw, out, outlen);
 }

@@ -53,8 +53,8 @@ enum mailaddr_kind mailaddr_normalize(const char *raw, size_t rawlen, int flags,
 const char *mailaddr_domain(const char *norm);
 
 /*
- * mailaddr_loggable - copy raw into out for a log line: printable ASCII
- * kept, anything else as \xHH, truncated with "..." to fit outlen.
+ * mailaddr_loggable - logesc_str(raw, out, outlen) (logesc.h), under its
+ * old name for the callers not yet switched to logesc.
  */
 char   *mailaddr_loggable(const char *raw, char *out, size_t outlen);
 

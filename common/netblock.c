@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logesc.h"
 #include "netblock.h"
 #include "xalloc.h"
 
@@ -47,12 +48,15 @@ netblock_mask(const struct ipaddr *ip, unsigned prefix, struct netblock *out)
     *out = nb;
 }
 
-/* netblock_err - "what in "text"", quoting at most a printable prefix of text */
+/*
+ * netblock_err - "what in "text"", text quoted by logesc_quote and cut to
+ * fit err, so that a small err never splits an escape.
+ */
 static void
 netblock_err(char *err, size_t errlen, const char *what, const char *text)
 {
-    char    shown[NETBLOCK_ERR_QUOTE + 4];
-    size_t  i;
+    char    shown[LOGESC_QUOTE_SIZE(NETBLOCK_ERR_QUOTE)];
+    size_t  room = sizeof(shown), used = strlen(what) + 4;    /* what, " in " */
 
     if (err == NULL || errlen == 0)
         return;
@@ -60,19 +64,10 @@ netblock_err(char *err, size_t errlen, const char *what, const char *text)
         snprintf(err, errlen, "%s", what);
         return;
     }
-
-    /*
-     * The text is whatever a config file or a DNS record held: keep the
-     * message one printable line and bounded, whatever it contains.
-     */
-    for (i = 0; i < NETBLOCK_ERR_QUOTE && text[i] != '\0'; i++)
-        shown[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
-    if (text[i] != '\0') {
-        memcpy(shown + i, "...", 3);
-        i += 3;
-    }
-    shown[i] = '\0';
-    snprintf(err, errlen, "%s in \"%s\"", what, shown);
+    /* The text is whatever a config file or a DNS record held. */
+    if (errlen < used + room)
+        room = errlen > used ? errlen - used : 1;
+    snprintf(err, errlen, "%s in %s", what, logesc_quote(text, NETBLOCK_ERR_QUOTE, shown, room));
 }
 
 /* netblock_parse_prefix - 1 to 3 decimal digits to a number; -1 if not */

@@ -27,10 +27,14 @@
 
 #include "ascii.h"
 #include "hostname.h"
+#include "logesc.h"
 #include "spf_expand.h"
 #include "spf_resolver.h"
 
 #define NAMEBUF (SPF_EXPAND_NAME_MAX + 2)    /* a name, its trailing dot, NUL */
+
+/* A term or name from DNS, escaped for a note (logesc): about 80 bytes, then "...". */
+#define SPF_EXPAND_TERM_SHOWN 84
 
 /* The state of one run. */
 struct walk {
@@ -357,7 +361,7 @@ static void walk_name(struct walk *w, const char *name, size_t len, const char *
 static void
 do_terms(struct walk *w, const char *dom, const char *rec)
 {
-    char    term[SPF_EXPAND_NOTE_LEN];
+    char    term[SPF_EXPAND_TERM_SHOWN];
     const char *redirect = NULL;
     size_t  redirect_len = 0;
     int     seen_all = 0, redirects = 0;
@@ -374,7 +378,7 @@ do_terms(struct walk *w, const char *dom, const char *rec)
             p++;
         if (len == 0)
             continue;
-        snprintf(term, sizeof(term), "%.*s", (int) (len > 80 ? 80 : len), t);
+        logesc(t, len, term, sizeof(term));
 
         /* Modifiers: name=value, where the name comes before any ':' or '/'. */
         eq = memchr(t, '=', len);
@@ -473,7 +477,8 @@ do_terms(struct walk *w, const char *dom, const char *rec)
     }
 
     if (redirect && !seen_all) {
-        snprintf(term, sizeof(term), "redirect=%.*s", (int) (redirect_len > 70 ? 70 : redirect_len), redirect);
+        memcpy(term, "redirect=", 9);
+        logesc(redirect, redirect_len, term + 9, sizeof(term) - 9);
         if (memchr(redirect, '%', redirect_len)) {
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
@@ -504,9 +509,11 @@ walk_name(struct walk *w, const char *name, size_t len, const char *from)
     int     failed, nspf = 0;
 
     if (name_norm(name, len, dom) < 0) {
+        char    shown[SPF_EXPAND_TERM_SHOWN];
+
         w->rep->malformed++;
-        note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: bad domain name \"%.*s\"", from ? from : "list",
-             (int) (len > 80 ? 80 : len), name);
+        note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: bad domain name \"%s\"", from ? from : "list",
+             logesc(name, len, shown, sizeof(shown)));
         return;
     }
     for (i = 0; i < w->depth; i++) {
@@ -769,7 +776,10 @@ spf_expand_list_load(const char *path, struct spf_expand_list *out, char *err, s
         if (*s == '\0')
             continue;
         if (name_norm(s, strlen(s), dom) < 0) {
-            snprintf(err, errlen, "%s:%u: bad domain \"%.60s\"", path, lineno, s);
+            char    shown[LOGESC_QUOTE_SIZE(60)];
+
+            snprintf(err, errlen, "%s:%u: bad domain %s", path, lineno,
+                     logesc_quote(s, 60, shown, sizeof(shown)));
             goto fail;
         }
         for (i = 0; i < out->count; i++)

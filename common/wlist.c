@@ -22,6 +22,7 @@
 
 #include "ascii.h"
 #include "hostname.h"
+#include "logesc.h"
 #include "mailaddr.h"
 #include "netblock.h"
 #include "wlist.h"
@@ -206,28 +207,6 @@ wlist_unref(struct wlist *w)
 {
     if (w != NULL && atomic_fetch_sub(&w->refs, 1) == 1)
         wlist_free(w);
-}
-
-/*
- * wlist_quote - entry as it may appear in an error: printable ASCII kept,
- * other bytes as '?', cut with "..." after WLIST_QUOTE_MAX characters.
- */
-static const char *
-wlist_quote(const char *entry, char *buf, size_t len)
-{
-    size_t  i, o = 0;
-
-    for (i = 0; entry[i] != '\0' && o + 4 < len && i < WLIST_QUOTE_MAX; i++) {
-        unsigned char c = (unsigned char) entry[i];
-
-        buf[o++] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
-    }
-    if (entry[i] != '\0' && o + 4 <= len) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
 }
 
 /*
@@ -445,8 +424,8 @@ wlist_load_file(struct wlist *w, enum wlist_kind kind, const char *path, char *e
                 size_t errlen)
 {
     char    line[WLIST_LINE_MAX + 2];
-    char    why[128];
-    char    shown[WLIST_QUOTE_MAX + 4];
+    char    shown[LOGESC_QUOTE_SIZE(WLIST_QUOTE_MAX)];
+    char    why[128 + sizeof(shown)];
     const char *reason = NULL;
     struct stat st;
     unsigned lineno = 0;
@@ -492,12 +471,12 @@ wlist_load_file(struct wlist *w, enum wlist_kind kind, const char *path, char *e
             break;
         if (entry[0] == '\0')
             continue;
-        wlist_quote(entry, shown, sizeof(shown));
+        logesc_quote(entry, WLIST_QUOTE_MAX, shown, sizeof(shown));
         why[0] = '\0';
         if ((reason = wlist_add_entry(w, kind, entry, why, sizeof(why))) != NULL) {
             /* netblock's reason quotes the entry itself; ours do not. */
             if (reason != why) {
-                snprintf(why, sizeof(why), "%s: \"%s\"", reason, shown);
+                snprintf(why, sizeof(why), "%s: %s", reason, shown);
                 reason = why;
             }
             break;

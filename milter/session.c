@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logesc.h"
 #include "sendernorm.h"
 #include "session.h"
 
@@ -149,24 +150,18 @@ session_loggable(const char *raw, char *out, size_t outlen)
 {
     size_t  len;
 
-    if (outlen == 0)
-        return out;
-    if (raw == NULL) {
-        out[0] = '\0';
-        return out;
-    }
-    mailaddr_loggable(raw, out, outlen);
+    if (raw == NULL)
+        raw = "";
 
-    /*
-     * Escaping leaves '<' and '>' alone. A truncated address has lost its
-     * '>' (it ends in "..."), so each side is trimmed on its own.
-     */
-    len = strlen(out);
-    if (len > 0 && out[len - 1] == '>')
-        out[--len] = '\0';
-    if (out[0] == '<')
-        memmove(out, out + 1, len);
-    return out;
+    /* The caller writes its own <>: one of each side goes before escaping. */
+    len = strlen(raw);
+    if (len > 0 && raw[len - 1] == '>')
+        len--;
+    if (len > 0 && raw[0] == '<') {
+        raw++;
+        len--;
+    }
+    return logesc(raw, len, out, outlen);
 }
 
 /*

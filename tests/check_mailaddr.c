@@ -4,7 +4,8 @@
  *
  * One table of raw arguments with the kind and text each must give, as
  * sender or recipient; lengths around MAILADDR_MAX built at run time; the
- * junk digest's stability; the domain and log-escaping helpers.
+ * junk digest's stability; the domain helper. (mailaddr_loggable is
+ * logesc_str: check_logesc.c.)
  */
 #include "config.h"
 
@@ -292,60 +293,6 @@ START_TEST(test_domain)
 }
 END_TEST
 
-static const struct log_case {
-    const char *label;
-    const char *raw;
-    size_t  outlen;
-    const char *want;
-} log_cases[] = {
-    {"printable", "<a@b.org>", 64, "<a@b.org>"},
-    {"CRLF", "a\r\nb", 64, "a\\x0d\\x0ab"},
-    {"8-bit", "\xc3\xa9", 64, "\\xc3\\xa9"},
-    {"DEL", "\x7f", 64, "\\x7f"},
-    {"exact fit", "abcdefg", 8, "abcdefg"},
-    {"truncated", "abcdefghij", 8, "abcd..."},
-    {"escape never split", "ab\x01" "cdef", 8, "ab..."},
-    {"escape fits before dots", "abc\x01" "defghij", 11, "abc\\x01..."},
-    {"outlen 1", "abc", 1, ""},
-    {"outlen 3", "abcdef", 3, ".."},
-    {"outlen 4", "abcdef", 4, "..."},
-    {"empty", "", 8, ""},
-    {"NULL", NULL, 8, ""},
-};
-
-START_TEST(test_loggable)
-{
-    const struct log_case *c = &log_cases[_i];
-    char    buf[80];
-    char   *got;
-
-    memset(buf, 'X', sizeof(buf));
-    got = mailaddr_loggable(c->raw, buf, c->outlen);
-    ck_assert_ptr_eq(got, buf);
-    ck_assert_msg(strcmp(buf, c->want) == 0, "%s: got \"%s\", want \"%s\"", c->label, buf,
-                  c->want);
-    ck_assert_msg(buf[c->outlen] == 'X', "%s: wrote past outlen", c->label);
-}
-END_TEST
-
-/* A long hostile input is bounded by outlen whatever its bytes. */
-START_TEST(test_loggable_long)
-{
-    char    raw[1001];
-    char    buf[100];
-
-    for (size_t i = 0; i < 1000; i++)
-        raw[i] = (char) (i % 255 + 1);
-    raw[1000] = 0;
-    memset(buf, 'X', sizeof(buf));
-    mailaddr_loggable(raw, buf, 64);
-    ck_assert_uint_le(strlen(buf), 63);
-    ck_assert_msg(strcmp(buf + strlen(buf) - 3, "...") == 0, "long: got \"%s\"", buf);
-    ck_assert_int_eq(buf[64], 'X');
-    ck_assert_ptr_eq(mailaddr_loggable(raw, NULL, 0), NULL);
-}
-END_TEST
-
 #define N(a) (int) (sizeof(a) / sizeof((a)[0]))
 
 static Suite *
@@ -365,10 +312,6 @@ mailaddr_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("domain");
     tcase_add_loop_test(tc, test_domain, 0, N(domain_cases));
-    suite_add_tcase(s, tc);
-    tc = tcase_create("loggable");
-    tcase_add_loop_test(tc, test_loggable, 0, N(log_cases));
-    tcase_add_test(tc, test_loggable_long);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1058,6 +1058,77 @@ START_TEST(test_stop)
 }
 END_TEST
 
+/* -------------------------------------------------------- log escaping */
+
+/*
+ * test_log_escaping - a sender, a recipient and a queue id made to forge
+ * log fields and lines (blanks, '=', '<', '>', '"', CR/LF, a fake
+ * syslog prefix, 8-bit bytes): the decision line has exactly the
+ * daemon's own key=value fields, with every hostile byte as \xHH, and
+ * no second line.
+ */
+START_TEST(test_log_escaping)
+{
+    static const char from[] = "<zzforge1 x=\"1\" action=accept to=<v@x>\r\n"
+        "redgrey[1]: info: Q: action=pass \xc3\xa9@sender.example>";
+    static const char to[] = "<zzforge2\">\" key=k\n\xff@rcpt.example>";
+    static const char want[] = "Q7\\x20action\\x3daccept: action=greylist reason=new "
+        "client=[198.18.210.1] key=198.18.210.0/24 "
+        "from=<zzforge1\\x20x\\x3d\\x221\\x22\\x20action\\x3daccept\\x20to\\x3d\\x3cv@x\\x3e"
+        "\\x0d\\x0aredgrey[1]:\\x20info:\\x20Q:\\x20action\\x3dpass\\x20\\xc3\\xa9@sender.example> "
+        "to=<zzforge2\\x22\\x3e\\x22\\x20key\\x3dk\\x0a\\xff@rcpt.example>";
+    static const char *const keys[] = {"action", "reason", "client", "key", "from", "to"};
+    struct miltc *c = malloc(sizeof(*c));
+    char    why[300], *text, *line, *end, *tok, *save;
+    size_t  nkeys = 0;
+    int     r;
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(mta_open(c, '4', "198.18.210.1", why, sizeof(why)) == 0, "%s", why);
+    ck_assert_int_eq(mta_mail(c, from, NULL), SMFIR_CONTINUE);
+    r = mta_rcpt(c, to, "Q7 action=accept");
+    ck_assert_msg(r == SMFIR_REPLYCODE, "rcpt: got %s, want 'y'", answer_name(r));
+    (void) miltc_abort(c);
+    (void) miltc_quit(c);
+    free(c);
+    ck_assert_msg(daemon_log_wait(&mil, "zzforge1", 1, TIMEOUT_MS) == 1, "no decision line");
+
+    /* One line has the markers, and after "info: " it is exactly the expected line. */
+    ck_assert_int_eq(log_count("zzforge1"), 1);
+    ck_assert_int_eq(log_count("zzforge2"), 1);
+    ck_assert_int_eq(log_count("redgrey[1]"), 1);
+    text = daemon_read_file(mil.log);
+    ck_assert_ptr_nonnull(text);
+    line = strstr(text, "zzforge1");
+    while (line > text && line[-1] != '\n')
+        line--;
+    end = strchr(line, '\n');
+    ck_assert_ptr_nonnull(end);
+    *end = '\0';
+    ck_assert_msg(strchr(line, '\r') == NULL, "a CR in the line: %s", line);
+    ck_assert_msg(strstr(line, "zzforge2") != NULL, "rcpt not on the sender's line: %s", line);
+    line = strstr(line, ": info: ");
+    ck_assert_ptr_nonnull(line);
+    line += 8;
+    ck_assert_msg(strcmp(line, want) == 0, "got  %s\nwant %s", line, want);
+
+    /* Field by field: after the queue id, the six keys of the daemon, in order, once each. */
+    line = strchr(line, ' ') + 1;
+    for (tok = strtok_r(line, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+        char   *eq = strchr(tok, '=');
+
+        ck_assert_msg(eq != NULL && nkeys < 6, "field %zu \"%s\": not one of the six", nkeys, tok);
+        *eq = '\0';
+        ck_assert_msg(strcmp(tok, keys[nkeys]) == 0, "field %zu: got %s, want %s", nkeys, tok,
+                      keys[nkeys]);
+        ck_assert_msg(strchr(eq + 1, '=') == NULL, "field %s: a second '='", tok);
+        nkeys++;
+    }
+    ck_assert_uint_eq(nkeys, 6);
+    free(text);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- suite */
 
 static Suite *
@@ -1077,6 +1148,7 @@ milter_suite(void)
     tcase_add_test(tc, test_quit_nc);
     tcase_add_test(tc, test_store_down);
     tcase_add_test(tc, test_concurrent);
+    tcase_add_test(tc, test_log_escaping);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

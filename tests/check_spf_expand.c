@@ -305,6 +305,39 @@ START_TEST(test_notes_readable)
 }
 END_TEST
 
+/* test_notes_escaped - DNS text in a note is escaped (logesc): it cannot forge a log line */
+START_TEST(test_notes_escaped)
+{
+    static const struct rec recs[] = {
+        TXT("evil.example", "v=spf1 ip4:192.0.2.1/33\"x=<y>\xff include:bad\"name\r\n.example"
+            " ip4:198.51.100.1"),
+    };
+    SPF_dns_server_t *z = zone_new(recs, NELEM(recs));
+    struct spf_expand_result *r = calloc(1, sizeof(*r));
+    const char *dom[] = {"evil.example"};
+    int     saw_term = 0, saw_name = 0;
+
+    ck_assert_int_eq(spf_expand_run(z, NULL, dom, 1, r), 0);
+    ck_assert_uint_eq(r->report.malformed, 2);
+    for (unsigned i = 0; i < r->report.nnotes; i++) {
+        const char *t = r->report.notes[i].text;
+
+        for (const char *p = t; *p != '\0'; p++)
+            ck_assert_msg((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f,
+                          "note %u has byte 0x%02x: %s", i, (unsigned char) *p, t);
+        saw_term += strcmp(t, "evil.example: ip4:192.0.2.1/33\\x22x\\x3d\\x3cy\\x3e\\xff: "
+                           "bad address or prefix") == 0;
+        saw_name += strcmp(t, "evil.example: bad domain name "
+                           "\"bad\\x22name\\x0d\\x0a.example\"") == 0;
+    }
+    ck_assert_msg(saw_term == 1 && saw_name == 1, "term note %d, name note %d (first: %s)",
+                  saw_term, saw_name, r->report.nnotes ? r->report.notes[0].text : "none");
+    spf_expand_result_fini(r);
+    free(r);
+    SPF_dns_free(z);
+}
+END_TEST
+
 /* test_notes_bounded - more problems than note slots: counted, not kept */
 START_TEST(test_notes_bounded)
 {
@@ -699,6 +732,7 @@ spf_expand_suite(void)
     tc = tcase_create("expand");
     tcase_add_loop_test(tc, test_expand, 0, NELEM(xcases));
     tcase_add_test(tc, test_notes_readable);
+    tcase_add_test(tc, test_notes_escaped);
     tcase_add_test(tc, test_notes_bounded);
     tcase_add_test(tc, test_deadline);
     suite_add_tcase(s, tc);
