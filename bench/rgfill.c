@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfg_store.h"
 #include "clock.h"
 #include "store.h"
 #include "triplet.h"
@@ -174,18 +175,10 @@ main(int argc, char **argv)
         return 1;
     }
 
-    /* The store's view of the configuration, as milter/main.c builds it. */
-    memset(&sc, 0, sizeof(sc));
-    sc.url = c->store;
-    sc.key_prefix = c->key_prefix;
-    sc.params.delay = c->delay;
-    sc.params.retry_window = c->retry_window;
-    sc.params.pass_ttl = c->pass_ttl;
-    sc.params.awl_threshold = c->awl_threshold;
-    sc.params.awl_ttl = c->awl_ttl;
-    sc.timeout_ms = c->store_timeout_ms;
-    sc.pool = threads > c->store_pool ? threads : c->store_pool;
-    sc.lmdb_mapsize = c->lmdb_mapsize;
+    /* The store's view of the configuration, as the daemon's, with a connection per thread. */
+    cfg_store_config(c, &sc);
+    if (threads > sc.pool)
+        sc.pool = threads;
     if ((fill_store = store_open(&sc, err, sizeof(err))) == NULL) {
         fprintf(stderr, "rgfill: %s\n", err);
         cfg_free(c);

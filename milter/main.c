@@ -41,6 +41,7 @@
 
 #include "callbacks.h"
 #include "cfg.h"
+#include "cfg_store.h"
 #include "lists.h"
 #include "log.h"
 #include "refresh.h"
@@ -294,23 +295,6 @@ main_nodelay(void)
     }
 }
 
-/* main_store_config - the store's view of the configuration */
-static void
-main_store_config(const struct cfg *c, struct store_config *sc)
-{
-    memset(sc, 0, sizeof(*sc));
-    sc->url = c->store;
-    sc->key_prefix = c->key_prefix;
-    sc->params.delay = c->delay;
-    sc->params.retry_window = c->retry_window;
-    sc->params.pass_ttl = c->pass_ttl;
-    sc->params.awl_threshold = c->awl_threshold;
-    sc->params.awl_ttl = c->awl_ttl;
-    sc->timeout_ms = c->store_timeout_ms;
-    sc->pool = c->store_pool;
-    sc->lmdb_mapsize = c->lmdb_mapsize;
-}
-
 /*
  * main_serve - from an open socket to a stopped daemon: open the store,
  * write the pidfile, report ready, run libmilter, clean up. Returns the
@@ -329,7 +313,7 @@ main_serve(const struct cfg *c)
     /* First: it blocks SIGUSR1, which every later thread must inherit. */
     if (lists_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
-    main_store_config(c, &sc);
+    cfg_store_config(c, &sc);
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         main_fatal("%s", err);
     /* The pidfile is an absolute path (cfg checks), so chdir is safe. */

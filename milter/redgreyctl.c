@@ -23,6 +23,7 @@
 
 #include "bigsender.h"
 #include "cfg.h"
+#include "cfg_store.h"
 #include "log.h"
 #include "refresh.h"
 #include "store.h"
@@ -66,18 +67,9 @@ ctl_open(const struct cfg *c)
     struct store *st;
     char    err[STORE_ERRLEN + 128];
 
-    /* As the daemon opens it (main.c), so that keys and limits agree. */
-    memset(&sc, 0, sizeof(sc));
-    sc.url = c->store;
-    sc.key_prefix = c->key_prefix;
-    sc.params.delay = c->delay;
-    sc.params.retry_window = c->retry_window;
-    sc.params.pass_ttl = c->pass_ttl;
-    sc.params.awl_threshold = c->awl_threshold;
-    sc.params.awl_ttl = c->awl_ttl;
-    sc.timeout_ms = c->store_timeout_ms;
+    /* As the daemon opens it, so that keys and limits agree; one connection is enough. */
+    cfg_store_config(c, &sc);
     sc.pool = 1;
-    sc.lmdb_mapsize = c->lmdb_mapsize;
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         fprintf(stderr, "redgreyctl: %s\n", err);
     return st;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfg_store.h"
 #include "ipaddr.h"
 #include "log.h"
 #include "netblock.h"
@@ -596,6 +597,40 @@ START_TEST(test_defaults)
 }
 END_TEST
 
+/* test_store_config - cfg_store_config copies every store setting, nothing else */
+START_TEST(test_store_config)
+{
+    struct cfg *cfg = cfg_defaults();
+    struct store_config sc;
+    char    err[CFG_ERRLEN];
+    static const char *const set[][2] = {
+        {"store", "redis://127.0.0.1:6390/3"}, {"key_prefix", "t1:"}, {"delay", "7m"},
+        {"retry_window", "9h"}, {"pass_ttl", "11d"}, {"awl_threshold", "5"},
+        {"awl_ttl", "13d"}, {"store_timeout", "333ms"}, {"store_pool", "17"},
+        {"lmdb_mapsize", "64M"},
+    };
+
+    for (size_t i = 0; i < NELEM(set); i++)
+        ck_assert_msg(cfg_set(cfg, set[i][0], set[i][1], err, sizeof(err)) == 0, "%s: %s",
+                      set[i][0], err);
+    memset(&sc, 0xa5, sizeof(sc));
+    cfg_store_config(cfg, &sc);
+    ck_assert_ptr_eq(sc.url, cfg->store);
+    ck_assert_str_eq(sc.url, "redis://127.0.0.1:6390/3");
+    ck_assert_ptr_eq(sc.key_prefix, cfg->key_prefix);
+    ck_assert_str_eq(sc.key_prefix, "t1:");
+    ck_assert_int_eq(sc.params.delay, 7 * 60);
+    ck_assert_int_eq(sc.params.retry_window, 9 * 3600);
+    ck_assert_int_eq(sc.params.pass_ttl, 11 * 86400);
+    ck_assert_int_eq(sc.params.awl_threshold, 5);
+    ck_assert_int_eq(sc.params.awl_ttl, 13 * 86400);
+    ck_assert_int_eq(sc.timeout_ms, 333);
+    ck_assert_int_eq(sc.pool, 17);
+    ck_assert_uint_eq(sc.lmdb_mapsize, 64ULL << 20);
+    cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(test_trusted)
 {
     struct cfg *cfg = cfg_defaults();
@@ -912,6 +947,7 @@ cfg_suite(void)
     tcase_add_loop_test(tc, test_reply, 0, NELEM(reply_cases));
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_trusted);
+    tcase_add_test(tc, test_store_config);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("file");
