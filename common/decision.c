@@ -100,14 +100,15 @@ decision_store_reason(enum policy_reason reason)
 /*
  * decision_greylist - a tempfail for reason r: at DATA for the null
  * sender with null_sender_stage = data if the MTA knows the DATA step
- * (else the tempfail would be lost), at RCPT otherwise.
+ * (else the tempfail would be lost) and no recipient of the message was
+ * let through (DATA would defer that one too), at RCPT otherwise.
  */
 static void
 decision_greylist(const struct decision_config *c, const struct decision_facts *f,
                   enum decision_reason r, struct decision_verdict *out)
 {
     int     at_data = f->msg.sender_kind == MAILADDR_NULL && f->mta.data_step
-        && c->null_sender_stage == CFG_NULL_STAGE_DATA;
+        && c->null_sender_stage == CFG_NULL_STAGE_DATA && !f->msg.rcpt_accepted;
 
     out->action = at_data ? DECISION_TEMPFAIL_AT_DATA : DECISION_TEMPFAIL;
     out->reason = r;
@@ -171,6 +172,29 @@ decision_make(const struct decision_config *c, const struct decision_facts *f,
     }
 }
 
+/* decision_data - the DATA step's verdict; see decision.h */
+void
+decision_data(const struct decision_config *c, const struct decision_facts *f,
+              struct decision_verdict *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->delay = -1;
+    out->action = DECISION_CONTINUE;
+    out->reason = DECISION_REASON_NONE;
+    out->log_action = "";
+    if (!f->msg.rcpt_deferred)
+        return;
+    out->log_stage_data = 1;
+    if (f->msg.rcpt_accepted) {
+        out->reason = DECISION_REASON_MIXED_RCPT;
+        out->log_action = "pass";
+        return;
+    }
+    out->action = DECISION_TEMPFAIL;
+    out->reason = DECISION_REASON_NONE;
+    out->reply = c->reply;
+}
+
 /* The log word of each reason, indexed by enum decision_reason. */
 static const char *const decision_reason_names[] = {
     [DECISION_REASON_NONE] = "",
@@ -188,6 +212,7 @@ static const char *const decision_reason_names[] = {
     [DECISION_REASON_WL_RCPT] = "whitelist-rcpt",
     [DECISION_REASON_WL_SENDER] = "whitelist-sender",
     [DECISION_REASON_STORE_ERROR] = "store-error",
+    [DECISION_REASON_MIXED_RCPT] = "mixed-rcpt",
 };
 
 /* decision_reason_name - the reason as it appears in the log line */

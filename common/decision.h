@@ -35,6 +35,14 @@
  * with null_sender_stage = data on an MTA that knows the DATA step: RCPT
  * then continues and DATA gets the reply (logged with stage=data). The
  * header needs header = yes and an MTA that granted the header action.
+ *
+ * A tempfail at DATA defers every recipient of the message, so it is
+ * only used while no recipient of the message has been let through: once
+ * one has (a whitelisted recipient, a pass), the null sender's later
+ * greylisted recipients are answered at RCPT, and at DATA
+ * (decision_data) a message with both kinds continues -- the recipients
+ * deferred before the accepted one go through ungreylisted, logged with
+ * reason mixed-rcpt, rather than the accepted one being delayed.
  * Nothing here rejects: the worst verdict is a tempfail.
  *
  * No I/O, no clock, no logging, no libmilter.
@@ -73,6 +81,8 @@ struct decision_msg {
     int     spf_checked;                 /* spf holds the message's SPF result */
     struct spf_result spf;               /* of the sender domain (HELO name for <>) */
     int     wl_sender;                   /* spf.domain in whitelist_sender_domains */
+    int     rcpt_accepted;               /* a recipient of it was let through */
+    int     rcpt_deferred;               /* a recipient's tempfail waits for DATA */
 };
 
 /* What the store said about the triplet of this recipient. */
@@ -130,6 +140,7 @@ enum decision_reason {
     DECISION_REASON_WL_RCPT,             /* recipient in whitelist_recipients */
     DECISION_REASON_WL_SENDER,           /* SPF-passing domain in whitelist_sender_domains */
     DECISION_REASON_STORE_ERROR,         /* the store failed */
+    DECISION_REASON_MIXED_RCPT,          /* DATA: deferred and accepted recipients */
 };
 
 struct decision_verdict {
@@ -157,6 +168,16 @@ enum decision_reason decision_skip(const struct decision_facts *f);
 
 /* decision_make - the verdict for one recipient; see the table above */
 void    decision_make(const struct decision_config *c, const struct decision_facts *f,
+                      struct decision_verdict *out);
+
+/*
+ * decision_data - the verdict at DATA for the message the facts describe:
+ * TEMPFAIL with the reply when recipients were deferred to DATA and none
+ * was let through; CONTINUE with reason MIXED_RCPT (logged, action pass)
+ * when both happened; CONTINUE with reason NONE (nothing to log) when no
+ * recipient was deferred.
+ */
+void    decision_data(const struct decision_config *c, const struct decision_facts *f,
                       struct decision_verdict *out);
 
 /* decision_reason_name - "new", "trusted", "store-error" ...; "" for NONE */

@@ -412,10 +412,12 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     case DECISION_TEMPFAIL:
         return cb_tempfail(ctx, &v.reply);
     case DECISION_TEMPFAIL_AT_DATA:
-        s->data_reply = v.reply;
+        s->facts.msg.rcpt_deferred = 1;
         return SMFIS_CONTINUE;
-    case DECISION_ASK_STORE:             /* cannot happen once the store answered */
     case DECISION_CONTINUE:
+        s->facts.msg.rcpt_accepted = 1;
+        break;
+    case DECISION_ASK_STORE:             /* cannot happen once the store answered */
         break;
     }
     return SMFIS_CONTINUE;
@@ -423,16 +425,23 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 
 /*
  * mlfi_data - the DATA command, only seen with null_sender_stage = data:
- * the deferred tempfail of a greylisted null-sender message.
+ * the deferred tempfail of a greylisted null-sender message, unless a
+ * recipient of it was let through (decision_data; logged as mixed-rcpt).
  * Return value: tempfail with the configured reply, or continue.
  */
 static sfsistat
 mlfi_data(SMFICTX *ctx)
 {
     struct session *s = smfi_getpriv(ctx);
+    struct decision_verdict v;
 
-    if (s != NULL && s->data_reply.code != NULL)
-        return cb_tempfail(ctx, &s->data_reply);
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    decision_data(&cb_decision, &s->facts, &v);
+    if (v.reason != DECISION_REASON_NONE)
+        cb_log(ctx, s, &v);
+    if (v.action == DECISION_TEMPFAIL)
+        return cb_tempfail(ctx, &v.reply);
     return SMFIS_CONTINUE;
 }
 

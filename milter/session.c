@@ -134,7 +134,6 @@ session_reset_message(struct session *s)
     s->facts.msg.spf.result = SPF_CHECK_NONE;
     s->facts.wl_rcpt = 0;
     s->facts.store = DECISION_STORE_NOT_ASKED;
-    memset(&s->data_reply, 0, sizeof(s->data_reply));
     s->max_delay = -1;
     s->from_log[0] = '\0';
     s->from_domain[0] = '\0';

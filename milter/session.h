@@ -51,7 +51,6 @@ struct session {
     struct wlist *wl;                    /* whitelists in use: a reference, or NULL */
 
     /* Set at MAIL, reset at MAIL and abort. */
-    struct decision_reply data_reply;    /* <> greylisted: DATA answers it; code NULL: no */
     int64_t max_delay;                   /* largest delay of a header-giving pass; -1 none */
     char    from_log[SESSION_LOGADDR_MAX]; /* sender as logged, without <> */
     char    from_domain[MAILADDR_MAX + 1]; /* domain of the sender as given, or "" */

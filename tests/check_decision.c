@@ -192,6 +192,13 @@ static const struct decision_case {
      {MTA_ALL, .conn = {IP}, .msg = {NULL_SENDER},
       ANSWER(POLICY_TEMPFAIL, POLICY_REASON_EARLY, 0)},
      GREY_DATA(DECISION_REASON_EARLY)},
+    {"null sender new, stage data, a recipient already let through: at RCPT", C_DEFAULT,
+     {MTA_ALL, .conn = {IP}, .msg = {NULL_SENDER, .rcpt_accepted = 1},
+      ANSWER(POLICY_TEMPFAIL, POLICY_REASON_NEW, 0)},
+     GREY(DECISION_REASON_NEW)},
+    {"store error tempfail, null sender, recipient let through: at RCPT", C_ERR_TEMPFAIL,
+     {MTA_ALL, .conn = {IP}, .msg = {NULL_SENDER, .rcpt_accepted = 1}, FAILED},
+     GREY(DECISION_REASON_STORE_ERROR)},
     {"null sender new, stage data, no DATA step: at RCPT", C_DEFAULT,
      {MTA_NO_DATA, .conn = {IP}, .msg = {NULL_SENDER},
       ANSWER(POLICY_TEMPFAIL, POLICY_REASON_NEW, 0)},
@@ -298,6 +305,48 @@ START_TEST(test_ask_then_decide)
 }
 END_TEST
 
+/* The DATA step: what was deferred, what was let through. */
+static const struct data_case {
+    const char *label;
+    int     deferred, accepted;
+    enum decision_action action;
+    enum decision_reason reason;
+    const char *log_action;
+} data_cases[] = {
+    {"nothing deferred", 0, 0, DECISION_CONTINUE, DECISION_REASON_NONE, ""},
+    {"nothing deferred, recipients accepted", 0, 1, DECISION_CONTINUE, DECISION_REASON_NONE, ""},
+    {"deferred only: tempfail", 1, 0, DECISION_TEMPFAIL, DECISION_REASON_NONE, ""},
+    {"deferred and accepted: continue, mixed-rcpt", 1, 1, DECISION_CONTINUE,
+     DECISION_REASON_MIXED_RCPT, "pass"},
+};
+
+START_TEST(test_data)
+{
+    const struct data_case *c = &data_cases[_i];
+    const struct decision_config *cfg = &configs[C_DEFAULT];
+    struct decision_facts f = {MTA_ALL, .conn = {IP}, .msg = {NULL_SENDER}};
+    struct decision_verdict v;
+
+    f.msg.rcpt_deferred = c->deferred;
+    f.msg.rcpt_accepted = c->accepted;
+    decision_data(cfg, &f, &v);
+    ck_assert_msg(v.action == c->action, "%s: got action %d, want %d", c->label, v.action,
+                  c->action);
+    ck_assert_msg(v.reason == c->reason, "%s: got reason %s, want %s", c->label,
+                  decision_reason_name(v.reason), decision_reason_name(c->reason));
+    ck_assert_msg(strcmp(v.log_action, c->log_action) == 0, "%s: got log action %s, want %s",
+                  c->label, v.log_action, c->log_action);
+    ck_assert_msg(v.log_stage_data == c->deferred, "%s: got stage=data %d", c->label,
+                  v.log_stage_data);
+    if (c->action == DECISION_TEMPFAIL)
+        ck_assert_msg(v.reply.code != NULL && strcmp(v.reply.code, cfg->reply.code) == 0,
+                      "%s: no reply", c->label);
+    else
+        ck_assert_msg(v.reply.code == NULL, "%s: a reply for continue", c->label);
+    ck_assert_int_eq(v.header, 0);
+}
+END_TEST
+
 /* The skip alone, as the callbacks ask it before the SPF check. */
 START_TEST(test_skip)
 {
@@ -333,6 +382,7 @@ static const struct name_case {
     {DECISION_REASON_WL_RCPT, "whitelist-rcpt"},
     {DECISION_REASON_WL_SENDER, "whitelist-sender"},
     {DECISION_REASON_STORE_ERROR, "store-error"},
+    {DECISION_REASON_MIXED_RCPT, "mixed-rcpt"},
     {(enum decision_reason) 99, "unknown"},
 };
 
@@ -382,6 +432,7 @@ decision_suite(void)
 
     tcase_add_loop_test(tc, test_make, 0, sizeof(cases) / sizeof(cases[0]));
     tcase_add_test(tc, test_ask_then_decide);
+    tcase_add_loop_test(tc, test_data, 0, sizeof(data_cases) / sizeof(data_cases[0]));
     tcase_add_test(tc, test_skip);
     tcase_add_loop_test(tc, test_reason_name, 0, sizeof(name_cases) / sizeof(name_cases[0]));
     tcase_add_test(tc, test_config_init);
