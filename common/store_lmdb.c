@@ -358,7 +358,7 @@ store_lmdb_set_sweep_interval(struct store *base, int seconds)
         return;
     pthread_mutex_lock(&st->mu);
     st->sweep_interval = seconds;
-    st->next_sweep = lmdb_mono_us() + (int64_t) seconds * 1000000;
+    st->next_sweep = lmdb_writer_mono_us() + (int64_t) seconds * 1000000;
     pthread_cond_signal(&st->work);
     pthread_mutex_unlock(&st->mu);
 }
@@ -437,7 +437,7 @@ store_lmdb_open(const struct store_config *conf, char *err, size_t errlen)
     pthread_cond_init(&st->tick, &st->cattr);
     pthread_cond_init(&st->done, &st->cattr);
     st->sweep_interval = STORE_LMDB_SWEEP_INTERVAL;
-    st->next_sweep = lmdb_mono_us() + (int64_t) st->sweep_interval * 1000000;
+    st->next_sweep = lmdb_writer_mono_us() + (int64_t) st->sweep_interval * 1000000;
 
     if (strlen(prefix) > TRIPLET_PREFIX_MAX) {
         snprintf(err, errlen, "lmdb: key_prefix longer than %d bytes", TRIPLET_PREFIX_MAX);

@@ -56,9 +56,9 @@
 #define LMDB_WRITER_PAUSE_US  2000       /* between two batches */
 #define LMDB_WRITER_ASK_MAX_S 600        /* store_lmdb_sweep_once waits at most this */
 
-/* lmdb_mono_us - monotonic clock in microseconds */
+/* lmdb_writer_mono_us - monotonic clock in microseconds */
 int64_t
-lmdb_mono_us(void)
+lmdb_writer_mono_us(void)
 {
     struct timespec ts;
 
@@ -66,9 +66,9 @@ lmdb_mono_us(void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* mono_ts - a monotonic time in us as a timespec for pthread_cond_timedwait */
+/* lmdb_writer_mono_ts - a monotonic time in us as a timespec for pthread_cond_timedwait */
 static struct timespec
-mono_ts(int64_t us)
+lmdb_writer_mono_ts(int64_t us)
 {
     struct timespec ts;
 
@@ -96,7 +96,8 @@ lmdb_writer_unlink(struct lmdb_store *st, struct lmdb_req *req)
 int
 lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req)
 {
-    struct timespec ts = mono_ts(lmdb_mono_us() + (int64_t) st->timeout_ms * 1000);
+    struct timespec ts =
+        lmdb_writer_mono_ts(lmdb_writer_mono_us() + (int64_t) st->timeout_ms * 1000);
     int     late = 0;
 
     /* A condition variable of its own: the writer wakes exactly its callers. */
@@ -258,17 +259,17 @@ static int
 lmdb_writer_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
                        struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
 {
-    int64_t t0 = lmdb_mono_us(), held;
+    int64_t t0 = lmdb_writer_mono_us(), held;
     int     rc;
 
     while ((rc = lmdb_txn_sweep_batch(st, now, w, stats, err, errlen)) == MDB_MAP_FULL
            && w->limit > 1) {
         w->limit /= 2;
-        t0 = lmdb_mono_us();
+        t0 = lmdb_writer_mono_us();
     }
     if (rc != 0)
         return -1;
-    held = lmdb_mono_us() - t0;
+    held = lmdb_writer_mono_us() - t0;
     if (held > stats->max_hold_us)
         stats->max_hold_us = held;
     if (w->limit < LMDB_SWEEP_BATCH)
@@ -285,7 +286,7 @@ static int
 lmdb_writer_sweep(struct lmdb_store *st, struct lmdb_writer_pass *sp)
 {
     char    err[STORE_ERRLEN];
-    int64_t now = lmdb_mono_us();
+    int64_t now = lmdb_writer_mono_us();
     int     rc;
 
     if (!sp->active && (st->sweep_asked || now >= st->next_sweep)) {
@@ -307,11 +308,11 @@ lmdb_writer_sweep(struct lmdb_store *st, struct lmdb_writer_pass *sp)
     if (rc != 0 && !sp->asked)
         log_warn("%s (the sweep resumes in %d s)", err, st->sweep_interval);
     if (rc == 0 && !st->sweep->done) {
-        sp->next_batch = lmdb_mono_us() + LMDB_WRITER_PAUSE_US;
+        sp->next_batch = lmdb_writer_mono_us() + LMDB_WRITER_PAUSE_US;
         return 1;
     }
     sp->active = 0;
-    st->next_sweep = lmdb_mono_us() + (int64_t) st->sweep_interval * 1000000;
+    st->next_sweep = lmdb_writer_mono_us() + (int64_t) st->sweep_interval * 1000000;
     if (sp->asked) {
         st->sweep_rc = rc;
         snprintf(st->sweep_err, sizeof(st->sweep_err), "%s", rc != 0 ? err : "");
@@ -350,7 +351,7 @@ lmdb_writer_main(void *arg)
             break;
         if (lmdb_writer_sweep(st, &sp))
             continue;
-        ts = mono_ts(sp.active ? sp.next_batch : st->next_sweep);
+        ts = lmdb_writer_mono_ts(sp.active ? sp.next_batch : st->next_sweep);
         pthread_cond_timedwait(&st->work, &st->mu, &ts);
     }
     pthread_mutex_unlock(&st->mu);
@@ -367,7 +368,8 @@ lmdb_writer_syncer(void *arg)
 
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        ts = mono_ts(lmdb_mono_us() + (int64_t) STORE_LMDB_SYNC_INTERVAL * 1000000);
+        ts = lmdb_writer_mono_ts(lmdb_writer_mono_us()
+                                 + (int64_t) STORE_LMDB_SYNC_INTERVAL * 1000000);
         while (!st->stop && pthread_cond_timedwait(&st->tick, &st->mu, &ts) != ETIMEDOUT)
             continue;
         if (st->stop)
@@ -434,7 +436,8 @@ int
 lmdb_writer_sweep_ask(struct lmdb_store *st, int64_t now, struct store_lmdb_sweep_stats *stats,
                       char *err, size_t errlen)
 {
-    struct timespec ts = mono_ts(lmdb_mono_us() + (int64_t) LMDB_WRITER_ASK_MAX_S * 1000000);
+    struct timespec ts =
+        lmdb_writer_mono_ts(lmdb_writer_mono_us() + (int64_t) LMDB_WRITER_ASK_MAX_S * 1000000);
     unsigned gen;
     int     rc = -1;
 

@@ -17,8 +17,8 @@
 #include "store_lmdb.h"
 #include "store_lmdb_txn.h"
 
-/* lmdb_mono_us - monotonic clock in microseconds */
-int64_t lmdb_mono_us(void);
+/* lmdb_writer_mono_us - monotonic clock in microseconds */
+int64_t lmdb_writer_mono_us(void);
 
 /* lmdb_writer_start - start the writer and syncer threads; 0, or -1 with err */
 int     lmdb_writer_start(struct lmdb_store *st, char *err, size_t errlen);
