@@ -86,7 +86,7 @@
 #define LMDB_ENV_MODE   0660             /* the redgrey user and group */
 
 #define LMDB_DB_ENTRIES "entries"        /* grey and AWL records, triplet.h keys */
-#define LMDB_DB_BLOBS   "blobs"          /* named blobs (store_lmdb_txn.c) */
+#define LMDB_DB_BLOBS   "blobs"          /* named blobs, store_blob_key keys */
 #define LMDB_MAXDBS     4
 
 /* The environments this process has open: LMDB forbids opening one twice. */
@@ -269,17 +269,19 @@ lmdb_decide(struct store *base, const struct triplet *t, struct policy_verdict *
     return lmdb_writer_submit(st, &req);
 }
 
-/* lmdb_blob_req - a request for blob name, its key (prefix and name) in kbuf */
+/*
+ * lmdb_blob_req - a request for blob name, its key (store_blob_key) in
+ * kbuf of STORE_BLOB_KEY_MAX bytes: always room, since the prefix was
+ * checked at open and the name by store.c.
+ */
 static void
 lmdb_blob_req(struct lmdb_store *st, enum lmdb_op op, const char *name, char *kbuf,
               struct lmdb_req *req, char *err, size_t errlen)
 {
-    int     n = snprintf(kbuf, LMDB_KEY_SLOT, "%s%s", st->base.key_prefix, name);
-
     memset(req, 0, sizeof(*req));
     req->op = op;
     req->key = kbuf;
-    req->key_len = (size_t) n;
+    req->key_len = store_blob_key(st->base.key_prefix, name, kbuf, STORE_BLOB_KEY_MAX);
     req->name = name;
     req->err = err;
     req->errlen = errlen;
@@ -291,7 +293,7 @@ lmdb_blob_get(struct store *base, const char *name, char **data, size_t *len,
               struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct lmdb_store *st = (struct lmdb_store *) base;
-    char    kbuf[LMDB_KEY_SLOT];
+    char    kbuf[STORE_BLOB_KEY_MAX];
     struct lmdb_req req;
 
     lmdb_blob_req(st, LMDB_OP_BLOB_GET, name, kbuf, &req, err, errlen);
@@ -307,7 +309,7 @@ lmdb_blob_put(struct store *base, const char *name, const void *data, size_t len
               struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct lmdb_store *st = (struct lmdb_store *) base;
-    char    kbuf[LMDB_KEY_SLOT];
+    char    kbuf[STORE_BLOB_KEY_MAX];
     struct lmdb_req req;
 
     lmdb_blob_req(st, LMDB_OP_BLOB_PUT, name, kbuf, &req, err, errlen);

@@ -34,8 +34,9 @@
 #define REC_AWL         'a'
 
 /*
- * Blobs live in the "blobs" database, keyed by prefix and name, so the
- * sweeper never sees them. A blob's value is a 24-byte little-endian
+ * Blobs live in the "blobs" database, under the key every backend gives
+ * them (store_blob_key: PREFIX "blob:" NAME), so the sweeper never sees
+ * them. A blob's value is a 24-byte little-endian
  * header and the data:
  *   0  format (1)   1..7  zero   8  version   16  stamp (unix time)   24  data
  */
