@@ -4,7 +4,8 @@
  * writer swaps the pointer they load and frees the old object.
  *
  * NREADERS threads load the current object in a bracket and read it
- * again and again; the main thread swaps in NSWAPS new objects, waits
+ * again and again; the main thread swaps in NSWAPS new objects (fewer,
+ * but at least SWAPS_MIN, if SWAP_SECS run out on a loaded host), waits
  * out each grace period, poisons the old one and frees it. A freed object
  * read by a reader is a use after free that the suite's ASan build
  * reports; without ASan the poison still shows it. The readers also check
@@ -25,7 +26,9 @@
 #include "grace.h"
 
 #define NREADERS    4                    /* reader threads */
-#define NSWAPS      20000                /* objects the writer installs and frees */
+#define NSWAPS      5000                 /* objects the writer installs and frees ... */
+#define SWAP_SECS   15                   /* ... unless this is up first (a loaded host) */
+#define SWAPS_MIN   200                  /* swaps the test needs to mean something */
 #define NREADS      16                   /* reads of one object per bracket */
 #define OBJ_LIVE    0x4c495645UL         /* "LIVE": installed, not yet retired */
 #define OBJ_DEAD    0x44454144UL         /* "DEAD": the writer is about to free it */
@@ -96,7 +99,8 @@ reader_run(void *arg)
 START_TEST(test_swap_under_readers)
 {
     struct reader rd[NREADERS] = {0};
-    unsigned long total = 0;
+    unsigned long total = 0, swaps = 0;
+    time_t  end = time(NULL) + SWAP_SECS;
 
     grace_init(&g);
     atomic_store(&cur, obj_new(0));
@@ -104,8 +108,8 @@ START_TEST(test_swap_under_readers)
     for (int i = 0; i < NREADERS; i++)
         ck_assert_int_eq(pthread_create(&rd[i].tid, NULL, reader_run, &rd[i]), 0);
 
-    for (unsigned long k = 1; k <= NSWAPS; k++) {
-        struct obj *old = atomic_exchange(&cur, obj_new(k));
+    while (swaps < NSWAPS && (swaps < SWAPS_MIN || time(NULL) < end)) {
+        struct obj *old = atomic_exchange(&cur, obj_new(++swaps));
 
         grace_wait(&g);
         old->magic = OBJ_DEAD;
@@ -122,7 +126,8 @@ START_TEST(test_swap_under_readers)
                       " want none", i, rd[i].dead, rd[i].torn, rd[i].back);
         total += rd[i].rounds;
     }
-    ck_assert_msg(total >= NSWAPS / 10, "readers: %lu brackets in all, want them busy", total);
+    ck_assert_msg(total >= swaps / 10, "readers: %lu brackets in all for %lu swaps, want them busy",
+                  total, swaps);
     ck_assert_uint_eq(atomic_load(&g.readers[0]) + atomic_load(&g.readers[1]), 0);
 }
 END_TEST
