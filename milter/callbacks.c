@@ -51,6 +51,7 @@
 #include "lists.h"
 #include "log.h"
 #include "session.h"
+#include "spf_shared.h"
 
 /* What the callbacks share, set by callbacks_init() before smfi_main(). */
 static const struct cfg *cb_cfg;
@@ -288,7 +289,7 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
         return;
     if (!cb_cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
         return;
-    (void) spf_check_client(lists_spf(), &s->ip, s->helo,
+    (void) spf_check_client(spf_shared_get(), &s->ip, s->helo,
                             kind == MAILADDR_NULL ? NULL : s->from_domain, &m->spf);
     m->spf_checked = 1;
     if (m->spf.keyable && cb_cfg->spf_keying)
