@@ -2,8 +2,9 @@
 /*
  * store.c - pick the backend a store URL names, and forward to it.
  *
- * This file knows the URL schemes and nothing else: every backend sits
- * behind struct store_ops, so the daemon and the tests see one interface.
+ * This file knows the URL schemes and the blob key format, and nothing
+ * else: every backend sits behind struct store_ops, so the daemon and the
+ * tests see one interface, and every backend names a blob the same way.
  * An open failure is reported with the URL (its password masked) and the
  * backend's reason, because that is what an operator has to fix.
  */
@@ -118,6 +119,15 @@ store_blob_name_ok(const char *name)
     if (name == NULL || (n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-")) == 0)
         return 0;
     return name[n] == 0 && n <= STORE_BLOB_NAME_MAX;
+}
+
+/* store_blob_key - PREFIX "blob:" NAME into buf; its length, or 0 */
+size_t
+store_blob_key(const char *prefix, const char *name, char *buf, size_t len)
+{
+    int     n = snprintf(buf, len, "%s%s%s", prefix, STORE_BLOB_KEY_TAG, name);
+
+    return n > 0 && (size_t) n < len ? (size_t) n : 0;
 }
 
 /* store_blob_get - check the arguments, then forward to the backend */

@@ -22,6 +22,9 @@
  * big-sender set, so that every node of a cluster and every restart sees
  * the same copy. The store numbers the versions of a blob and stamps each
  * write with its own clock, so that a reader can poll the version alone.
+ * Every backend keeps blob NAME under the same key, PREFIX "blob:" NAME
+ * (store_blob_key); no triplet key can be one, since those continue the
+ * prefix with '{' (triplet.h).
  *
  * Thread-safety: store_decide() and the blob calls may be called from any
  * number of threads at once. store_open() and store_free() are for one
@@ -39,6 +42,8 @@
 #define STORE_ERRLEN 256
 #define STORE_BLOB_MAX (1024 * 1024)     /* bytes of one blob's data */
 #define STORE_BLOB_NAME_MAX 32           /* [a-z0-9_-], 1..32 bytes */
+#define STORE_BLOB_KEY_TAG "blob:"       /* between the prefix and a blob's name */
+#define STORE_BLOB_KEY_MAX (TRIPLET_PREFIX_MAX + sizeof(STORE_BLOB_KEY_TAG) + STORE_BLOB_NAME_MAX)
 
 struct store_config {
     const char *url;                     /* as in the config file */
@@ -134,6 +139,14 @@ int     store_blob_put(struct store *st, const char *name, const void *data, siz
 
 /* store_blob_name_ok - 1 if name is a valid blob name ([a-z0-9_-]{1,32}), else 0 */
 int     store_blob_name_ok(const char *name);
+
+/*
+ * store_blob_key - the store key of blob name under prefix, PREFIX
+ * "blob:" NAME, into buf (STORE_BLOB_KEY_MAX bytes are enough for a
+ * prefix of at most TRIPLET_PREFIX_MAX bytes and a valid name). Returns
+ * its length without the NUL, or 0 if it does not fit in len.
+ */
+size_t  store_blob_key(const char *prefix, const char *name, char *buf, size_t len);
 
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);

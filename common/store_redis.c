@@ -626,15 +626,6 @@ static const char redis_blob_script[] =
     "redis.call('HSET', KEYS[1], 'data', ARGV[1], 'stamp', t[1])\n"
     "return {v, tonumber(t[1])}\n";
 
-/* redis_blob_key - PREFIX "blob:" NAME into buf; its length */
-static size_t
-redis_blob_key(const struct store_redis *rs, const char *name, char *buf, size_t len)
-{
-    int     n = snprintf(buf, len, "%sblob:%s", rs->base.key_prefix, name);
-
-    return n > 0 && (size_t) n < len ? (size_t) n : 0;
-}
-
 /* redis_blob_number - a reply element holding a decimal integer >= 0 (>= 1 if positive) */
 static int
 redis_blob_number(const redisReply *e, int positive, uint64_t *out)
@@ -665,7 +656,7 @@ redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
                struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct store_redis *rs = (struct store_redis *) st;
-    char    key[TRIPLET_PREFIX_MAX + STORE_BLOB_NAME_MAX + 8];
+    char    key[STORE_BLOB_KEY_MAX];
     const char *argv[5] = {"HMGET", key, "version", "stamp", "data"};
     size_t  lens[5] = {5, 0, 7, 5, 4};
     int     argc = data != NULL ? 5 : 4;
@@ -673,7 +664,7 @@ redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
     uint64_t version, stamp;
     redisReply *r;
 
-    lens[1] = redis_blob_key(rs, name, key, sizeof(key));
+    lens[1] = store_blob_key(rs->base.key_prefix, name, key, sizeof(key));
     if ((r = redis_command(rs, argc, argv, lens, err, errlen)) == NULL)
         return STORE_BLOB_ERROR;
     if (r->type == REDIS_REPLY_ERROR) {
@@ -716,14 +707,14 @@ redis_blob_put(struct store *st, const char *name, const void *data, size_t len,
                struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct store_redis *rs = (struct store_redis *) st;
-    char    key[TRIPLET_PREFIX_MAX + STORE_BLOB_NAME_MAX + 8];
+    char    key[STORE_BLOB_KEY_MAX];
     const char *argv[5] = {"EVAL", redis_blob_script, "1", key, data};
     size_t  lens[5] = {4, sizeof(redis_blob_script) - 1, 1, 0, len};
     uint64_t version, stamp;
     redisReply *r;
     int     rc = -1;
 
-    lens[3] = redis_blob_key(rs, name, key, sizeof(key));
+    lens[3] = store_blob_key(rs->base.key_prefix, name, key, sizeof(key));
     if ((r = redis_command(rs, 5, argv, lens, err, errlen)) == NULL)
         return -1;
     if (r->type == REDIS_REPLY_ERROR)

@@ -45,6 +45,7 @@
 #include "lists.h"
 #include "log.h"
 #include "refresh.h"
+#include "spf_shared.h"
 #include "store.h"
 
 #define MAIN_STOP_WAIT_MS 3000           /* wait for open sessions at exit */
@@ -310,8 +311,9 @@ main_serve(const struct cfg *c)
     const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
     int     rc, left;
 
-    /* First: it blocks SIGUSR1, which every later thread must inherit. */
-    if (lists_init(c, err, sizeof(err)) != 0)
+    /* lists_init first of the threads: it blocks SIGUSR1, which they must inherit. */
+    if (refresh_check(c, err, sizeof(err)) != 0 || lists_init(c, err, sizeof(err)) != 0
+        || spf_shared_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
     cfg_store_config(c, &sc);
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
@@ -352,6 +354,7 @@ main_serve(const struct cfg *c)
     }
     refresh_stop();
     store_free(st);
+    spf_shared_fini();
     lists_fini();
     return rc;
 }
@@ -404,7 +407,8 @@ main(int argc, char **argv)
     }
     if (check) {
         /* The daemon loads the whitelists itself, after dropping privileges. */
-        if (lists_check(c, err, sizeof(err)) != 0) {
+        if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
+            || spf_shared_check(c, err, sizeof(err)) != 0) {
             fprintf(stderr, "redgrey: %s\n", err);
             cfg_free(c);
             return 1;

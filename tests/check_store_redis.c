@@ -590,7 +590,7 @@ START_TEST(test_blob_junk)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    snprintf(key, sizeof(key), "%sblob:bigsenders", st->key_prefix);
+    ck_assert_uint_gt(store_blob_key(st->key_prefix, "bigsenders", key, sizeof(key)), 0);
     freeReplyObject(test_cmd(c, "HSET", key, k->f1, k->v1, k->f2, k->v2, k->f3, k->v3, NULL));
     r = store_blob_get(st, "bigsenders", &data, &len, &m, err, sizeof(err));
     ck_assert_msg(r == STORE_BLOB_ERROR && data == NULL, "%s: get: got %d, want STORE_BLOB_ERROR",
