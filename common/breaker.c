@@ -168,9 +168,9 @@ breaker_probe_end(struct breaker *b, int ok, int64_t now, struct breaker_outage 
     } else if (breaker_is_open(b, NULL)) {
         int64_t iv = atomic_load(&b->interval);
 
+        iv = iv > b->conf.probe_max_us / 2 ? b->conf.probe_max_us : 2 * iv;
+        atomic_store(&b->interval, iv);
         atomic_store(&b->probe_at, atomic_load(&b->probe_start) + iv);
-        atomic_store(&b->interval, iv > b->conf.probe_max_us / 2 ? b->conf.probe_max_us
-                     : 2 * iv);
         atomic_fetch_add(&b->probes, 1);
     }
     atomic_store_explicit(&b->probing, 0, memory_order_release);

@@ -11,10 +11,10 @@
  *            would cost as much again.
  *   open     every call is refused at once (breaker_allow() 0) and
  *            counted. One probe at a time may run (breaker_probe_begin):
- *            the first probe_min after the opening, then after probe_min,
- *            2 probe_min ... up to probe_max, measured from the start of
- *            the previous probe (a probe that takes longer than the
- *            interval is followed at once by the next). The first success
+ *            the first probe_min after the opening, the next ones 2, 4 ...
+ *            times probe_min up to probe_max after the start of the
+ *            previous one (a probe that takes longer than its interval
+ *            is followed at once by the next). The first success
  *            -- a probe's, or that of a call that was already under way
  *            when the breaker opened -- closes it.
  *
@@ -70,7 +70,7 @@ struct breaker {
     atomic_int probing;                  /* 1 while a probe ticket is out */
     _Atomic int64_t probe_start;         /* when the running probe began */
     _Atomic int64_t probe_at;            /* open: the next probe not before this */
-    _Atomic int64_t interval;            /* open: the wait after the next failed probe */
+    _Atomic int64_t interval;            /* open: the last interval used */
     atomic_uint_fast64_t refused;        /* calls refused in this outage */
     atomic_uint_fast64_t probes;         /* failed probes in this outage */
 };
@@ -117,9 +117,9 @@ int     breaker_probe_begin(struct breaker *b, int64_t now);
 
 /*
  * breaker_probe_end - the ticket holder's result at now: a success closes
- * the breaker (BREAKER_CLOSED, *out filled), a failure schedules the next
- * probe one interval after this one began and doubles the interval (up to
- * probe_max). Gives the ticket back.
+ * the breaker (BREAKER_CLOSED, *out filled), a failure doubles the
+ * interval (up to probe_max) and schedules the next probe that long after
+ * this one began. Gives the ticket back.
  */
 enum breaker_change breaker_probe_end(struct breaker *b, int ok, int64_t now,
                                       struct breaker_outage *out);
