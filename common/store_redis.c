@@ -600,16 +600,23 @@ redis_run(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
 
 /* ---- outages: the breaker's hooks and the probe ---- */
 
-/* redis_why_set - remember why the breaker is open: err without the leading name */
-static void
-redis_why_set(struct store_redis *rs, const char *err)
+/* redis_why - err without the leading store name, for a line that names it already */
+static const char *
+redis_why(const struct store_redis *rs, const char *err)
 {
     size_t  n = strlen(rs->name);
 
     if (strncmp(err, rs->name, n) == 0 && strncmp(err + n, ": ", 2) == 0)
         err += n + 2;
+    return err[0] != 0 ? err : "unknown error";
+}
+
+/* redis_why_set - remember why the breaker is open */
+static void
+redis_why_set(struct store_redis *rs, const char *err)
+{
     pthread_mutex_lock(&rs->addr_lock);
-    snprintf(rs->why, sizeof(rs->why), "%s", err[0] != 0 ? err : "unknown error");
+    snprintf(rs->why, sizeof(rs->why), "%s", redis_why(rs, err));
     pthread_mutex_unlock(&rs->addr_lock);
 }
 
@@ -648,7 +655,7 @@ redis_report(void *arg, enum breaker_change change, const struct breaker_outage 
         redis_why_set(rs, err);
         prober_wake(&rs->prober);
         store_notify(&rs->base, "%s: unavailable (%s): failing fast, probing every %d ms"
-                     " to %d ms", rs->name, rs->why, REDIS_PROBE_MIN_US / 1000,
+                     " to %d ms", rs->name, redis_why(rs, err), REDIS_PROBE_MIN_US / 1000,
                      REDIS_PROBE_MAX_US / 1000);
     } else if (change == BREAKER_CLOSED) {
         store_notify(&rs->base, "%s: available again after %.1f s unavailable;"
@@ -1098,6 +1105,8 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
     atomic_init(&rs->addr_gen, 0);
     breaker_init(&rs->breaker, &bc);
     rs->numeric = !url.is_unix && redis_numeric(url.host);
+    if (rs->numeric)
+        snprintf(rs->addr, sizeof(rs->addr), "%.*s", (int) sizeof(rs->addr) - 1, url.host);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&rs->cond, &ca);

@@ -1071,12 +1071,17 @@ START_TEST(test_daemon_start_down)
 }
 END_TEST
 
-/* redgrey -t: a store that cannot be reached is a warning, not an error */
+/*
+ * redgrey -t: a store that cannot be reached is a warning, not an error.
+ * redgreyctl, an admin's tool, fails with the reason.
+ */
 START_TEST(test_check_reach)
 {
     struct ha_redis s;
     char    path[700], conf[256], out[4096];
     char   *argv[] = {(char *) DAEMON_REDGREY_BIN, (char *) "-t", (char *) "-c", path, NULL};
+    char   *ctl[] = {(char *) TEST_BUILDDIR "/../milter/redgreyctl", (char *) "-c", path,
+                     (char *) "spf-show", NULL};
     int     port = daemon_free_port(), rc;
 
     snprintf(path, sizeof(path), "%s/ha-check.conf", daemon_tmp());
@@ -1086,6 +1091,10 @@ START_TEST(test_check_reach)
     ck_assert_msg(rc == 0 && strstr(out, "redgrey: warning: ") != NULL
                   && strstr(out, "refused") != NULL && strstr(out, "configuration OK") != NULL,
                   "store down: exit %d, output \"%s\": want 0, a warning and OK", rc, out);
+    rc = daemon_capture((const char *const *) ctl, out, sizeof(out), 10000);
+    ck_assert_msg(rc != 0 && strstr(out, "redgreyctl: ") != NULL && strstr(out, "refused") != NULL,
+                  "redgreyctl, store down: exit %d, output \"%s\": want a failure saying"
+                  " refused", rc, out);
 
     ck_assert_msg(ha_start_on(&s, port, NULL) == 0, "cannot start redis on port %d", port);
     rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
