@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,7 +101,48 @@ store_open(const struct store_config *conf, char *err, size_t errlen)
     if ((st = open_fn(conf, reason, sizeof(reason))) == NULL)
         snprintf(err, errlen, "store \"%s\": %s", shown,
                  reason[0] ? reason : "cannot open");
+    else if (reason[0] != 0)             /* opened, but not usable yet: a warning */
+        snprintf(err, errlen, "store \"%s\": %s", shown, reason);
+    else if (errlen > 0)
+        err[0] = 0;
     return st;
+}
+
+/* store_check_reach - open, look at the warning, close; LMDB is not touched */
+int
+store_check_reach(const struct store_config *conf, char *err, size_t errlen)
+{
+    struct store *st;
+
+    if (conf != NULL && conf->url != NULL && strncmp(conf->url, "lmdb:", 5) == 0)
+        return 0;
+    if ((st = store_open(conf, err, errlen)) == NULL)
+        return -1;
+    store_free(st);
+    return err[0] != 0 ? -1 : 0;
+}
+
+/* store_set_notify - where availability changes go */
+void
+store_set_notify(struct store *st, store_notify_fn fn)
+{
+    atomic_store(&st->notify, fn);
+}
+
+/* store_notify - one formatted line to the notify function, if there is one */
+void
+store_notify(struct store *st, const char *fmt, ...)
+{
+    store_notify_fn fn = atomic_load(&st->notify);
+    char    line[2 * STORE_ERRLEN];
+    va_list ap;
+
+    if (fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fn(line);
 }
 
 /* store_decide - forward to the backend */

@@ -15,7 +15,10 @@
  * Errors are returned, never logged here: the caller logs them once with
  * its context (queue id, client). A failed call takes at most the
  * configured store_timeout and leaves the store usable for the next call
- * (a broken connection is dropped and re-made).
+ * (a broken connection is dropped and re-made). Changes of a store's
+ * availability -- an outage begins, an outage ends -- are not tied to a
+ * call: the store reports them through the caller's notify function
+ * (store_set_notify), once per change.
  *
  * Besides triplets, a store keeps a few named blobs: small values (at most
  * STORE_BLOB_MAX bytes) written and read whole, such as the expanded
@@ -33,6 +36,7 @@
 #ifndef REDGREY_STORE_H
 #define REDGREY_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +59,9 @@ struct store_config {
 };
 
 struct store;
+
+/* store_notify_fn - called with one line (naming the store) per change of availability */
+typedef void (*store_notify_fn)(const char *line);
 
 /* What a blob read finds. */
 enum store_blob_result {
@@ -86,15 +93,34 @@ struct store {
     const struct store_ops *ops;         /* backend */
     struct policy_params params;         /* copied at open */
     char    key_prefix[TRIPLET_PREFIX_MAX + 1]; /* copied at open */
+    _Atomic(store_notify_fn) notify;     /* store_set_notify; NULL: none */
 };
 
 /*
  * store_open - open the backend the URL names. Returns a store the caller
- * owns (store_free), or NULL with a reason naming the URL in err.
- * Verifies that the store can be used (Redis answers, the LMDB directory
- * is an environment we can write) so that startup fails early and clearly.
+ * owns (store_free), or NULL with a reason naming the URL in err. LMDB:
+ * verifies that the directory is an environment we can write, so that
+ * startup fails early and clearly. Redis: fails only for what a restart
+ * cannot fix (the URL, the limits); a server that cannot be reached or
+ * used right now gives a store all the same, whose calls fail at once
+ * until the server serves, with the reason in err as a warning. err is
+ * "" when the store is ready.
  */
 struct store *store_open(const struct store_config *conf, char *err, size_t errlen);
+
+/*
+ * store_set_notify - report availability changes to fn (NULL: to
+ * nobody). fn may be called from any thread that uses the store, and from
+ * the store's own probing thread; it must not call the store.
+ */
+void    store_set_notify(struct store *st, store_notify_fn fn);
+
+/*
+ * store_check_reach - for redgrey -t: can the store the URL names be used
+ * now? LMDB: 0 without touching anything. Redis: one connection, login
+ * and probe within conf->timeout_ms; 0, or -1 with the reason in err.
+ */
+int     store_check_reach(const struct store_config *conf, char *err, size_t errlen);
 
 /*
  * store_url_check - check the URL's syntax without opening anything (for
@@ -153,6 +179,9 @@ void    store_free(struct store *st);
 
 /* Backends, for store.c only. */
 struct store *store_redis_open(const struct store_config *conf, char *err, size_t errlen);
+
+/* store_notify - for backends: format one line and pass it to the notify function, if any */
+void    store_notify(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct store *store_lmdb_open(const struct store_config *conf, char *err, size_t errlen);
 
 #endif

@@ -71,6 +71,13 @@ static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
 #define CB_STEPS_UNWANTED (SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | \
                            SMFIP_NOBODY | SMFIP_NOUNKNOWN)
 
+/* cb_store_notify - store_notify_fn: an outage's start and end, once each */
+static void
+cb_store_notify(const char *line)
+{
+    log_warn("%s", line);
+}
+
 /* callbacks_init - the configuration and store the callbacks use */
 void
 callbacks_init(const struct cfg *cfg, struct store *store)
@@ -78,6 +85,7 @@ callbacks_init(const struct cfg *cfg, struct store *store)
     cb_cfg = cfg;
     decision_config_init(&cb_decision, cfg);
     cb_store = store;
+    store_set_notify(store, cb_store_notify);
     if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
         strcpy(cb_hostname, "localhost");
     cb_hostname[sizeof(cb_hostname) - 1] = '\0';

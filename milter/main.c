@@ -316,8 +316,12 @@ main_serve(const struct cfg *c)
         || spf_shared_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
     cfg_store_config(c, &sc);
+    err[0] = '\0';
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         main_fatal("%s", err);
+    /* A Redis that cannot serve yet: start anyway, it is probed until it does. */
+    if (err[0] != '\0')
+        log_warn("%s: serving under on_store_error until it answers", err);
     /* The pidfile is an absolute path (cfg checks), so chdir is safe. */
     if (pidfile != NULL && main_pidfile_write(pidfile, err, sizeof(err)) != 0) {
         store_free(st);
@@ -406,6 +410,8 @@ main(int argc, char **argv)
         return 1;
     }
     if (check) {
+        struct store_config sc;
+
         /* The daemon loads the whitelists itself, after dropping privileges. */
         if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
             || spf_shared_check(c, err, sizeof(err)) != 0) {
@@ -413,6 +419,10 @@ main(int argc, char **argv)
             cfg_free(c);
             return 1;
         }
+        /* A store that is down now is no configuration error: the daemon would wait for it. */
+        cfg_store_config(c, &sc);
+        if (store_check_reach(&sc, err, sizeof(err)) != 0)
+            fprintf(stderr, "redgrey: warning: %s\n", err);
         printf("redgrey: %s: configuration OK\n", path);
         cfg_free(c);
         return 0;
