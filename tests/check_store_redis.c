@@ -29,6 +29,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "daemon.h"
 #include "store.h"
 #include "store_contract.h"
 #include "store_redis.h"
@@ -112,26 +113,6 @@ redis_open_unix(const struct policy_params *p, char *err, size_t errlen)
 
     test_url(1, "", "", url, sizeof(url));
     return test_open(url, p, 8, 2000, err, errlen);
-}
-
-/* test_ms_since - milliseconds since start (CLOCK_MONOTONIC) */
-static long
-test_ms_since(const struct timespec *start)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
-/* test_triplet - fill t from normalised parts */
-static void
-test_triplet(struct triplet *t, const char *client_key, const char *sender, const char *rcpt)
-{
-    memset(t, 0, sizeof(*t));
-    snprintf(t->client_key, sizeof(t->client_key), "%s", client_key);
-    snprintf(t->sender, sizeof(t->sender), "%s", sender);
-    snprintf(t->rcpt, sizeof(t->rcpt), "%s", rcpt);
 }
 
 /* test_decide - store_decide that must succeed with reason want */
@@ -283,7 +264,7 @@ START_TEST(test_keys)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 2, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
     ck_assert(triplet_awl_key(st->key_prefix, &t, akey, sizeof(akey)) > 0);
 
@@ -360,7 +341,7 @@ START_TEST(test_compact_pending)
     /* retry_window in whole minutes: the value is the minutes, a shared integer. */
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
     v1 = test_decide(st, &t, POLICY_REASON_NEW, "first sighting");
     test_get(c, gkey, val, sizeof(val));
@@ -405,10 +386,10 @@ START_TEST(test_awl_hourly)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&a, "203.0.113.0/24", "alice@example.org", "r1@example.net");
-    test_triplet(&b, "203.0.113.0/24", "bob@example.org", "r2@example.net");
-    test_triplet(&d, "203.0.113.0/24", "dave@example.org", "r4@example.net");
-    test_triplet(&e, "203.0.113.0/24", "erin@example.org", "r5@example.net");
+    store_contract_triplet(&a, "203.0.113.0/24", "alice@example.org", "r1@example.net");
+    store_contract_triplet(&b, "203.0.113.0/24", "bob@example.org", "r2@example.net");
+    store_contract_triplet(&d, "203.0.113.0/24", "dave@example.org", "r4@example.net");
+    store_contract_triplet(&e, "203.0.113.0/24", "erin@example.org", "r5@example.net");
     ck_assert(triplet_awl_key(st->key_prefix, &a, akey, sizeof(akey)) > 0);
 
     /* Counted 10 s ago: this pass does not count, but renews the TTL. */
@@ -446,7 +427,7 @@ START_TEST(test_junk_values)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
     ck_assert(triplet_awl_key(st->key_prefix, &t, akey, sizeof(akey)) > 0);
 
@@ -525,7 +506,7 @@ START_TEST(test_window_end)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
 
     /*
@@ -623,7 +604,7 @@ START_TEST(test_select_db)
     struct store *st;
     struct triplet t;
 
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     for (int unix_socket = 0; unix_socket <= 1; unix_socket++) {
         const char *db = unix_socket ? "5" : "3";
 
@@ -653,7 +634,7 @@ START_TEST(test_noscript)
     /* One connection, so the flushed script is the one it loaded. */
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SCRIPT FLUSH");
     r = test_cmd(c, "SCRIPT", "FLUSH", NULL);
     ck_assert_msg(r->type == REDIS_REPLY_STATUS, "SCRIPT FLUSH failed");
@@ -681,7 +662,7 @@ START_TEST(test_host_name)
 
     snprintf(url, sizeof(url), "redis://localhost%s", strrchr(hp, ':'));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "via localhost");
     r = test_cmd(c, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes", NULL);
     ck_assert_msg(r->type == REDIS_REPLY_INTEGER && r->integer >= 1,
@@ -727,7 +708,7 @@ START_TEST(test_auth)
     struct store *st;
     struct triplet t;
 
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
 
     /* No password configured: sending one is an error, and says so. */
     test_url(0, ":" TEST_PASSWORD "@", "", url, sizeof(url));
@@ -788,7 +769,7 @@ START_TEST(test_unreachable)
     st = test_open(url, &p, 2, 200, err, sizeof(err));
     ck_assert_msg(st == NULL && strstr(err, "refused") != NULL, "%s: %s", url,
                   st ? "opened" : err);
-    ck_assert_msg(test_ms_since(&start) < 1000, "refused after %ld ms", test_ms_since(&start));
+    ck_assert_msg(daemon_ms_since(&start) < 1000, "refused after %ld ms", daemon_ms_since(&start));
 
     snprintf(url, sizeof(url), "redis+unix://%s/nonexistent.sock",
              test_env("REDGREY_TEST_TMP"));
@@ -804,13 +785,11 @@ END_TEST
 static pid_t
 redis_pid(void)
 {
-    FILE   *f = fopen(test_env("REDGREY_TEST_REDIS_PIDFILE"), "r");
-    long    pid = 0;
+    long    pid;
 
-    ck_assert_msg(f != NULL, "cannot read the redis pidfile");
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = 0;
-    fclose(f);
+    (void) test_env("REDGREY_TEST_REDIS_PIDFILE");
+    pid = daemon_redis_pid();
+    ck_assert_msg(pid != -1, "cannot read the redis pidfile");
     ck_assert_msg(pid > 1, "bad pid in the redis pidfile");
     return (pid_t) pid;
 }
@@ -822,7 +801,7 @@ redis_wait_up(int ms)
     struct timespec start;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
-    while (test_ms_since(&start) < ms) {
+    while (daemon_ms_since(&start) < ms) {
         redisContext *c = test_redis_try(200);
 
         if (c != NULL) {
@@ -845,7 +824,7 @@ redis_wait_refused(int ms)
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sin.sin_port = htons((uint16_t) atoi(strrchr(hp, ':') + 1));
     clock_gettime(CLOCK_MONOTONIC, &start);
-    while (test_ms_since(&start) < ms) {
+    while (daemon_ms_since(&start) < ms) {
         int     fd = socket(AF_INET, SOCK_STREAM, 0);
         int     rc = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
         int     e = errno;
@@ -862,16 +841,11 @@ redis_wait_refused(int ms)
 static void
 outage_restore(void)
 {
-    const char *pidfile = getenv("REDGREY_TEST_REDIS_PIDFILE");
     const char *start = getenv("REDGREY_TEST_REDIS_START");
-    FILE   *f = pidfile ? fopen(pidfile, "r") : NULL;
-    long    pid = 0;
+    long    pid = daemon_redis_pid();
 
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) == 1 && pid > 1)
-            kill((pid_t) pid, SIGCONT);
-        fclose(f);
-    }
+    if (pid > 1)
+        kill((pid_t) pid, SIGCONT);
     if (!redis_wait_up(2000) && start != NULL) {
         if (system(start) != 0)
             fprintf(stderr, "outage_restore: %s failed\n", start);
@@ -892,7 +866,7 @@ START_TEST(test_outage_stop)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 2, 200);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGSTOP");
 
     ck_assert(kill(pid, SIGSTOP) == 0);
@@ -901,7 +875,7 @@ START_TEST(test_outage_stop)
         clock_gettime(CLOCK_MONOTONIC, &start);
         ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
                       "call %d: decided with the server stopped", k);
-        ms = test_ms_since(&start);
+        ms = daemon_ms_since(&start);
         ck_assert_msg(ms >= 150 && ms < 1000, "call %d: failed after %ld ms, want 150..1000 "
                       "(timeout 200 ms)", k, ms);
         ck_assert_msg(strstr(err, "timeout") != NULL, "call %d: %s", k, err);
@@ -936,13 +910,13 @@ pool_caller_run(void *arg)
     struct timespec start;
     struct triplet t;
 
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     pthread_barrier_wait(pc->go);
     if (pc->late)
         usleep(POOL_LATE * 1000);
     clock_gettime(CLOCK_MONOTONIC, &start);
     pc->rc = store_decide(pc->st, &t, &v, pc->err, sizeof(pc->err));
-    pc->ms = test_ms_since(&start);
+    pc->ms = daemon_ms_since(&start);
     return NULL;
 }
 
@@ -969,7 +943,7 @@ START_TEST(test_outage_pool)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, POOL_SIZE, POOL_TIMEOUT);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGSTOP");
 
     ck_assert(kill(pid, SIGSTOP) == 0);
@@ -1019,14 +993,14 @@ START_TEST(test_outage_kill)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 2, 200);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGKILL");
 
     ck_assert(kill(redis_pid(), SIGKILL) == 0);
     ck_assert_msg(redis_wait_refused(2000), "redis still accepts 2 s after SIGKILL");
     clock_gettime(CLOCK_MONOTONIC, &start);
     ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1, "decided without a server");
-    ms = test_ms_since(&start);
+    ms = daemon_ms_since(&start);
     ck_assert_msg(ms < 1000, "failed after %ld ms, want < 1000", ms);
     ck_assert_msg(strstr(err, "refused") != NULL, "after SIGKILL: %s", err);
 
@@ -1064,7 +1038,7 @@ mem_thread_run(void *arg)
 
         snprintf(ck, sizeof(ck), "203.0.%d.0/24", n % 256);
         snprintf(rcpt, sizeof(rcpt), "user%d@example.net", n);
-        test_triplet(&t, ck, "sender@example.org", rcpt);
+        store_contract_triplet(&t, ck, "sender@example.org", rcpt);
         if (store_decide(mt->st, &t, &v, mt->err, sizeof(mt->err)) < 0
             || v.reason != POLICY_REASON_NEW)
             mt->failed++;
@@ -1180,7 +1154,7 @@ store_redis_suite(void)
 int
 main(void)
 {
-    SRunner *sr;
+    Suite  *tcp, *unix_socket;
     int     failed;
 
     if (getenv("REDGREY_TEST_REDIS") == NULL) {
@@ -1188,11 +1162,8 @@ main(void)
                 " run under tests/with-redis.sh\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(store_contract_suite("redis tcp", redis_open_tcp));
-    srunner_add_suite(sr, store_contract_suite("redis unix", redis_open_unix));
-    srunner_add_suite(sr, store_redis_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    tcp = store_contract_suite("redis tcp", redis_open_tcp);
+    unix_socket = store_contract_suite("redis unix", redis_open_unix);
+    failed = daemon_run_suites(tcp, unix_socket, store_redis_suite(), NULL);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
