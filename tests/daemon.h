@@ -110,9 +110,12 @@ int     daemon_read_full(int fd, void *buf, size_t len, int ms);
 struct ipaddr daemon_must_ip(const char *text);
 
 /*
- * daemon_cfg_dump_body - cfg_dump's output without its first line (which
- * names the file), malloc'ed; fails the test if it cannot
+ * daemon_cfg_dump_text - cfg_dump's output without its first line (which
+ * names the file), malloc'ed, or NULL; for use outside a test too
  */
+char   *daemon_cfg_dump_text(const struct cfg *cfg);
+
+/* daemon_cfg_dump_body - daemon_cfg_dump_text that fails the test if it cannot */
 char   *daemon_cfg_dump_body(const struct cfg *cfg);
 
 /*
