@@ -103,24 +103,26 @@ key_len(const char *s)
 }
 
 /*
- * read_sample - "#key = value" and "key = value" lines. A commented line
- * counts only with the key right after the '#': "# spf_domains = /etc/..."
- * is prose.
+ * read_assignments - the "key = value" lines of text into p; with
+ * commented, "#key = value" lines too, but only with the key right after
+ * the '#': "# spf_domains = /etc/..." is prose
  */
 static int
-read_sample(char *text)
+read_assignments(struct place *p, const char *text, int commented)
 {
-    int     line = 0;
+    int     line = 1;
 
-    for (char *l = strtok(text, "\n"); l != NULL; l = strtok(NULL, "\n")) {
-        const char *k = l[0] == '#' ? l + 1 : l;
-        size_t  n = key_len(k);
+    for (const char *l = text; *l != '\0'; line++) {
+        const char *eol = strchr(l, '\n'), *k = commented && l[0] == '#' ? l + 1 : l;
+        size_t  n = key_len(k), len;
 
-        line++;
-        if (n == 0 || strncmp(k + n, " = ", 3) != 0)
-            continue;
-        if (place_add(&sample, k, n, k + n + 3, strlen(k + n + 3), line) != 0)
+        if (eol == NULL)
+            eol = l + strlen(l);
+        len = (size_t) (eol - k);
+        if (n > 0 && len >= n + 3 && strncmp(k + n, " = ", 3) == 0
+            && place_add(p, k, n, k + n + 3, len - n - 3, line) != 0)
             return -1;
+        l = *eol == '\n' ? eol + 1 : eol;
     }
     return 0;
 }
@@ -174,24 +176,6 @@ read_man(const char *text)
         if (place_add(&man, k, n, d, (size_t) (end - d), line) != 0)
             return -1;
         troff_plain(man.value[man.n - 1]);
-    }
-    return 0;
-}
-
-/* read_table - "key = value" lines of cfg_dump at the defaults */
-static int
-read_table(char *text)
-{
-    int     line = 0;
-
-    for (char *l = strtok(text, "\n"); l != NULL; l = strtok(NULL, "\n")) {
-        size_t  n = key_len(l);
-
-        line++;
-        if (n == 0 || strncmp(l + n, " = ", 3) != 0)
-            continue;
-        if (place_add(&table, l, n, l + n + 3, strlen(l + n + 3), line) != 0)
-            return -1;
     }
     return 0;
 }
@@ -316,7 +300,8 @@ main(void)
                 SAMPLE_PATH, MAN_PATH);
         return EXIT_FAILURE;
     }
-    ok = read_sample(sample_text) == 0 && read_man(man_text) == 0 && read_table(table_text) == 0;
+    ok = read_assignments(&sample, sample_text, 1) == 0 && read_man(man_text) == 0
+        && read_assignments(&table, table_text, 0) == 0;
     free(sample_text);
     free(man_text);
     free(table_text);
