@@ -23,11 +23,17 @@
 # minutes. If a backend cannot start (not built yet), its rows say so.
 #
 # usage: bench/run.sh [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q]
+#                     [-M] [-C "CONNS..."] [-W "WORKLOADS..."]
 #   -B  the build directory (holds bench/rgbench, milter/redgrey ...);
 #       default: the current directory if it has them, else the source tree
 #   -o  also write the Markdown to FILE.md
 #   -k  keep the raw key=value lines in FILE.kv
 #   -q  quick: fewer messages, for checking the script itself
+#   -M  the matrix (part 1) only: no paced runs, sweep, sockets or log cost
+#   -C  the matrix's connection counts (default "1 8 64")
+#   -W  the matrix's workloads (default "new retry awl mixed")
+# e.g. bench/run.sh -M -C 16 -W mixed: one cell per backend, beside the
+# null milters, for a before/after comparison of a change.
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,13 +41,19 @@ build=
 out=
 kvout=
 quick=no
-while getopts "B:o:k:q" opt; do
+matrix_only=no
+conns_list="1 8 64"
+workloads="new retry awl mixed"
+while getopts "B:o:k:qMC:W:" opt; do
     case $opt in
     B) build=$OPTARG ;;
     o) out=$OPTARG ;;
     k) kvout=$OPTARG ;;
     q) quick=yes ;;
-    *) echo "usage: $0 [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q]" >&2; exit 2 ;;
+    M) matrix_only=yes ;;
+    C) conns_list=$OPTARG ;;
+    W) workloads=$OPTARG ;;
+    *) echo "usage: $0 [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q] [-M] [-C CONNS] [-W WORKLOADS]" >&2; exit 2 ;;
     esac
 done
 if [ -z "$build" ]; then
@@ -66,8 +78,6 @@ memfill=100000
 if [ $quick = yes ]; then
     msgs=600; nagle_msgs=20; secs=5; sweep="0 10000 20000"; memfill=10000
 fi
-conns_list="1 8 64"
-workloads="new retry awl mixed"
 delay=1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rgbench.XXXXXX") || exit 1
@@ -251,124 +261,127 @@ for backend in lmdb redis; do
 done
 say "matrix done in $(( $(date +%s) - start_time )) s"
 
-# --- 1b. latency below saturation ---------------------------------------------
-# Closed-loop cells saturate the two cores, so their latencies are mostly
-# queueing. Here the measured messages are paced (rgbench -L) at 40% of
-# what the null milter -m managed at 64 connections in the matrix.
-rate=$(awk '/part=matrix/ && / milter=nullm / && / conns=64 / && / workload=mixed / {
-    for (i = 1; i <= NF; i++) if ($i ~ /^msgs_per_s=/) { split($i, a, "="); r = a[2] } }
-    END { r = int(r * 0.4 / 100) * 100; print (r < 200 ? 200 : r) }' "$kv")
-for backend in lmdb redis; do
-    if ! start_redgrey "redgrey-paced-$backend" "$(store_url $backend)" warning; then
-        echo "part=paced backend=$backend status=notyet" >> "$kv"
-        continue
-    fi
-    aux=""
-    [ $backend = redis ] && aux="-R $redis_pid"
-    for c in 8 64; do
-        bench "part=paced backend=$backend milter=nullm" \
-            -p "$nullm_spec" -X -c $c -n $msgs -w mixed -L "$rate" -P "$nullm_pid"
-        bench "part=paced backend=$backend milter=redgrey" \
-            -p "$rg_spec" -c $c -n $msgs -w mixed -L "$rate" -P "$rg_pid" $aux
-    done
-    stop "$rg_pid"
-done
-say "paced runs done at $(( $(date +%s) - start_time )) s"
+if [ $matrix_only = no ]; then
 
-# --- 2. the store-size sweep ------------------------------------------------
-for backend in lmdb redis; do
-    url=$(store_url $backend)
-    filled=0
-    fseed=0
-    for size in $sweep; do
-        want=$((size - filled))
-        if [ $want -gt 0 ]; then
-            write_conf "$tmp/fill.conf" "unix:$tmp/unused.sock" "$url" warning
-            mem0=0; [ $backend = redis ] && mem0=$(redis_info used_memory)
-            fseed=$((fseed + 1))
-            fill=$(timeout 300 "$rgfill" -f "$tmp/fill.conf" -n $want -c 4 -s $((fseed * 7919)) -d 240 2>"$tmp/rgfill.err")
-            say "fill $backend +$want: $fill"
-            if ! echo "$fill" | grep -q "filled=$want errors=0"; then
-                say "fill failed: $(cat "$tmp/rgfill.err")"
-                echo "part=sweep backend=$backend size=$size status=fillfailed" >> "$kv"
-                break
-            fi
-            filled=$size
-            if [ $backend = redis ]; then
-                mem1=$(redis_info used_memory)
-                keys=$("$redis_cli" -h 127.0.0.1 -p "$redis_port" dbsize)
-                echo "part=memory mix=v6-20% size=$size added=$want keys=$keys used_memory=$mem1 bytes_per_triplet=$(( (mem1 - mem0) / want ))" >> "$kv"
-            fi
-        fi
-        if ! start_redgrey "sweep-$backend" "$url" warning; then
-            echo "part=sweep backend=$backend size=$size status=notyet" >> "$kv"
-            break
+    # --- 1b. latency below saturation ---------------------------------------------
+    # Closed-loop cells saturate the two cores, so their latencies are mostly
+    # queueing. Here the measured messages are paced (rgbench -L) at 40% of
+    # what the null milter -m managed at 64 connections in the matrix.
+    rate=$(awk '/part=matrix/ && / milter=nullm / && / conns=64 / && / workload=mixed / {
+        for (i = 1; i <= NF; i++) if ($i ~ /^msgs_per_s=/) { split($i, a, "="); r = a[2] } }
+        END { r = int(r * 0.4 / 100) * 100; print (r < 200 ? 200 : r) }' "$kv")
+    for backend in lmdb redis; do
+        if ! start_redgrey "redgrey-paced-$backend" "$(store_url $backend)" warning; then
+            echo "part=paced backend=$backend status=notyet" >> "$kv"
+            continue
         fi
         aux=""
         [ $backend = redis ] && aux="-R $redis_pid"
-        bench "part=sweep backend=$backend size=$size milter=nullm" \
-            -p "$nullm_spec" -X -c 8 -n $msgs -w mixed -P "$nullm_pid"
-        bench "part=sweep backend=$backend size=$size milter=redgrey" \
-            -p "$rg_spec" -c 8 -n $msgs -w mixed -P "$rg_pid" $aux
+        for c in 8 64; do
+            bench "part=paced backend=$backend milter=nullm" \
+                -p "$nullm_spec" -X -c $c -n $msgs -w mixed -L "$rate" -P "$nullm_pid"
+            bench "part=paced backend=$backend milter=redgrey" \
+                -p "$rg_spec" -c $c -n $msgs -w mixed -L "$rate" -P "$rg_pid" $aux
+        done
         stop "$rg_pid"
     done
-done
-say "sweep done at $(( $(date +%s) - start_time )) s"
+    say "paced runs done at $(( $(date +%s) - start_time )) s"
 
-# --- 2b. Redis memory per triplet, IPv4 and IPv6 client keys apart ----------
-# In database 2, so that the sweep's keys do not count.
-for v6 in 0 100; do
-    "$redis_cli" -h 127.0.0.1 -p "$redis_port" -n 2 flushdb > /dev/null
-    write_conf "$tmp/fill.conf" "unix:$tmp/unused.sock" "redis://127.0.0.1:$redis_port/2" warning
-    mem0=$(redis_info used_memory)
-    fill=$(timeout 120 "$rgfill" -f "$tmp/fill.conf" -n $memfill -c 4 -s $((v6 + 77)) -6 $v6 -d 100 2>"$tmp/rgfill.err")
-    mem1=$(redis_info used_memory)
-    keys=$("$redis_cli" -h 127.0.0.1 -p "$redis_port" -n 2 dbsize)
-    say "memory fill v6=$v6%: $fill"
-    if echo "$fill" | grep -q "filled=$memfill errors=0"; then
-        echo "part=memory mix=v6-$v6% size=$memfill added=$memfill keys=$keys used_memory=$mem1 bytes_per_triplet=$(( (mem1 - mem0) / memfill ))" >> "$kv"
-    fi
-    "$redis_cli" -h 127.0.0.1 -p "$redis_port" -n 2 flushdb > /dev/null
-done
-
-# --- 3. inet against unix, for a message that passes with a header --------
-for sock in inet unix nodelay; do
-    case $sock in
-    inet)    spec=inet:$(free_port)@127.0.0.1; flags="-m -H" ;;
-    unix)    spec=unix:$tmp/nullh.sock; flags="-m -H" ;;
-    nodelay) spec=inet:$(free_port)@127.0.0.1; flags="-m -H -N" ;;
-    esac
-    # shellcheck disable=SC2086
-    if start "nullh-$sock" "$spec" "$nullmilter" $flags -p "$spec"; then
-        bench "part=socket socket=$sock milter=nullh" \
-            -p "$spec" -X -c 1 -n $nagle_msgs -w retry -P "$started_pid"
-        stop "$started_pid"
-    fi
-done
-for sock in inet unix; do
-    case $sock in
-    inet) spec=inet:$(free_port)@127.0.0.1 ;;
-    unix) spec=unix:$tmp/redgrey.sock ;;
-    esac
-    if start_redgrey "redgrey-$sock" "$(store_url redis)" warning "$spec"; then
-        bench "part=socket socket=$sock milter=redgrey" \
-            -p "$rg_spec" -c 1 -n $nagle_msgs -w retry -P "$rg_pid" -R "$redis_pid"
-        stop "$rg_pid"
-    fi
-done
-
-# --- 4. what logging at info costs ------------------------------------------
-# Two rounds, alternating, because one cell on a shared machine is noisy.
-for round in 1 2; do
-    for level in warning info; do
-        if start_redgrey "redgrey-log-$level" "$(store_url redis)" "$level"; then
-            bench "part=log level=$level round=$round milter=redgrey" \
-                -p "$rg_spec" -c 64 -n $msgs -w mixed -P "$rg_pid" -R "$redis_pid"
+    # --- 2. the store-size sweep ------------------------------------------------
+    for backend in lmdb redis; do
+        url=$(store_url $backend)
+        filled=0
+        fseed=0
+        for size in $sweep; do
+            want=$((size - filled))
+            if [ $want -gt 0 ]; then
+                write_conf "$tmp/fill.conf" "unix:$tmp/unused.sock" "$url" warning
+                mem0=0; [ $backend = redis ] && mem0=$(redis_info used_memory)
+                fseed=$((fseed + 1))
+                fill=$(timeout 300 "$rgfill" -f "$tmp/fill.conf" -n $want -c 4 -s $((fseed * 7919)) -d 240 2>"$tmp/rgfill.err")
+                say "fill $backend +$want: $fill"
+                if ! echo "$fill" | grep -q "filled=$want errors=0"; then
+                    say "fill failed: $(cat "$tmp/rgfill.err")"
+                    echo "part=sweep backend=$backend size=$size status=fillfailed" >> "$kv"
+                    break
+                fi
+                filled=$size
+                if [ $backend = redis ]; then
+                    mem1=$(redis_info used_memory)
+                    keys=$("$redis_cli" -h 127.0.0.1 -p "$redis_port" dbsize)
+                    echo "part=memory mix=v6-20% size=$size added=$want keys=$keys used_memory=$mem1 bytes_per_triplet=$(( (mem1 - mem0) / want ))" >> "$kv"
+                fi
+            fi
+            if ! start_redgrey "sweep-$backend" "$url" warning; then
+                echo "part=sweep backend=$backend size=$size status=notyet" >> "$kv"
+                break
+            fi
+            aux=""
+            [ $backend = redis ] && aux="-R $redis_pid"
+            bench "part=sweep backend=$backend size=$size milter=nullm" \
+                -p "$nullm_spec" -X -c 8 -n $msgs -w mixed -P "$nullm_pid"
+            bench "part=sweep backend=$backend size=$size milter=redgrey" \
+                -p "$rg_spec" -c 8 -n $msgs -w mixed -P "$rg_pid" $aux
             stop "$rg_pid"
-            echo "part=loglines level=$level round=$round lines=$(wc -l < "$tmp/redgrey-log-$level.log")" >> "$kv"
+        done
+    done
+    say "sweep done at $(( $(date +%s) - start_time )) s"
+
+    # --- 2b. Redis memory per triplet, IPv4 and IPv6 client keys apart ----------
+    # In database 2, so that the sweep's keys do not count.
+    for v6 in 0 100; do
+        "$redis_cli" -h 127.0.0.1 -p "$redis_port" -n 2 flushdb > /dev/null
+        write_conf "$tmp/fill.conf" "unix:$tmp/unused.sock" "redis://127.0.0.1:$redis_port/2" warning
+        mem0=$(redis_info used_memory)
+        fill=$(timeout 120 "$rgfill" -f "$tmp/fill.conf" -n $memfill -c 4 -s $((v6 + 77)) -6 $v6 -d 100 2>"$tmp/rgfill.err")
+        mem1=$(redis_info used_memory)
+        keys=$("$redis_cli" -h 127.0.0.1 -p "$redis_port" -n 2 dbsize)
+        say "memory fill v6=$v6%: $fill"
+        if echo "$fill" | grep -q "filled=$memfill errors=0"; then
+            echo "part=memory mix=v6-$v6% size=$memfill added=$memfill keys=$keys used_memory=$mem1 bytes_per_triplet=$(( (mem1 - mem0) / memfill ))" >> "$kv"
+        fi
+        "$redis_cli" -h 127.0.0.1 -p "$redis_port" -n 2 flushdb > /dev/null
+    done
+
+    # --- 3. inet against unix, for a message that passes with a header --------
+    for sock in inet unix nodelay; do
+        case $sock in
+        inet)    spec=inet:$(free_port)@127.0.0.1; flags="-m -H" ;;
+        unix)    spec=unix:$tmp/nullh.sock; flags="-m -H" ;;
+        nodelay) spec=inet:$(free_port)@127.0.0.1; flags="-m -H -N" ;;
+        esac
+        # shellcheck disable=SC2086
+        if start "nullh-$sock" "$spec" "$nullmilter" $flags -p "$spec"; then
+            bench "part=socket socket=$sock milter=nullh" \
+                -p "$spec" -X -c 1 -n $nagle_msgs -w retry -P "$started_pid"
+            stop "$started_pid"
         fi
     done
-done
+    for sock in inet unix; do
+        case $sock in
+        inet) spec=inet:$(free_port)@127.0.0.1 ;;
+        unix) spec=unix:$tmp/redgrey.sock ;;
+        esac
+        if start_redgrey "redgrey-$sock" "$(store_url redis)" warning "$spec"; then
+            bench "part=socket socket=$sock milter=redgrey" \
+                -p "$rg_spec" -c 1 -n $nagle_msgs -w retry -P "$rg_pid" -R "$redis_pid"
+            stop "$rg_pid"
+        fi
+    done
+
+    # --- 4. what logging at info costs ------------------------------------------
+    # Two rounds, alternating, because one cell on a shared machine is noisy.
+    for round in 1 2; do
+        for level in warning info; do
+            if start_redgrey "redgrey-log-$level" "$(store_url redis)" "$level"; then
+                bench "part=log level=$level round=$round milter=redgrey" \
+                    -p "$rg_spec" -c 64 -n $msgs -w mixed -P "$rg_pid" -R "$redis_pid"
+                stop "$rg_pid"
+                echo "part=loglines level=$level round=$round lines=$(wc -l < "$tmp/redgrey-log-$level.log")" >> "$kv"
+            fi
+        done
+    done
+fi
 say "all done in $(( $(date +%s) - start_time )) s"
 
 # --- the report ---------------------------------------------------------------

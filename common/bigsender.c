@@ -6,20 +6,13 @@
  * binary search: no lock, no allocation. The only hard part is freeing
  * the set an install replaces while lookups may still be reading it.
  *
- * Reclamation is a grace period measured by two reader counters, the
- * userspace-RCU idea in its simplest form. A lookup adds itself to
- * counter[epoch & 1] BEFORE it loads the pointer and removes itself after
- * the search. An install swaps the pointer first; any lookup still using
- * the old set loaded it before the swap, so it was counted before the swap
- * and keeps some counter above zero until it is done. The installer then
- * moves the epoch on (new lookups count in the other counter) and waits
- * until the old counter has been seen at zero, and does that for both
- * counters. After that no lookup can hold the old set, and it is freed.
- * Every access is sequentially consistent (C11 defaults), which the
- * argument needs. The wait is bounded by the longest lookup in flight, a
- * search of at most log2(n) + 1 steps that never blocks; in a live process
- * that is microseconds. At most one retired set exists at any time, and
- * only inside bigsender_install(): memory stays bounded by two sets.
+ * Reclamation is a grace period (grace.h): a lookup is a grace bracket
+ * around loading the pointer and searching the set; an install swaps the
+ * pointer, waits out the brackets that were open, and frees the old set.
+ * The wait is bounded by the longest lookup in flight, a search of at
+ * most log2(n) + 1 steps that never blocks; in a live process that is
+ * microseconds. At most one retired set exists at any time, and only
+ * inside bigsender_install(): memory stays bounded by two sets.
  *
  * The text form is for the store (see bigsender.h): readable by a human,
  * strict to parse, because a blob may have been written by another
@@ -30,52 +23,32 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bigsender.h"
+#include "grace.h"
 #include "store.h"
 #include "xalloc.h"
 
 #define BIGSENDER_LINE_MAX  (NETBLOCK_STRLEN + 1) /* longest line we accept */
-#define BIGSENDER_SPINS     1000         /* yields before the installer sleeps */
 
 static _Atomic(struct netset *) bs_current; /* the set lookups use, or NULL */
-static atomic_uint bs_epoch;             /* parity picks the readers' counter */
-static atomic_ulong bs_readers[2];       /* lookups in flight, per parity */
+static struct grace bs_grace;            /* the lookups in flight */
 static pthread_mutex_t bs_writer = PTHREAD_MUTEX_INITIALIZER; /* install/reset */
-
-/* bs_enter - count this lookup in; returns the counter to leave through */
-static unsigned
-bs_enter(void)
-{
-    unsigned e = atomic_load(&bs_epoch) & 1;
-
-    atomic_fetch_add(&bs_readers[e], 1);
-    return e;
-}
-
-/* bs_leave - count this lookup out */
-static void
-bs_leave(unsigned e)
-{
-    atomic_fetch_sub(&bs_readers[e], 1);
-}
 
 /* bigsender_contains - one counted binary search of the current set */
 int
 bigsender_contains(const struct ipaddr *ip)
 {
-    unsigned e = bs_enter();
+    unsigned e = grace_enter(&bs_grace);
     const struct netset *set = atomic_load(&bs_current);
     int     found = set != NULL && netset_contains(set, ip);
 
-    bs_leave(e);
+    grace_leave(&bs_grace, e);
     return found;
 }
 
@@ -83,42 +56,11 @@ bigsender_contains(const struct ipaddr *ip)
 size_t
 bigsender_count(void)
 {
-    unsigned e = bs_enter();
+    unsigned e = grace_enter(&bs_grace);
     size_t  n = netset_count(atomic_load(&bs_current));
 
-    bs_leave(e);
+    grace_leave(&bs_grace, e);
     return n;
-}
-
-/*
- * bs_wait_zero - wait until counter c has been seen at zero. Yields at
- * first, then sleeps 100 us per try: lookups take microseconds.
- */
-static void
-bs_wait_zero(atomic_ulong *c)
-{
-    struct timespec ts = {0, 100 * 1000};
-
-    for (unsigned i = 0; atomic_load(c) != 0; i++) {
-        if (i < BIGSENDER_SPINS)
-            sched_yield();
-        else
-            nanosleep(&ts, NULL);
-    }
-}
-
-/*
- * bs_synchronize - return once every lookup that started before the call
- * is over. Must be called with bs_writer held.
- */
-static void
-bs_synchronize(void)
-{
-    for (int phase = 0; phase < 2; phase++) {
-        unsigned old = atomic_fetch_add(&bs_epoch, 1) & 1;
-
-        bs_wait_zero(&bs_readers[old]);
-    }
 }
 
 /* bigsender_install - swap set in, wait out the old set's readers, free it */
@@ -130,7 +72,7 @@ bigsender_install(struct netset *set)
     pthread_mutex_lock(&bs_writer);
     old = atomic_exchange(&bs_current, set);
     if (old != NULL) {
-        bs_synchronize();
+        grace_wait(&bs_grace);
         netset_free(old);
     }
     pthread_mutex_unlock(&bs_writer);

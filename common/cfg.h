@@ -2,9 +2,9 @@
 /*
  * cfg.h - the configuration file, parsed into one immutable struct cfg.
  *
- * The file is "key = value" lines with '#' comments. Every key, its type,
- * default and range live in one table in cfg.c; redgrey.conf(5) documents
- * the same table. Any unknown key, bad value or unreadable file is an
+ * The file is "key = value" lines with '#' comments. Every key, its
+ * type, default and range live in one table in cfg_keys.c; redgrey.conf(5)
+ * documents the same table. Any unknown key, bad value or unreadable file is an
  * error "FILE:LINE: reason" and the program refuses to start.
  *
  * Value types: durations ("90", "30s", "5m", "48h", "36d"; "250ms" where

@@ -8,7 +8,7 @@
  * value. cfg_show quotes and escapes a value for an error message.
  *
  * These are pure functions over text: they know nothing of keys, ranges or
- * struct cfg (cfg.c does), never allocate and never log.
+ * struct cfg (cfg_keys.c and cfg_set.c do), never allocate and never log.
  */
 #include "config.h"
 

@@ -12,7 +12,7 @@
  *
  * glibc bounds one res_nquery() at about nscount * retrans seconds with
  * retry = 1 (server i waits (retrans << i) / nscount seconds, i > 0), and
- * retrans is whole seconds. So we use floor(left / nscount) seconds per
+ * retrans is whole seconds. So we use round(left) / nscount seconds per
  * server (at least 1), and fewer servers when less than nscount seconds
  * are left and the server list is ours: one query overshoots the deadline
  * by less than a second per server it asks, and once the deadline has
@@ -401,7 +401,12 @@ resolver_budget(const struct resolver *r, struct resolver_state *s)
         return -1;
     if (left < 0 || left > r->timeout_ms)
         left = r->timeout_ms;
-    secs = left / 1000;
+    /*
+     * Whole seconds, rounded to the nearest: a deadline a few ms short of
+     * 2 s (time spent before the first query) must still give a 2 s
+     * query, not a 1 s one that gives up at half the budget.
+     */
+    secs = (left + 500) / 1000;
     if (secs < 1)
         secs = 1;
     n = s->nscount;

@@ -2,13 +2,16 @@
 /*
  * store.c - pick the backend a store URL names, and forward to it.
  *
- * This file knows the URL schemes and nothing else: every backend sits
- * behind struct store_ops, so the daemon and the tests see one interface.
+ * This file knows the URL schemes and the blob key format, and nothing
+ * else: every backend sits behind struct store_ops, so the daemon and the
+ * tests see one interface, and every backend names a blob the same way.
  * An open failure is reported with the URL (its password masked) and the
  * backend's reason, because that is what an operator has to fix.
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,7 +101,48 @@ store_open(const struct store_config *conf, char *err, size_t errlen)
     if ((st = open_fn(conf, reason, sizeof(reason))) == NULL)
         snprintf(err, errlen, "store \"%s\": %s", shown,
                  reason[0] ? reason : "cannot open");
+    else if (reason[0] != 0)             /* opened, but not usable yet: a warning */
+        snprintf(err, errlen, "store \"%s\": %s", shown, reason);
+    else if (errlen > 0)
+        err[0] = 0;
     return st;
+}
+
+/* store_check_reach - open, look at the warning, close; LMDB is not touched */
+int
+store_check_reach(const struct store_config *conf, char *err, size_t errlen)
+{
+    struct store *st;
+
+    if (conf != NULL && conf->url != NULL && strncmp(conf->url, "lmdb:", 5) == 0)
+        return 0;
+    if ((st = store_open(conf, err, errlen)) == NULL)
+        return -1;
+    store_free(st);
+    return err[0] != 0 ? -1 : 0;
+}
+
+/* store_set_notify - where availability changes go */
+void
+store_set_notify(struct store *st, store_notify_fn fn)
+{
+    atomic_store(&st->notify, fn);
+}
+
+/* store_notify - one formatted line to the notify function, if there is one */
+void
+store_notify(struct store *st, const char *fmt, ...)
+{
+    store_notify_fn fn = atomic_load(&st->notify);
+    char    line[2 * STORE_ERRLEN];
+    va_list ap;
+
+    if (fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fn(line);
 }
 
 /* store_decide - forward to the backend */
@@ -118,6 +162,15 @@ store_blob_name_ok(const char *name)
     if (name == NULL || (n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-")) == 0)
         return 0;
     return name[n] == 0 && n <= STORE_BLOB_NAME_MAX;
+}
+
+/* store_blob_key - PREFIX "blob:" NAME into buf; its length, or 0 */
+size_t
+store_blob_key(const char *prefix, const char *name, char *buf, size_t len)
+{
+    int     n = snprintf(buf, len, "%s%s%s", prefix, STORE_BLOB_KEY_TAG, name);
+
+    return n > 0 && (size_t) n < len ? (size_t) n : 0;
 }
 
 /* store_blob_get - check the arguments, then forward to the backend */

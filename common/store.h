@@ -15,13 +15,19 @@
  * Errors are returned, never logged here: the caller logs them once with
  * its context (queue id, client). A failed call takes at most the
  * configured store_timeout and leaves the store usable for the next call
- * (a broken connection is dropped and re-made).
+ * (a broken connection is dropped and re-made). Changes of a store's
+ * availability -- an outage begins, an outage ends -- are not tied to a
+ * call: the store reports them through the caller's notify function
+ * (store_set_notify), once per change.
  *
  * Besides triplets, a store keeps a few named blobs: small values (at most
  * STORE_BLOB_MAX bytes) written and read whole, such as the expanded
  * big-sender set, so that every node of a cluster and every restart sees
  * the same copy. The store numbers the versions of a blob and stamps each
  * write with its own clock, so that a reader can poll the version alone.
+ * Every backend keeps blob NAME under the same key, PREFIX "blob:" NAME
+ * (store_blob_key); no triplet key can be one, since those continue the
+ * prefix with '{' (triplet.h).
  *
  * Thread-safety: store_decide() and the blob calls may be called from any
  * number of threads at once. store_open() and store_free() are for one
@@ -30,6 +36,7 @@
 #ifndef REDGREY_STORE_H
 #define REDGREY_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +46,8 @@
 #define STORE_ERRLEN 256
 #define STORE_BLOB_MAX (1024 * 1024)     /* bytes of one blob's data */
 #define STORE_BLOB_NAME_MAX 32           /* [a-z0-9_-], 1..32 bytes */
+#define STORE_BLOB_KEY_TAG "blob:"       /* between the prefix and a blob's name */
+#define STORE_BLOB_KEY_MAX (TRIPLET_PREFIX_MAX + sizeof(STORE_BLOB_KEY_TAG) + STORE_BLOB_NAME_MAX)
 
 struct store_config {
     const char *url;                     /* as in the config file */
@@ -50,6 +59,9 @@ struct store_config {
 };
 
 struct store;
+
+/* store_notify_fn - called with one line (naming the store) per change of availability */
+typedef void (*store_notify_fn)(const char *line);
 
 /* What a blob read finds. */
 enum store_blob_result {
@@ -81,15 +93,34 @@ struct store {
     const struct store_ops *ops;         /* backend */
     struct policy_params params;         /* copied at open */
     char    key_prefix[TRIPLET_PREFIX_MAX + 1]; /* copied at open */
+    _Atomic(store_notify_fn) notify;     /* store_set_notify; NULL: none */
 };
 
 /*
  * store_open - open the backend the URL names. Returns a store the caller
- * owns (store_free), or NULL with a reason naming the URL in err.
- * Verifies that the store can be used (Redis answers, the LMDB directory
- * is an environment we can write) so that startup fails early and clearly.
+ * owns (store_free), or NULL with a reason naming the URL in err. LMDB:
+ * verifies that the directory is an environment we can write, so that
+ * startup fails early and clearly. Redis: fails only for what a restart
+ * cannot fix (the URL, the limits); a server that cannot be reached or
+ * used right now gives a store all the same, whose calls fail at once
+ * until the server serves, with the reason in err as a warning. err is
+ * "" when the store is ready.
  */
 struct store *store_open(const struct store_config *conf, char *err, size_t errlen);
+
+/*
+ * store_set_notify - report availability changes to fn (NULL: to
+ * nobody). fn may be called from any thread that uses the store, and from
+ * the store's own probing thread; it must not call the store.
+ */
+void    store_set_notify(struct store *st, store_notify_fn fn);
+
+/*
+ * store_check_reach - for redgrey -t: can the store the URL names be used
+ * now? LMDB: 0 without touching anything. Redis: one connection, login
+ * and probe within conf->timeout_ms; 0, or -1 with the reason in err.
+ */
+int     store_check_reach(const struct store_config *conf, char *err, size_t errlen);
 
 /*
  * store_url_check - check the URL's syntax without opening anything (for
@@ -135,11 +166,22 @@ int     store_blob_put(struct store *st, const char *name, const void *data, siz
 /* store_blob_name_ok - 1 if name is a valid blob name ([a-z0-9_-]{1,32}), else 0 */
 int     store_blob_name_ok(const char *name);
 
+/*
+ * store_blob_key - the store key of blob name under prefix, PREFIX
+ * "blob:" NAME, into buf (STORE_BLOB_KEY_MAX bytes are enough for a
+ * prefix of at most TRIPLET_PREFIX_MAX bytes and a valid name). Returns
+ * its length without the NUL, or 0 if it does not fit in len.
+ */
+size_t  store_blob_key(const char *prefix, const char *name, char *buf, size_t len);
+
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);
 
 /* Backends, for store.c only. */
 struct store *store_redis_open(const struct store_config *conf, char *err, size_t errlen);
+
+/* store_notify - for backends: format one line and pass it to the notify function, if any */
+void    store_notify(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct store *store_lmdb_open(const struct store_config *conf, char *err, size_t errlen);
 
 #endif

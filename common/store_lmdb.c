@@ -16,7 +16,9 @@
  * TTL: the writer deletes expired entries in small batches, and another
  * thread flushes the environment to disk once a second. This file opens
  * and closes the store and turns store.h's calls into requests; the
- * formats and what a transaction does are in store_lmdb_txn.c.
+ * formats and what a transaction does are in store_lmdb_txn.c. It is the
+ * top layer of the backend, over the writer and the transactions (see
+ * store_lmdb_txn.h).
  *
  * It never grows the map on its own: a full map is a store error, which
  * the caller turns into on_store_error. When another process grew it, the
@@ -39,7 +41,7 @@
 
 #include "store.h"
 #include "store_lmdb.h"
-#include "store_lmdb_priv.h"
+#include "store_lmdb_writer.h"
 #include "triplet.h"
 #include "xalloc.h"
 
@@ -84,7 +86,7 @@
 #define LMDB_ENV_MODE   0660             /* the redgrey user and group */
 
 #define LMDB_DB_ENTRIES "entries"        /* grey and AWL records, triplet.h keys */
-#define LMDB_DB_BLOBS   "blobs"          /* named blobs (store_lmdb_txn.c) */
+#define LMDB_DB_BLOBS   "blobs"          /* named blobs, store_blob_key keys */
 #define LMDB_MAXDBS     4
 
 /* The environments this process has open: LMDB forbids opening one twice. */
@@ -92,31 +94,6 @@ static pthread_mutex_t lmdb_open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lmdb_store *lmdb_open_list;
 
 static const struct store_ops lmdb_ops;
-
-/*
- * lmdb_error - the message for LMDB error rc during `what`. A full map
- * gets the wording the caller's log line relies on; a map another process
- * grew is adopted by lmdb_begin(), so MDB_MAP_RESIZED here means that
- * failed.
- */
-int
-lmdb_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t errlen)
-{
-    MDB_envinfo info;
-
-    if (rc == MDB_MAP_FULL) {
-        if (mdb_env_info(st->env, &info) != 0)
-            info.me_mapsize = 0;
-        snprintf(err, errlen, "lmdb %s: map full (lmdb_mapsize %zu bytes)",
-                 st->path, info.me_mapsize);
-    } else if (rc == MDB_MAP_RESIZED) {
-        snprintf(err, errlen, "lmdb %s: %s: the map was grown by another process;"
-                 " restart redgrey with a matching lmdb_mapsize", st->path, what);
-    } else {
-        snprintf(err, errlen, "lmdb %s: %s: %s", st->path, what, mdb_strerror(rc));
-    }
-    return -1;
-}
 
 /*
  * lmdb_check_dir - the directory exists, is a directory we may write, and
@@ -245,8 +222,8 @@ lmdb_env_open(struct lmdb_store *st, size_t mapsize, char *err, size_t errlen)
         snprintf(err, errlen, "lmdb %s: reader check: %s", st->path, mdb_strerror(rc));
         return -1;
     }
-    if ((rc = lmdb_begin(st, 0, &txn)) != 0)
-        return lmdb_error(st, "begin", rc, err, errlen);
+    if ((rc = lmdb_txn_begin(st, 0, &txn)) != 0)
+        return lmdb_txn_error(st, "begin", rc, err, errlen);
     if ((rc = mdb_dbi_open(txn, LMDB_DB_ENTRIES, MDB_CREATE, &st->dbi)) != 0
         || (rc = mdb_dbi_open(txn, LMDB_DB_BLOBS, MDB_CREATE, &st->blobs)) != 0) {
         mdb_txn_abort(txn);
@@ -255,10 +232,10 @@ lmdb_env_open(struct lmdb_store *st, size_t mapsize, char *err, size_t errlen)
                      st->path, mdb_strerror(rc));
             return -1;
         }
-        return lmdb_error(st, "open database", rc, err, errlen);
+        return lmdb_txn_error(st, "open database", rc, err, errlen);
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
-        return lmdb_error(st, "commit", rc, err, errlen);
+        return lmdb_txn_error(st, "commit", rc, err, errlen);
     return 0;
 }
 
@@ -289,20 +266,22 @@ lmdb_decide(struct store *base, const struct triplet *t, struct policy_verdict *
     req.verdict = out;
     req.err = err;
     req.errlen = errlen;
-    return lmdb_submit(st, &req);
+    return lmdb_writer_submit(st, &req);
 }
 
-/* blob_req - a request for blob name, its key (prefix and name) in kbuf */
+/*
+ * lmdb_blob_req - a request for blob name, its key (store_blob_key) in
+ * kbuf of STORE_BLOB_KEY_MAX bytes: always room, since the prefix was
+ * checked at open and the name by store.c.
+ */
 static void
-blob_req(struct lmdb_store *st, enum lmdb_op op, const char *name, char *kbuf,
-         struct lmdb_req *req, char *err, size_t errlen)
+lmdb_blob_req(struct lmdb_store *st, enum lmdb_op op, const char *name, char *kbuf,
+              struct lmdb_req *req, char *err, size_t errlen)
 {
-    int     n = snprintf(kbuf, LMDB_KEY_SLOT, "%s%s", st->base.key_prefix, name);
-
     memset(req, 0, sizeof(*req));
     req->op = op;
     req->key = kbuf;
-    req->key_len = (size_t) n;
+    req->key_len = store_blob_key(st->base.key_prefix, name, kbuf, STORE_BLOB_KEY_MAX);
     req->name = name;
     req->err = err;
     req->errlen = errlen;
@@ -314,14 +293,14 @@ lmdb_blob_get(struct store *base, const char *name, char **data, size_t *len,
               struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct lmdb_store *st = (struct lmdb_store *) base;
-    char    kbuf[LMDB_KEY_SLOT];
+    char    kbuf[STORE_BLOB_KEY_MAX];
     struct lmdb_req req;
 
-    blob_req(st, LMDB_OP_BLOB_GET, name, kbuf, &req, err, errlen);
+    lmdb_blob_req(st, LMDB_OP_BLOB_GET, name, kbuf, &req, err, errlen);
     req.data_out = data;
     req.len_out = len;
     req.meta = meta;
-    return lmdb_submit(st, &req) == 0 ? req.blob : STORE_BLOB_ERROR;
+    return lmdb_writer_submit(st, &req) == 0 ? req.blob : STORE_BLOB_ERROR;
 }
 
 /* lmdb_blob_put - store_ops.blob_put: a request to the writer */
@@ -330,14 +309,14 @@ lmdb_blob_put(struct store *base, const char *name, const void *data, size_t len
               struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct lmdb_store *st = (struct lmdb_store *) base;
-    char    kbuf[LMDB_KEY_SLOT];
+    char    kbuf[STORE_BLOB_KEY_MAX];
     struct lmdb_req req;
 
-    blob_req(st, LMDB_OP_BLOB_PUT, name, kbuf, &req, err, errlen);
+    lmdb_blob_req(st, LMDB_OP_BLOB_PUT, name, kbuf, &req, err, errlen);
     req.data = data;
     req.len = len;
     req.meta = meta;
-    return lmdb_submit(st, &req);
+    return lmdb_writer_submit(st, &req);
 }
 
 /* store_lmdb_count - entries in the entries database, counted by the writer */
@@ -356,7 +335,7 @@ store_lmdb_count(struct store *base, size_t *entries, char *err, size_t errlen)
     req.entries = entries;
     req.err = err;
     req.errlen = errlen;
-    return lmdb_submit(st, &req);
+    return lmdb_writer_submit(st, &req);
 }
 
 /* store_lmdb_sweep_once - one full pass now, by the writer */
@@ -368,7 +347,7 @@ store_lmdb_sweep_once(struct store *base, int64_t now, struct store_lmdb_sweep_s
         snprintf(err, errlen, "store_lmdb_sweep_once: not an lmdb store");
         return -1;
     }
-    return lmdb_sweep_ask((struct lmdb_store *) base, now, out, err, errlen);
+    return lmdb_writer_sweep_ask((struct lmdb_store *) base, now, out, err, errlen);
 }
 
 /* store_lmdb_set_sweep_interval - change the full-pass period, from now */
@@ -381,7 +360,7 @@ store_lmdb_set_sweep_interval(struct store *base, int seconds)
         return;
     pthread_mutex_lock(&st->mu);
     st->sweep_interval = seconds;
-    st->next_sweep = lmdb_mono_us() + (int64_t) seconds * 1000000;
+    st->next_sweep = lmdb_writer_mono_us() + (int64_t) seconds * 1000000;
     pthread_cond_signal(&st->work);
     pthread_mutex_unlock(&st->mu);
 }
@@ -460,7 +439,7 @@ store_lmdb_open(const struct store_config *conf, char *err, size_t errlen)
     pthread_cond_init(&st->tick, &st->cattr);
     pthread_cond_init(&st->done, &st->cattr);
     st->sweep_interval = STORE_LMDB_SWEEP_INTERVAL;
-    st->next_sweep = lmdb_mono_us() + (int64_t) st->sweep_interval * 1000000;
+    st->next_sweep = lmdb_writer_mono_us() + (int64_t) st->sweep_interval * 1000000;
 
     if (strlen(prefix) > TRIPLET_PREFIX_MAX) {
         snprintf(err, errlen, "lmdb: key_prefix longer than %d bytes", TRIPLET_PREFIX_MAX);

@@ -6,7 +6,7 @@
  *
  * Every function here runs on the writer thread (store_lmdb_writer.c),
  * inside a write transaction it was given, or one it begins itself with
- * lmdb_begin() (a sweep batch). Nothing here waits for anything but LMDB
+ * lmdb_txn_begin() (a sweep batch). Nothing here waits for anything but LMDB
  * itself, and nothing allocates except a blob read's copy.
  */
 #include "config.h"
@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "policy.h"
-#include "store_lmdb_priv.h"
+#include "store_lmdb_txn.h"
 #include "xalloc.h"
 
 /*
@@ -34,8 +34,9 @@
 #define REC_AWL         'a'
 
 /*
- * Blobs live in the "blobs" database, keyed by prefix and name, so the
- * sweeper never sees them. A blob's value is a 24-byte little-endian
+ * Blobs live in the "blobs" database, under the key every backend gives
+ * them (store_blob_key: PREFIX "blob:" NAME), so the sweeper never sees
+ * them. A blob's value is a 24-byte little-endian
  * header and the data:
  *   0  format (1)   1..7  zero   8  version   16  stamp (unix time)   24  data
  */
@@ -45,9 +46,46 @@
 /* Sweeping: entries visited per batch, at most (see store_lmdb_writer.c). */
 #define SWEEP_VISIT_MAX 4096
 
-/* put_le64 - store v at p, little-endian */
+/*
+ * lmdb_txn_error - the message for LMDB error rc during `what`. A full map
+ * gets the wording the caller's log line relies on; a map another process
+ * grew is adopted by lmdb_txn_begin(), so MDB_MAP_RESIZED here means that
+ * failed.
+ */
+int
+lmdb_txn_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t errlen)
+{
+    MDB_envinfo info;
+
+    if (rc == MDB_MAP_FULL) {
+        if (mdb_env_info(st->env, &info) != 0)
+            info.me_mapsize = 0;
+        snprintf(err, errlen, "lmdb %s: map full (lmdb_mapsize %zu bytes)",
+                 st->path, info.me_mapsize);
+    } else if (rc == MDB_MAP_RESIZED) {
+        snprintf(err, errlen, "lmdb %s: %s: the map was grown by another process;"
+                 " restart redgrey with a matching lmdb_mapsize", st->path, what);
+    } else {
+        snprintf(err, errlen, "lmdb %s: %s: %s", st->path, what, mdb_strerror(rc));
+    }
+    return -1;
+}
+
+/* lmdb_txn_begin - mdb_txn_begin; on MDB_MAP_RESIZED adopt the new size, once */
+int
+lmdb_txn_begin(struct lmdb_store *st, unsigned int flags, MDB_txn **txn)
+{
+    int     rc = mdb_txn_begin(st->env, NULL, flags, txn);
+
+    /* Size 0: take the size another process wrote in the meta page. */
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(st->env, 0) == 0)
+        rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    return rc;
+}
+
+/* lmdb_txn_put_le64 - store v at p, little-endian */
 static void
-put_le64(unsigned char *p, int64_t v)
+lmdb_txn_put_le64(unsigned char *p, int64_t v)
 {
     uint64_t u = (uint64_t) v;
 
@@ -55,9 +93,9 @@ put_le64(unsigned char *p, int64_t v)
         p[i] = (unsigned char) (u >> (8 * i));
 }
 
-/* get_le64 - load a little-endian int64 from p */
+/* lmdb_txn_get_le64 - load a little-endian int64 from p */
 static int64_t
-get_le64(const unsigned char *p)
+lmdb_txn_get_le64(const unsigned char *p)
 {
     uint64_t u = 0;
 
@@ -66,21 +104,21 @@ get_le64(const unsigned char *p)
     return (int64_t) u;
 }
 
-/* rec_encode - the 32-byte record of kind with fields a, b and expires */
+/* lmdb_txn_rec_encode - the 32-byte record of kind with fields a, b and expires */
 static void
-rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, int64_t b)
+lmdb_txn_rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, int64_t b)
 {
     memset(buf, 0, REC_SIZE);
     buf[0] = REC_VERSION;
     buf[1] = (unsigned char) kind;
-    put_le64(buf + 8, expires);
-    put_le64(buf + 16, a);
-    put_le64(buf + 24, b);
+    lmdb_txn_put_le64(buf + 8, expires);
+    lmdb_txn_put_le64(buf + 16, a);
+    lmdb_txn_put_le64(buf + 24, b);
 }
 
-/* rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
+/* lmdb_txn_rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
 static int
-rec_valid(const MDB_val *val, int kind)
+lmdb_txn_rec_valid(const MDB_val *val, int kind)
 {
     const unsigned char *p = val->mv_data;
 
@@ -88,21 +126,21 @@ rec_valid(const MDB_val *val, int kind)
         && (p[1] == REC_GREY || p[1] == REC_AWL) && (kind == 0 || p[1] == kind);
 }
 
-/* rec_expires - the expiry of a valid record */
+/* lmdb_txn_rec_expires - the expiry of a valid record */
 static int64_t
-rec_expires(const MDB_val *val)
+lmdb_txn_rec_expires(const MDB_val *val)
 {
-    return get_le64((const unsigned char *) val->mv_data + 8);
+    return lmdb_txn_get_le64((const unsigned char *) val->mv_data + 8);
 }
 
 /*
- * rec_get - look key up in txn. Returns 1 with *val set if a well-formed
+ * lmdb_txn_rec_get - look key up in txn. Returns 1 with *val set if a well-formed
  * record of kind is there, 0 if nothing is, 2 if a malformed value is
  * (to be overwritten or deleted), or -1 with the LMDB error code in *rc.
  */
 static int
-rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
-        int kind, MDB_val *val, int *rc)
+lmdb_txn_rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
+                 int kind, MDB_val *val, int *rc)
 {
     MDB_val k = {len, (void *) key};
 
@@ -113,13 +151,13 @@ rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
     }
     if (*rc != 0)
         return -1;
-    return rec_valid(val, kind) ? 1 : 2;
+    return lmdb_txn_rec_valid(val, kind) ? 1 : 2;
 }
 
-/* rec_put - write a record under key in txn; 0 or an LMDB error code */
+/* lmdb_txn_rec_put - write a record under key in txn; 0 or an LMDB error code */
 static int
-rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
-        const unsigned char *rec)
+lmdb_txn_rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
+                 const unsigned char *rec)
 {
     MDB_val k = {len, (void *) key};
     MDB_val v = {REC_SIZE, (void *) rec};
@@ -127,9 +165,9 @@ rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
     return mdb_put(txn, st->dbi, &k, &v, 0);
 }
 
-/* rec_del - delete key in txn; 0 (also if absent) or an LMDB error code */
+/* lmdb_txn_rec_del - delete key in txn; 0 (also if absent) or an LMDB error code */
 static int
-rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len)
+lmdb_txn_rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len)
 {
     MDB_val k = {len, (void *) key};
     int     rc = mdb_del(txn, st->dbi, &k, NULL);
@@ -137,22 +175,22 @@ rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* txn_fail - record LMDB error rc during `what` in req; returns rc */
+/* lmdb_txn_fail - record LMDB error rc during `what` in req; returns rc */
 static int
-txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc)
+lmdb_txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc)
 {
-    req->rc = lmdb_error(st, what, rc, req->err, req->errlen);
+    req->rc = lmdb_txn_error(st, what, rc, req->err, req->errlen);
     return rc;
 }
 
 /*
- * txn_decide - the decision: read both records, policy_decide() with the
+ * lmdb_txn_decide - the decision: read both records, policy_decide() with the
  * local clock, write back what the verdict says. Earlier requests of the
  * same transaction are visible, so a group commit decides as one
  * transaction per decision would. 0, or the LMDB error.
  */
 static int
-txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     struct grey_record grey = {0, 0, 0};
     struct awl_record awl = {0, 0, 0};
@@ -163,19 +201,19 @@ txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     int64_t now;
 
     /* Read both records; the pointers into the map die with txn. */
-    if ((gstate = rec_get(st, txn, req->key, req->key_len, REC_GREY, &v, &rc)) < 0)
-        return txn_fail(st, req, "get", rc);
+    if ((gstate = lmdb_txn_rec_get(st, txn, req->key, req->key_len, REC_GREY, &v, &rc)) < 0)
+        return lmdb_txn_fail(st, req, "get", rc);
     if (gstate == 1) {
-        grey.expires = rec_expires(&v);
-        grey.first_seen = get_le64((const unsigned char *) v.mv_data + 16);
-        grey.passed = get_le64((const unsigned char *) v.mv_data + 24);
+        grey.expires = lmdb_txn_rec_expires(&v);
+        grey.first_seen = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 16);
+        grey.passed = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 24);
     }
-    if ((astate = rec_get(st, txn, req->akey, req->akey_len, REC_AWL, &v, &rc)) < 0)
-        return txn_fail(st, req, "get", rc);
+    if ((astate = lmdb_txn_rec_get(st, txn, req->akey, req->akey_len, REC_AWL, &v, &rc)) < 0)
+        return lmdb_txn_fail(st, req, "get", rc);
     if (astate == 1) {
-        awl.expires = rec_expires(&v);
-        awl.count = get_le64((const unsigned char *) v.mv_data + 16);
-        awl.last_count = get_le64((const unsigned char *) v.mv_data + 24);
+        awl.expires = lmdb_txn_rec_expires(&v);
+        awl.count = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 16);
+        awl.last_count = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 24);
     }
 
     now = (int64_t) time(NULL);
@@ -188,38 +226,39 @@ txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
      * sweeper: we hold the lock and the page anyway.
      */
     if (out->grey_write) {
-        rec_encode(rec, REC_GREY, out->grey.expires, out->grey.first_seen, out->grey.passed);
-        if ((rc = rec_put(st, txn, req->key, req->key_len, rec)) != 0)
-            return txn_fail(st, req, "put", rc);
+        lmdb_txn_rec_encode(rec, REC_GREY, out->grey.expires, out->grey.first_seen,
+                            out->grey.passed);
+        if ((rc = lmdb_txn_rec_put(st, txn, req->key, req->key_len, rec)) != 0)
+            return lmdb_txn_fail(st, req, "put", rc);
     } else if (gstate == 2 || (gstate == 1 && grey.expires <= now)) {
-        if ((rc = rec_del(st, txn, req->key, req->key_len)) != 0)
-            return txn_fail(st, req, "put", rc);
+        if ((rc = lmdb_txn_rec_del(st, txn, req->key, req->key_len)) != 0)
+            return lmdb_txn_fail(st, req, "put", rc);
     }
     if (out->awl_write) {
-        rec_encode(rec, REC_AWL, out->awl.expires, out->awl.count, out->awl.last_count);
-        if ((rc = rec_put(st, txn, req->akey, req->akey_len, rec)) != 0)
-            return txn_fail(st, req, "put", rc);
+        lmdb_txn_rec_encode(rec, REC_AWL, out->awl.expires, out->awl.count, out->awl.last_count);
+        if ((rc = lmdb_txn_rec_put(st, txn, req->akey, req->akey_len, rec)) != 0)
+            return lmdb_txn_fail(st, req, "put", rc);
     } else if (astate == 2 || (astate == 1 && awl.expires <= now)) {
-        if ((rc = rec_del(st, txn, req->akey, req->akey_len)) != 0)
-            return txn_fail(st, req, "put", rc);
+        if ((rc = lmdb_txn_rec_del(st, txn, req->akey, req->akey_len)) != 0)
+            return lmdb_txn_fail(st, req, "put", rc);
     }
     req->rc = 0;
     return 0;
 }
 
-/* blob_valid - 1 if v is a blob value of our format, else 0 */
+/* lmdb_txn_blob_valid - 1 if v is a blob value of our format, else 0 */
 static int
-blob_valid(const MDB_val *v)
+lmdb_txn_blob_valid(const MDB_val *v)
 {
     const unsigned char *p = v->mv_data;
 
     return v->mv_size >= BLOB_HEADER && v->mv_size - BLOB_HEADER <= STORE_BLOB_MAX
-        && p[0] == BLOB_FORMAT && get_le64(p + 8) >= 1 && get_le64(p + 16) >= 0;
+        && p[0] == BLOB_FORMAT && lmdb_txn_get_le64(p + 8) >= 1 && lmdb_txn_get_le64(p + 16) >= 0;
 }
 
-/* txn_blob_get - read a blob's meta and, if asked, a copy of its data */
+/* lmdb_txn_blob_get - read a blob's meta and, if asked, a copy of its data */
 static int
-txn_blob_get(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+lmdb_txn_blob_get(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     MDB_val k = {req->key_len, (void *) req->key}, v;
     int     rc;
@@ -233,16 +272,16 @@ txn_blob_get(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     }
     if (rc != 0) {
         req->blob = STORE_BLOB_ERROR;
-        return txn_fail(st, req, "blob get", rc);
+        return lmdb_txn_fail(st, req, "blob get", rc);
     }
-    if (!blob_valid(&v)) {
+    if (!lmdb_txn_blob_valid(&v)) {
         snprintf(req->err, req->errlen, "lmdb %s: blob %s: malformed", st->path, req->name);
         req->blob = STORE_BLOB_ERROR;
         req->rc = -1;
         return 0;
     }
-    req->meta->version = (uint64_t) get_le64((const unsigned char *) v.mv_data + 8);
-    req->meta->stamp = get_le64((const unsigned char *) v.mv_data + 16);
+    req->meta->version = (uint64_t) lmdb_txn_get_le64((const unsigned char *) v.mv_data + 8);
+    req->meta->stamp = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 16);
     if (req->data_out != NULL) {
         *req->len_out = v.mv_size - BLOB_HEADER;
         *req->data_out = xmalloc(*req->len_out + 1);
@@ -254,11 +293,11 @@ txn_blob_get(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 }
 
 /*
- * txn_blob_put - read the old version and write the next. A malformed old
+ * lmdb_txn_blob_put - read the old version and write the next. A malformed old
  * value is replaced and the numbering starts again at 1.
  */
 static int
-txn_blob_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+lmdb_txn_blob_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     MDB_val k = {req->key_len, (void *) req->key}, v;
     uint64_t version = 1;
@@ -266,20 +305,20 @@ txn_blob_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     int     rc;
 
     rc = mdb_get(txn, st->blobs, &k, &v);
-    if (rc == 0 && blob_valid(&v))
-        version = (uint64_t) get_le64((const unsigned char *) v.mv_data + 8) + 1;
+    if (rc == 0 && lmdb_txn_blob_valid(&v))
+        version = (uint64_t) lmdb_txn_get_le64((const unsigned char *) v.mv_data + 8) + 1;
     else if (rc != 0 && rc != MDB_NOTFOUND)
-        return txn_fail(st, req, "blob get", rc);
+        return lmdb_txn_fail(st, req, "blob get", rc);
 
     /* MDB_RESERVE: LMDB gives us the space, we fill it; no second copy. */
     v.mv_size = BLOB_HEADER + req->len;
     v.mv_data = NULL;
     if ((rc = mdb_put(txn, st->blobs, &k, &v, MDB_RESERVE)) != 0)
-        return txn_fail(st, req, "blob put", rc);
+        return lmdb_txn_fail(st, req, "blob put", rc);
     memset(v.mv_data, 0, BLOB_HEADER);
     ((unsigned char *) v.mv_data)[0] = BLOB_FORMAT;
-    put_le64((unsigned char *) v.mv_data + 8, (int64_t) version);
-    put_le64((unsigned char *) v.mv_data + 16, stamp);
+    lmdb_txn_put_le64((unsigned char *) v.mv_data + 8, (int64_t) version);
+    lmdb_txn_put_le64((unsigned char *) v.mv_data + 16, stamp);
     if (req->len > 0)
         memcpy((unsigned char *) v.mv_data + BLOB_HEADER, req->data, req->len);
     if (req->meta != NULL) {
@@ -290,15 +329,15 @@ txn_blob_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     return 0;
 }
 
-/* txn_count - the number of entries */
+/* lmdb_txn_count - the number of entries */
 static int
-txn_count(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+lmdb_txn_count(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     MDB_stat ms;
     int     rc;
 
     if ((rc = mdb_stat(txn, st->dbi, &ms)) != 0)
-        return txn_fail(st, req, "stat", rc);
+        return lmdb_txn_fail(st, req, "stat", rc);
     *req->entries = ms.ms_entries;
     req->rc = 0;
     return 0;
@@ -310,13 +349,13 @@ lmdb_txn_run(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     switch (req->op) {
     case LMDB_OP_DECIDE:
-        return txn_decide(st, txn, req);
+        return lmdb_txn_decide(st, txn, req);
     case LMDB_OP_BLOB_GET:
-        return txn_blob_get(st, txn, req);
+        return lmdb_txn_blob_get(st, txn, req);
     case LMDB_OP_BLOB_PUT:
-        return txn_blob_put(st, txn, req);
+        return lmdb_txn_blob_put(st, txn, req);
     case LMDB_OP_COUNT:
-        return txn_count(st, txn, req);
+        return lmdb_txn_count(st, txn, req);
     }
     snprintf(req->err, req->errlen, "lmdb %s: unknown request %d", st->path, (int) req->op);
     req->rc = -1;
@@ -335,26 +374,25 @@ lmdb_txn_undo(struct lmdb_req *req)
 }
 
 /*
- * sweep_batch - one write transaction of a sweep pass: from w->pos, visit
- * at most SWEEP_VISIT_MAX entries and delete at most w->limit of them
- * (expired at now, or malformed). On commit, w->pos moves to the first
- * entry not visited (w->done at the end); on failure it stays. Returns 0,
- * or an LMDB error code with err filled.
+ * lmdb_txn_sweep_batch - one write transaction of a sweep pass: from
+ * w->pos, visit at most SWEEP_VISIT_MAX entries and delete at most
+ * w->limit of them (expired at now, or malformed). On commit, w->pos
+ * moves to the first entry not visited (w->done at the end); on failure
+ * it stays. Returns 0, or an LMDB error code with err filled.
  */
-static int
-sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
-            struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
+int
+lmdb_txn_sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
+                     struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
     size_t  visited = 0, ndel = 0, next_len = 0;
-    int64_t t0 = lmdb_mono_us(), held;
     int     rc, done = 0;
     const char *what = "sweep cursor";
 
-    if ((rc = lmdb_begin(st, 0, &txn)) != 0) {
-        lmdb_error(st, "sweep begin", rc, err, errlen);
+    if ((rc = lmdb_txn_begin(st, 0, &txn)) != 0) {
+        lmdb_txn_error(st, "sweep begin", rc, err, errlen);
         return rc;
     }
     if ((rc = mdb_cursor_open(txn, st->dbi, &cur)) != 0)
@@ -366,7 +404,8 @@ sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
     rc = mdb_cursor_get(cur, &k, &v, w->pos_len ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == 0 && visited < SWEEP_VISIT_MAX && ndel < w->limit) {
         visited++;
-        if ((!rec_valid(&v, 0) || rec_expires(&v) <= now) && k.mv_size <= LMDB_KEY_SLOT) {
+        if ((!lmdb_txn_rec_valid(&v, 0) || lmdb_txn_rec_expires(&v) <= now)
+            && k.mv_size <= LMDB_KEY_SLOT) {
             memcpy(w->keys[ndel], k.mv_data, k.mv_size);
             w->lens[ndel++] = k.mv_size;
         }
@@ -385,58 +424,33 @@ sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
 
     what = "sweep delete";
     for (size_t i = 0; i < ndel; i++)
-        if ((rc = rec_del(st, txn, w->keys[i], w->lens[i])) != 0)
+        if ((rc = lmdb_txn_rec_del(st, txn, w->keys[i], w->lens[i])) != 0)
             goto fail;
     what = "sweep commit";
     if ((rc = mdb_txn_commit(txn)) != 0) {
-        lmdb_error(st, what, rc, err, errlen);
+        lmdb_txn_error(st, what, rc, err, errlen);
         return rc;
     }
 
     w->done = done;
     memcpy(w->pos, w->next, next_len);
     w->pos_len = next_len;
-    held = lmdb_mono_us() - t0;
     if (stats != NULL) {
         stats->visited += visited;
         stats->deleted += ndel;
         stats->batches++;
-        if (held > stats->max_hold_us)
-            stats->max_hold_us = held;
     }
     return 0;
 
 fail:
     mdb_txn_abort(txn);
-    lmdb_error(st, what, rc, err, errlen);
+    lmdb_txn_error(st, what, rc, err, errlen);
     return rc;
 }
 
-/*
- * lmdb_sweep_step - one batch, shrinking it when the map is full. Deleting
- * copies pages too, so a batch of 256 deletions may not fit in a map that
- * decisions have filled, while a few single deletions do and free whole
- * pages as leaves merge; the batch grows back after each success. At most
- * log2(LMDB_SWEEP_BATCH) + 1 attempts.
- */
-int
-lmdb_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
-                struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
-{
-    int     rc;
-
-    while ((rc = sweep_batch(st, now, w, stats, err, errlen)) == MDB_MAP_FULL && w->limit > 1)
-        w->limit /= 2;
-    if (rc != 0)
-        return -1;
-    if (w->limit < LMDB_SWEEP_BATCH)
-        w->limit *= 2;
-    return 0;
-}
-
-/* lmdb_sweep_start - a fresh pass from the start of the database */
+/* lmdb_txn_sweep_start - a fresh pass from the start of the database */
 void
-lmdb_sweep_start(struct lmdb_sweep_work *w)
+lmdb_txn_sweep_start(struct lmdb_sweep_work *w)
 {
     w->pos_len = 0;
     w->done = 0;

@@ -27,6 +27,9 @@
  * transaction active in the process, which holds because this thread
  * begins them all. A second thread calls mdb_env_sync() once a second; it
  * takes no lock and no transaction, so a slow disk never delays decisions.
+ *
+ * The middle layer of the backend (see store_lmdb_txn.h): it runs the
+ * transactions of store_lmdb_txn.c and knows nothing of store_lmdb.c.
  */
 #include "config.h"
 
@@ -37,25 +40,25 @@
 #include <time.h>
 
 #include "log.h"
-#include "store_lmdb_priv.h"
+#include "store_lmdb_writer.h"
 
 /*
  * Sweeping. A batch is one write transaction that visits at most 4096
  * entries and deletes at most LMDB_SWEEP_BATCH of them (store_lmdb_txn.c);
- * then the writer serves its queue and waits SWEEP_PAUSE_US before the
- * next batch, so that other processes waiting for the writer lock get it
- * (LMDB's mutex is not fair). A decision therefore waits for at most one
+ * then the writer serves its queue and waits LMDB_WRITER_PAUSE_US before
+ * the next batch, so that other processes waiting for the writer lock get
+ * it (LMDB's mutex is not fair). A decision therefore waits for at most one
  * batch. Measured on the development host with 200k expired entries among
  * 29k live ones: a batch holds the lock at most 0.4 ms (-O2), 2 ms under
  * ASan+UBSan; check_store_lmdb.c asserts that no decision made during
  * such a sweep takes 50 ms or more.
  */
-#define SWEEP_PAUSE_US  2000             /* between two batches */
-#define SWEEP_ASK_MAX_S 600              /* store_lmdb_sweep_once waits at most this */
+#define LMDB_WRITER_PAUSE_US  2000       /* between two batches */
+#define LMDB_WRITER_ASK_MAX_S 600        /* store_lmdb_sweep_once waits at most this */
 
-/* lmdb_mono_us - monotonic clock in microseconds */
+/* lmdb_writer_mono_us - monotonic clock in microseconds */
 int64_t
-lmdb_mono_us(void)
+lmdb_writer_mono_us(void)
 {
     struct timespec ts;
 
@@ -63,9 +66,9 @@ lmdb_mono_us(void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* mono_ts - a monotonic time in us as a timespec for pthread_cond_timedwait */
+/* lmdb_writer_mono_ts - a monotonic time in us as a timespec for pthread_cond_timedwait */
 static struct timespec
-mono_ts(int64_t us)
+lmdb_writer_mono_ts(int64_t us)
 {
     struct timespec ts;
 
@@ -74,21 +77,9 @@ mono_ts(int64_t us)
     return ts;
 }
 
-/* lmdb_begin - mdb_txn_begin; on MDB_MAP_RESIZED adopt the new size, once */
-int
-lmdb_begin(struct lmdb_store *st, unsigned int flags, MDB_txn **txn)
-{
-    int     rc = mdb_txn_begin(st->env, NULL, flags, txn);
-
-    /* Size 0: take the size another process wrote in the meta page. */
-    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(st->env, 0) == 0)
-        rc = mdb_txn_begin(st->env, NULL, flags, txn);
-    return rc;
-}
-
-/* queue_unlink - take req off the queue. Must be called with st->mu held. */
+/* lmdb_writer_unlink - take req off the queue. Must be called with st->mu held. */
 static void
-queue_unlink(struct lmdb_store *st, struct lmdb_req *req)
+lmdb_writer_unlink(struct lmdb_store *st, struct lmdb_req *req)
 {
     if (req->prev != NULL)
         req->prev->next = req->next;
@@ -101,11 +92,12 @@ queue_unlink(struct lmdb_store *st, struct lmdb_req *req)
     req->prev = req->next = NULL;
 }
 
-/* lmdb_submit - queue req, wait for it until the store's timeout */
+/* lmdb_writer_submit - queue req, wait for it until the store's timeout */
 int
-lmdb_submit(struct lmdb_store *st, struct lmdb_req *req)
+lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req)
 {
-    struct timespec ts = mono_ts(lmdb_mono_us() + (int64_t) st->timeout_ms * 1000);
+    struct timespec ts =
+        lmdb_writer_mono_ts(lmdb_writer_mono_us() + (int64_t) st->timeout_ms * 1000);
     int     late = 0;
 
     /* A condition variable of its own: the writer wakes exactly its callers. */
@@ -131,7 +123,7 @@ lmdb_submit(struct lmdb_store *st, struct lmdb_req *req)
         if (late) {
             /* Out of time before the writer started: take req back. */
             if (req->state == LMDB_REQ_QUEUED)
-                queue_unlink(st, req);
+                lmdb_writer_unlink(st, req);
             else
                 st->batch[req->slot] = NULL;
             pthread_mutex_unlock(&st->mu);
@@ -148,15 +140,15 @@ lmdb_submit(struct lmdb_store *st, struct lmdb_req *req)
     return req->rc;
 }
 
-/* writer_take - move up to LMDB_BATCH_MAX requests from the queue into the batch. Under mu. */
+/* lmdb_writer_take - move up to LMDB_BATCH_MAX requests from the queue into the batch. Under mu. */
 static int
-writer_take(struct lmdb_store *st)
+lmdb_writer_take(struct lmdb_store *st)
 {
     struct lmdb_req *req;
     int     n = 0;
 
     while ((req = st->head) != NULL && n < LMDB_BATCH_MAX) {
-        queue_unlink(st, req);
+        lmdb_writer_unlink(st, req);
         req->state = LMDB_REQ_TAKEN;
         req->slot = n;
         st->batch[n++] = req;
@@ -164,9 +156,9 @@ writer_take(struct lmdb_store *st)
     return n;
 }
 
-/* writer_done - mark run[0..m) DONE and wake their callers */
+/* lmdb_writer_done - mark run[0..m) DONE and wake their callers */
 static void
-writer_done(struct lmdb_store *st, struct lmdb_req **run, int m)
+lmdb_writer_done(struct lmdb_store *st, struct lmdb_req **run, int m)
 {
     pthread_mutex_lock(&st->mu);
     for (int j = 0; j < m; j++) {
@@ -177,7 +169,7 @@ writer_done(struct lmdb_store *st, struct lmdb_req **run, int m)
 }
 
 /*
- * writer_run - do the TAKEN requests in batch[first..first+count) in one
+ * lmdb_writer_run - do the TAKEN requests in batch[first..first+count) in one
  * write transaction. The wait for the lock comes first, with the requests
  * still TAKEN (their callers may give up); then those still there become
  * RUNNING. If one request breaks the transaction (a full map, say), it is
@@ -185,14 +177,14 @@ writer_done(struct lmdb_store *st, struct lmdb_req **run, int m)
  * outcome it would have had without group commit.
  */
 static void
-writer_run(struct lmdb_store *st, int first, int count)
+lmdb_writer_run(struct lmdb_store *st, int first, int count)
 {
     struct lmdb_req *run[LMDB_BATCH_MAX];
     int     slots[LMDB_BATCH_MAX];
     MDB_txn *txn = NULL;
     int     rc, m = 0;
 
-    rc = lmdb_begin(st, 0, &txn);
+    rc = lmdb_txn_begin(st, 0, &txn);
     pthread_mutex_lock(&st->mu);
     for (int i = first; i < first + count; i++) {
         if (st->batch[i] != NULL) {
@@ -206,8 +198,8 @@ writer_run(struct lmdb_store *st, int first, int count)
 
     if (rc != 0) {
         for (int j = 0; j < m; j++)
-            run[j]->rc = lmdb_error(st, "begin", rc, run[j]->err, run[j]->errlen);
-        writer_done(st, run, m);
+            run[j]->rc = lmdb_txn_error(st, "begin", rc, run[j]->err, run[j]->errlen);
+        lmdb_writer_done(st, run, m);
         return;
     }
     if (m == 0) {
@@ -220,10 +212,10 @@ writer_run(struct lmdb_store *st, int first, int count)
         mdb_txn_abort(txn);
     } else if ((rc = mdb_txn_commit(txn)) != 0) {
         for (int j = 0; j < m; j++)
-            run[j]->rc = lmdb_error(st, "commit", rc, run[j]->err, run[j]->errlen);
+            run[j]->rc = lmdb_txn_error(st, "commit", rc, run[j]->err, run[j]->errlen);
     }
     if (rc == 0 || m == 1) {
-        writer_done(st, run, m);
+        lmdb_writer_done(st, run, m);
         return;
     }
 
@@ -242,11 +234,11 @@ writer_run(struct lmdb_store *st, int first, int count)
     }
     pthread_mutex_unlock(&st->mu);
     for (int j = 0; j < m; j++)
-        writer_run(st, slots[j], 1);
+        lmdb_writer_run(st, slots[j], 1);
 }
 
 /* The writer's sweep pass in progress. */
-struct sweep_pass {
+struct lmdb_writer_pass {
     int     active;                      /* 1: a pass is under way */
     int     asked;                       /* 1: for store_lmdb_sweep_once */
     int64_t now;                         /* asked: the clock to use */
@@ -255,15 +247,46 @@ struct sweep_pass {
 };
 
 /*
- * writer_sweep - run one batch of the pass, starting a pass first if one
+ * lmdb_writer_sweep_step - one sweep batch, shrunk while the map is full,
+ * its time (begin to commit) in stats->max_hold_us. Deleting copies pages
+ * too, so a batch of 256 deletions may not fit in a map that decisions
+ * have filled, while a few single deletions do and free whole pages as
+ * leaves merge; the batch grows back after each success. At most
+ * log2(LMDB_SWEEP_BATCH) + 1 attempts. Returns 0 (w moved on; w->done at
+ * the end), or -1 with err.
+ */
+static int
+lmdb_writer_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
+                       struct store_lmdb_sweep_stats *stats, char *err, size_t errlen)
+{
+    int64_t t0 = lmdb_writer_mono_us(), held;
+    int     rc;
+
+    while ((rc = lmdb_txn_sweep_batch(st, now, w, stats, err, errlen)) == MDB_MAP_FULL
+           && w->limit > 1) {
+        w->limit /= 2;
+        t0 = lmdb_writer_mono_us();
+    }
+    if (rc != 0)
+        return -1;
+    held = lmdb_writer_mono_us() - t0;
+    if (held > stats->max_hold_us)
+        stats->max_hold_us = held;
+    if (w->limit < LMDB_SWEEP_BATCH)
+        w->limit *= 2;
+    return 0;
+}
+
+/*
+ * lmdb_writer_sweep - run one batch of the pass, starting a pass first if one
  * is due or asked for. Returns 1 if it ran a batch (mu dropped meanwhile),
  * else 0. Must be called with st->mu held.
  */
 static int
-writer_sweep(struct lmdb_store *st, struct sweep_pass *sp)
+lmdb_writer_sweep(struct lmdb_store *st, struct lmdb_writer_pass *sp)
 {
     char    err[STORE_ERRLEN];
-    int64_t now = lmdb_mono_us();
+    int64_t now = lmdb_writer_mono_us();
     int     rc;
 
     if (!sp->active && (st->sweep_asked || now >= st->next_sweep)) {
@@ -272,24 +295,24 @@ writer_sweep(struct lmdb_store *st, struct sweep_pass *sp)
         sp->asked = st->sweep_asked;
         sp->now = st->sweep_asked_now;
         st->sweep_asked = 0;
-        lmdb_sweep_start(st->sweep);
+        lmdb_txn_sweep_start(st->sweep);
         sp->next_batch = now;
     }
     if (!sp->active || now < sp->next_batch)
         return 0;
 
     pthread_mutex_unlock(&st->mu);
-    rc = lmdb_sweep_step(st, sp->asked ? sp->now : (int64_t) time(NULL), st->sweep,
-                         &sp->stats, err, sizeof(err));
+    rc = lmdb_writer_sweep_step(st, sp->asked ? sp->now : (int64_t) time(NULL), st->sweep,
+                                &sp->stats, err, sizeof(err));
     pthread_mutex_lock(&st->mu);
     if (rc != 0 && !sp->asked)
         log_warn("%s (the sweep resumes in %d s)", err, st->sweep_interval);
     if (rc == 0 && !st->sweep->done) {
-        sp->next_batch = lmdb_mono_us() + SWEEP_PAUSE_US;
+        sp->next_batch = lmdb_writer_mono_us() + LMDB_WRITER_PAUSE_US;
         return 1;
     }
     sp->active = 0;
-    st->next_sweep = lmdb_mono_us() + (int64_t) st->sweep_interval * 1000000;
+    st->next_sweep = lmdb_writer_mono_us() + (int64_t) st->sweep_interval * 1000000;
     if (sp->asked) {
         st->sweep_rc = rc;
         snprintf(st->sweep_err, sizeof(st->sweep_err), "%s", rc != 0 ? err : "");
@@ -301,16 +324,16 @@ writer_sweep(struct lmdb_store *st, struct sweep_pass *sp)
 }
 
 /*
- * writer_main - the writer thread: batches of requests first, sweep
+ * lmdb_writer_main - the writer thread: batches of requests first, sweep
  * batches when the queue is empty, sleep until the next of: a request,
  * the next sweep batch or pass, the stop. Queued requests are served even
  * after the stop, so that no caller is left waiting.
  */
 static void *
-writer_main(void *arg)
+lmdb_writer_main(void *arg)
 {
     struct lmdb_store *st = arg;
-    struct sweep_pass sp;
+    struct lmdb_writer_pass sp;
     struct timespec ts;
     int     n;
 
@@ -318,26 +341,26 @@ writer_main(void *arg)
     pthread_mutex_lock(&st->mu);
     for (;;) {
         if (st->head != NULL) {
-            n = writer_take(st);
+            n = lmdb_writer_take(st);
             pthread_mutex_unlock(&st->mu);
-            writer_run(st, 0, n);
+            lmdb_writer_run(st, 0, n);
             pthread_mutex_lock(&st->mu);
             continue;
         }
         if (st->stop)
             break;
-        if (writer_sweep(st, &sp))
+        if (lmdb_writer_sweep(st, &sp))
             continue;
-        ts = mono_ts(sp.active ? sp.next_batch : st->next_sweep);
+        ts = lmdb_writer_mono_ts(sp.active ? sp.next_batch : st->next_sweep);
         pthread_cond_timedwait(&st->work, &st->mu, &ts);
     }
     pthread_mutex_unlock(&st->mu);
     return NULL;
 }
 
-/* syncer_main - mdb_env_sync() every STORE_LMDB_SYNC_INTERVAL until the stop */
+/* lmdb_writer_syncer - mdb_env_sync() every STORE_LMDB_SYNC_INTERVAL until the stop */
 static void *
-syncer_main(void *arg)
+lmdb_writer_syncer(void *arg)
 {
     struct lmdb_store *st = arg;
     struct timespec ts;
@@ -345,7 +368,8 @@ syncer_main(void *arg)
 
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        ts = mono_ts(lmdb_mono_us() + (int64_t) STORE_LMDB_SYNC_INTERVAL * 1000000);
+        ts = lmdb_writer_mono_ts(lmdb_writer_mono_us()
+                                 + (int64_t) STORE_LMDB_SYNC_INTERVAL * 1000000);
         while (!st->stop && pthread_cond_timedwait(&st->tick, &st->mu, &ts) != ETIMEDOUT)
             continue;
         if (st->stop)
@@ -371,10 +395,10 @@ lmdb_writer_start(struct lmdb_store *st, char *err, size_t errlen)
 
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&st->writer, NULL, writer_main, st);
+    rc = pthread_create(&st->writer, NULL, lmdb_writer_main, st);
     if (rc == 0) {
         st->writer_started = 1;
-        rc = pthread_create(&st->syncer, NULL, syncer_main, st);
+        rc = pthread_create(&st->syncer, NULL, lmdb_writer_syncer, st);
         st->syncer_started = rc == 0;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -405,14 +429,15 @@ lmdb_writer_stop(struct lmdb_store *st)
 }
 
 /*
- * lmdb_sweep_ask - have the writer run a full pass now and wait for it.
+ * lmdb_writer_sweep_ask - have the writer run a full pass now and wait for it.
  * For one caller at a time (tests, the admin tool).
  */
 int
-lmdb_sweep_ask(struct lmdb_store *st, int64_t now, struct store_lmdb_sweep_stats *stats,
-               char *err, size_t errlen)
+lmdb_writer_sweep_ask(struct lmdb_store *st, int64_t now, struct store_lmdb_sweep_stats *stats,
+                      char *err, size_t errlen)
 {
-    struct timespec ts = mono_ts(lmdb_mono_us() + (int64_t) SWEEP_ASK_MAX_S * 1000000);
+    struct timespec ts =
+        lmdb_writer_mono_ts(lmdb_writer_mono_us() + (int64_t) LMDB_WRITER_ASK_MAX_S * 1000000);
     unsigned gen;
     int     rc = -1;
 
@@ -426,7 +451,7 @@ lmdb_sweep_ask(struct lmdb_store *st, int64_t now, struct store_lmdb_sweep_stats
             break;
     if (st->sweep_gen == gen) {
         snprintf(err, errlen, "lmdb %s: sweep: not done within %d s", st->path,
-                 SWEEP_ASK_MAX_S);
+                 LMDB_WRITER_ASK_MAX_S);
     } else {
         rc = st->sweep_rc;
         if (rc != 0)

@@ -36,9 +36,13 @@
  *
  * Connections: a pool of `pool` hiredis contexts, each used by one thread at
  * a time. The mutex guards only the stack of free slots, never I/O. A slot
- * connects on first use (slot 0 at open, to fail early), logs in (AUTH,
+ * connects on first use (slot 0 at open, to warn early), logs in (AUTH,
  * SELECT) and loads the script in one pipelined round trip. A context that
  * errored is freed at once and re-made by the next call that takes the slot.
+ * So is one that got an error reply saying that this server cannot serve
+ * us now (READONLY, LOADING, MASTERDOWN, NOAUTH, WRONGPASS, CLUSTERDOWN,
+ * TRYAGAIN: the table in store_redis_reply.c): the call fails with that
+ * reason, and the next one connects again.
  *
  * Time bound: a call has ONE deadline, timeout_ms after it starts, for
  * everything it does: waiting for a slot, (re)connecting, logging in and
@@ -47,10 +51,34 @@
  * connection (the server restarted) fails fast and is retried once on a
  * new one, within the same deadline.
  *
- * Names: the host is resolved once, at open, and every (re)connect goes
- * to that numeric address. hiredis would otherwise call getaddrinfo() in
- * each connect, and a resolver has no deadline we can impose; the price is
- * that a Redis host whose DNS name moves needs a restart of redgrey.
+ * Outages: a circuit breaker (breaker.h) sits in front of every call.
+ * Three consecutive failures, or one timeout, open it; from then on every
+ * call fails at once with the reason (the caller applies on_store_error
+ * without waiting), and a thread of the store's own (prober.h) probes the
+ * server 250 ms after the opening, then at intervals doubling up to 1 s:
+ * it resolves the host, connects, logs in, loads the script and asks ROLE
+ * (a replica cannot take our writes). The first success closes the
+ * breaker. Opening and closing are reported once each, through the
+ * caller's notify function (store.h), with the duration and the number
+ * of calls refused. A command's own error (a script error) is an answer:
+ * it counts as a success for the breaker. So a server that is down costs
+ * one store_timeout per outage, not one per call, and comes back within
+ * about a second of serving again. Waiting for a free slot in time is not
+ * a failure of the server, and does not count.
+ *
+ * Names: a host name is resolved at open and again by every probe, and
+ * the address of the last successful probe is where every connect goes;
+ * when it changed, the pool's contexts to the old one are dropped. So a
+ * name that moves (a failover by DNS) is followed within one outage. The
+ * calls themselves never resolve: getaddrinfo() has no deadline we can
+ * impose, and a call has one; only the probing thread waits for it, which
+ * delays a recovery but no call (and store_free, by as long as one lookup
+ * can take). A numeric host is never looked up.
+ *
+ * Opening: store_redis_open() fails only for a bad URL or limits. A server
+ * that cannot be resolved, reached or used at open gives a store whose
+ * breaker starts open, with the reason as a warning, so that the daemon
+ * serves under on_store_error and connects when the server appears.
  *
  * Named blobs (store_blob_get/put) are one hash each, PREFIX "blob:" NAME,
  * with the fields version, stamp and data; no triplet key can collide,
@@ -64,12 +92,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +109,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "breaker.h"
+#include "prober.h"
 #include "store.h"
 #include "store_redis.h"
 #include "xalloc.h"
@@ -92,6 +124,9 @@
 #define REDIS_SHARED_MAX   10000         /* Redis shares the integers below this */
 #define REDIS_NAME_MAX     (STORE_REDIS_HOST_MAX + 32)
 #define REDIS_ADDR_MAX     64            /* a numeric IPv4 or IPv6 address */
+#define REDIS_BREAK_FAILS  3             /* consecutive failures that open the breaker */
+#define REDIS_PROBE_MIN_US 250000        /* first probe after an opening */
+#define REDIS_PROBE_MAX_US 1000000       /* probe interval cap */
 
 /*
  * The decision. KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window,
@@ -158,15 +193,31 @@ static const char redis_script[] =
     "end\n"
     "return {0, 2, now, now - first}\n";
 
+/* How one command failed, so that the caller knows whether to retry. */
+enum redis_fail {
+    REDIS_FAIL_NONE,                     /* a reply arrived */
+    REDIS_FAIL_TIMEOUT,                  /* out of time: never retried */
+    REDIS_FAIL_IO,                       /* connection lost: context dropped */
+    REDIS_FAIL_MOVED,                    /* server cannot serve (READONLY...): dropped */
+};
+
 struct redis_slot {
     redisContext *ctx;                   /* NULL: connect on next use */
+    unsigned gen;                        /* the address generation it connected to */
+    enum redis_fail last;                /* how its last connect or command ended */
 };
 
 struct store_redis {
     struct store base;                   /* first: what store.h sees */
     struct store_redis_url url;          /* where, and how to log in */
     char    name[REDIS_NAME_MAX];        /* "redis HOST:PORT", for errors */
-    char    addr[REDIS_ADDR_MAX];        /* url.host resolved at open (TCP only) */
+    char    addr[REDIS_ADDR_MAX];        /* url.host as last resolved (TCP only); addr_lock */
+    pthread_mutex_t addr_lock;           /* guards addr, why */
+    atomic_uint addr_gen;                /* +1 whenever addr changes */
+    int     numeric;                     /* url.host is an address: never resolved */
+    char    why[STORE_ERRLEN];           /* why the breaker is open; addr_lock */
+    struct breaker breaker;              /* every call passes it */
+    struct prober prober;                /* probes while the breaker is open */
     int     timeout_ms;                  /* budget of one whole call */
     char    sha[41];                     /* the script's SHA1, set at open */
     char    args[5][24];                 /* the script's ARGV, as text */
@@ -177,13 +228,6 @@ struct store_redis {
     struct redis_slot *slots;            /* nslots connections */
     int    *free_slots;                  /* stack of idle slot indexes */
     int     nfree;                       /* entries on that stack */
-};
-
-/* How one command failed, so that the caller knows whether to retry. */
-enum redis_fail {
-    REDIS_FAIL_NONE,                     /* a reply arrived */
-    REDIS_FAIL_TIMEOUT,                  /* out of time: never retried */
-    REDIS_FAIL_IO,                       /* connection lost: context dropped */
 };
 
 /* ---- connections ---- */
@@ -237,8 +281,10 @@ redis_drop(struct redis_slot *slot)
 
 /*
  * redis_call - run one command on slot within deadline. Returns the reply
- * (caller frees), or NULL with err set, *fail saying why, and the context
- * dropped. An error reply from Redis is a reply, not a failure.
+ * (caller frees), or NULL with err set, *fail (and slot->last) saying
+ * why, and the context dropped. An error reply about the command is a
+ * reply, not a failure; one saying that the server cannot serve us now
+ * (store_redis_reply_kind) is a failure, REDIS_FAIL_MOVED.
  */
 static redisReply *
 redis_call(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
@@ -247,16 +293,17 @@ redis_call(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
 {
     struct timeval tv;
     redisReply *r;
+    const char *label;
     int     saved_errno;
 
     if (redis_left(deadline, &tv) < 0) {
         snprintf(err, errlen, "%s: timeout", rs->name);
-        *fail = REDIS_FAIL_TIMEOUT;
+        *fail = slot->last = REDIS_FAIL_TIMEOUT;
         return NULL;
     }
     if (redisSetTimeout(slot->ctx, tv) != REDIS_OK) {
         snprintf(err, errlen, "%s: setting the timeout: %s", rs->name, slot->ctx->errstr);
-        *fail = REDIS_FAIL_IO;
+        *fail = slot->last = REDIS_FAIL_IO;
         redis_drop(slot);
         return NULL;
     }
@@ -267,11 +314,19 @@ redis_call(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
         const char *why = redis_ctx_error(slot->ctx, saved_errno);
 
         snprintf(err, errlen, "%s: %s", rs->name, why);
-        *fail = strcmp(why, "timeout") == 0 ? REDIS_FAIL_TIMEOUT : REDIS_FAIL_IO;
+        *fail = slot->last = strcmp(why, "timeout") == 0 ? REDIS_FAIL_TIMEOUT : REDIS_FAIL_IO;
         redis_drop(slot);
         return NULL;
     }
-    *fail = REDIS_FAIL_NONE;
+    if (r->type == REDIS_REPLY_ERROR
+        && store_redis_reply_kind(r->str, &label) == STORE_REDIS_REPLY_RECONNECT) {
+        snprintf(err, errlen, "%s: %s: reconnecting", rs->name, label);
+        freeReplyObject(r);
+        *fail = slot->last = REDIS_FAIL_MOVED;
+        redis_drop(slot);
+        return NULL;
+    }
+    *fail = slot->last = REDIS_FAIL_NONE;
     return r;
 }
 
@@ -358,13 +413,14 @@ redis_setup(struct store_redis *rs, redisContext *c, char *err, size_t errlen)
 }
 
 /*
- * redis_resolve - the URL's host as a numeric address into rs->addr, at
- * open only (see "Names" above: a moved DNS name needs a restart). IPv4
- * is preferred when the name has both, as hiredis itself does. A numeric
- * host is taken as is, without a lookup. 0, or -1 with err.
+ * redis_resolve - the URL's host as a numeric address into addr[addrlen].
+ * IPv4 is preferred when the name has both, as hiredis itself does. No
+ * deadline (getaddrinfo has none): at open and in the probing thread
+ * only, never in a call (see "Names" above). 0, or -1 with err.
  */
 static int
-redis_resolve(struct store_redis *rs, char *err, size_t errlen)
+redis_resolve(const struct store_redis *rs, char *addr, size_t addrlen,
+              char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL, *pick = NULL;
     int     rc;
@@ -384,7 +440,7 @@ redis_resolve(struct store_redis *rs, char *err, size_t errlen)
         if (ai->ai_family == AF_INET6)
             pick = ai;
     rc = pick == NULL ? EAI_FAMILY
-        : getnameinfo(pick->ai_addr, pick->ai_addrlen, rs->addr, sizeof(rs->addr),
+        : getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, (socklen_t) addrlen,
                       NULL, 0, NI_NUMERICHOST);
     freeaddrinfo(res);
     if (rc != 0) {
@@ -395,32 +451,65 @@ redis_resolve(struct store_redis *rs, char *err, size_t errlen)
     return 0;
 }
 
-/* redis_connect - make slot's context within deadline; 0, or -1 with err */
+/* redis_set_addr - make addr where connects go; a change drops the pool's old contexts */
+static void
+redis_set_addr(struct store_redis *rs, const char *addr)
+{
+    pthread_mutex_lock(&rs->addr_lock);
+    if (strcmp(rs->addr, addr) != 0) {
+        snprintf(rs->addr, sizeof(rs->addr), "%s", addr);
+        atomic_fetch_add(&rs->addr_gen, 1);
+    }
+    pthread_mutex_unlock(&rs->addr_lock);
+}
+
+/*
+ * redis_connect - make slot's context within deadline, to the address of
+ * the last successful probe (or given in addr, for a probe). 0, or -1
+ * with err and slot->last saying whether time ran out.
+ */
 static int
 redis_connect(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
-              char *err, size_t errlen)
+              const char *addr, char *err, size_t errlen)
 {
+    char    to[REDIS_ADDR_MAX];
     struct timeval tv;
     redisContext *c;
+    unsigned gen;
     int     saved_errno;
 
+    slot->last = REDIS_FAIL_TIMEOUT;
     if (redis_left(deadline, &tv) < 0) {
         snprintf(err, errlen, "%s: timeout", rs->name);
         return -1;
     }
+    pthread_mutex_lock(&rs->addr_lock);
+    snprintf(to, sizeof(to), "%s", addr != NULL ? addr : rs->addr);
+    gen = atomic_load(&rs->addr_gen);
+    pthread_mutex_unlock(&rs->addr_lock);
+
     /* A numeric address: hiredis's getaddrinfo() cannot block on DNS here. */
+    slot->last = REDIS_FAIL_IO;
     errno = 0;
     if (rs->url.is_unix)
         c = redisConnectUnixWithTimeout(rs->url.path, tv);
-    else
-        c = redisConnectWithTimeout(rs->addr, rs->url.port, tv);
+    else if (to[0] != 0)
+        c = redisConnectWithTimeout(to, rs->url.port, tv);
+    else {
+        snprintf(err, errlen, "%s: %s not resolved yet", rs->name, rs->url.host);
+        return -1;
+    }
     saved_errno = errno;
     if (c == NULL) {
         snprintf(err, errlen, "%s: connect: out of memory", rs->name);
         return -1;
     }
     if (c->err != 0) {
-        snprintf(err, errlen, "%s: connect: %s", rs->name, redis_ctx_error(c, saved_errno));
+        const char *why = redis_ctx_error(c, saved_errno);
+
+        if (strcmp(why, "timeout") == 0)
+            slot->last = REDIS_FAIL_TIMEOUT;
+        snprintf(err, errlen, "%s: connect: %s", rs->name, why);
         redisFree(c);
         return -1;
     }
@@ -429,16 +518,21 @@ redis_connect(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
     err[0] = 0;
     if (redis_left(deadline, &tv) < 0) {
         snprintf(err, errlen, "%s: timeout", rs->name);
+        slot->last = REDIS_FAIL_TIMEOUT;
         redisFree(c);
         return -1;
     }
     if (redisSetTimeout(c, tv) != REDIS_OK || redis_setup(rs, c, err, errlen) < 0) {
         if (err[0] == 0)
             snprintf(err, errlen, "%s: setting the timeout: %s", rs->name, c->errstr);
+        if (c->err != 0 && strcmp(redis_ctx_error(c, 0), "timeout") == 0)
+            slot->last = REDIS_FAIL_TIMEOUT;
         redisFree(c);
         return -1;
     }
     slot->ctx = c;
+    slot->gen = gen;
+    slot->last = REDIS_FAIL_NONE;
     return 0;
 }
 
@@ -490,9 +584,12 @@ redis_run(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
     redisReply *r;
     int     fresh;
 
+    /* A context to an address the host name no longer has is dropped first. */
+    if (slot->ctx != NULL && slot->gen != atomic_load(&rs->addr_gen))
+        redis_drop(slot);
     for (int attempt = 0; attempt < 2; attempt++) {
         fresh = slot->ctx == NULL;
-        if (fresh && redis_connect(rs, slot, deadline, err, errlen) < 0)
+        if (fresh && redis_connect(rs, slot, deadline, NULL, err, errlen) < 0)
             return NULL;
         r = redis_call(rs, slot, deadline, argc, argv, lens, &fail, err, errlen);
         if (r != NULL || fail != REDIS_FAIL_IO || fresh)
@@ -501,22 +598,161 @@ redis_run(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
     return NULL;                         /* err says why the new one failed */
 }
 
+/* ---- outages: the breaker's hooks and the probe ---- */
+
+/* redis_why - err without the leading store name, for a line that names it already */
+static const char *
+redis_why(const struct store_redis *rs, const char *err)
+{
+    size_t  n = strlen(rs->name);
+
+    if (strncmp(err, rs->name, n) == 0 && strncmp(err + n, ": ", 2) == 0)
+        err += n + 2;
+    return err[0] != 0 ? err : "unknown error";
+}
+
+/* redis_why_set - remember why the breaker is open */
+static void
+redis_why_set(struct store_redis *rs, const char *err)
+{
+    pthread_mutex_lock(&rs->addr_lock);
+    snprintf(rs->why, sizeof(rs->why), "%s", redis_why(rs, err));
+    pthread_mutex_unlock(&rs->addr_lock);
+}
+
 /*
- * redis_command - run one command on a pooled connection: take a slot,
- * redis_run() it, give the slot back, all within one timeout_ms.
+ * redis_gate - 0 if a call may go to the server now; -1 with err if the
+ * breaker is open. A decision (count 1) that is refused is counted.
+ */
+static int
+redis_gate(struct store_redis *rs, int count, char *err, size_t errlen)
+{
+    int64_t now = redis_now_us(), since = 0;
+    char    why[STORE_ERRLEN];
+
+    if (count ? breaker_allow(&rs->breaker, now) : !breaker_is_open(&rs->breaker, NULL))
+        return 0;
+    breaker_is_open(&rs->breaker, &since);
+    pthread_mutex_lock(&rs->addr_lock);
+    snprintf(why, sizeof(why), "%s", rs->why);
+    pthread_mutex_unlock(&rs->addr_lock);
+    snprintf(err, errlen, "%s: unavailable for %.1f s (%s): failing fast", rs->name,
+             since > 0 && since < now ? (double) (now - since) / 1e6 : 0.0, why);
+    return -1;
+}
+
+/*
+ * redis_report - prober_report_fn, and the calls' own: the one report of
+ * an opening (remember why, start probing) or of a closing
+ */
+static void
+redis_report(void *arg, enum breaker_change change, const struct breaker_outage *o,
+             const char *err)
+{
+    struct store_redis *rs = arg;
+
+    if (change == BREAKER_OPENED) {
+        redis_why_set(rs, err);
+        prober_wake(&rs->prober);
+        store_notify(&rs->base, "%s: unavailable (%s): failing fast, probing every %d ms"
+                     " to %d ms", rs->name, redis_why(rs, err), REDIS_PROBE_MIN_US / 1000,
+                     REDIS_PROBE_MAX_US / 1000);
+    } else if (change == BREAKER_CLOSED) {
+        store_notify(&rs->base, "%s: available again after %.1f s unavailable;"
+                     " %" PRIu64 " decisions made without it, %" PRIu64 " failed probes",
+                     rs->name, (double) o->duration_us / 1e6, o->refused, o->probes);
+    }
+}
+
+/* redis_account - tell the breaker how a call ended (its slot's last); report a change */
+static void
+redis_account(struct store_redis *rs, enum redis_fail last, const char *err)
+{
+    struct breaker_outage o;
+    enum breaker_result r = last == REDIS_FAIL_NONE ? BREAKER_OK
+        : last == REDIS_FAIL_TIMEOUT ? BREAKER_TIMEOUT : BREAKER_FAILED;
+
+    redis_report(rs, breaker_record(&rs->breaker, r, redis_now_us(), &o), &o, err);
+}
+
+/*
+ * redis_probe_slot - one probe into slot, within timeout_ms once the name
+ * is resolved: resolve the host name again (names only), connect, log
+ * in, load the script, and ask ROLE, since a replica takes no writes. On
+ * success the address is the store's (see "Names"). 0, or -1 with err.
+ */
+static int
+redis_probe_slot(struct store_redis *rs, struct redis_slot *slot, char *err, size_t errlen)
+{
+    char    addr[REDIS_ADDR_MAX] = "";
+    const char *argv[1] = {"ROLE"};
+    const size_t lens[1] = {4};
+    enum redis_fail fail;
+    redisReply *r;
+    int64_t deadline;
+    int     rc = 0;
+
+    if (!rs->url.is_unix && rs->numeric)
+        snprintf(addr, sizeof(addr), "%.*s", (int) sizeof(addr) - 1, rs->url.host);
+    else if (!rs->url.is_unix && redis_resolve(rs, addr, sizeof(addr), err, errlen) < 0)
+        return -1;
+    deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    if (redis_connect(rs, slot, deadline, addr, err, errlen) < 0
+        || (r = redis_call(rs, slot, deadline, 1, argv, lens, &fail, err, errlen)) == NULL)
+        return -1;
+    /* A server without ROLE (some proxies) answers an error: taken as it is. */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0
+        && r->element[0]->type == REDIS_REPLY_STRING
+        && strcmp(r->element[0]->str, "master") != 0) {
+        snprintf(err, errlen, "%s: ROLE %s: a replica, not a primary (demoted?)", rs->name,
+                 r->element[0]->str);
+        redis_drop(slot);
+        rc = -1;
+    }
+    freeReplyObject(r);
+    if (rc == 0 && !rs->url.is_unix) {
+        redis_set_addr(rs, addr);
+        slot->gen = atomic_load(&rs->addr_gen);
+    }
+    return rc;
+}
+
+/* redis_probe - prober_probe_fn: a probe on a connection of its own, closed after */
+static int
+redis_probe(void *arg, char *err, size_t errlen)
+{
+    struct store_redis *rs = arg;
+    struct redis_slot probe = {.ctx = NULL};
+    int     rc = redis_probe_slot(rs, &probe, err, errlen);
+
+    redis_drop(&probe);
+    if (rc < 0)
+        redis_why_set(rs, err);
+    return rc;
+}
+
+/*
+ * redis_command - run one command on a pooled connection: pass the
+ * breaker, take a slot, redis_run() it, give the slot back, all within
+ * one timeout_ms; tell the breaker how it went.
  */
 static redisReply *
 redis_command(struct store_redis *rs, int argc, const char **argv, const size_t *lens,
               char *err, size_t errlen)
 {
     int64_t deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
+    enum redis_fail last;
     redisReply *r;
     int     idx;
 
+    if (redis_gate(rs, 0, err, errlen) < 0)
+        return NULL;
     if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
         return NULL;
     r = redis_run(rs, &rs->slots[idx], deadline, argc, argv, lens, err, errlen);
+    last = rs->slots[idx].last;
     redis_checkin(rs, idx);
+    redis_account(rs, last, err);
     return r;
 }
 
@@ -610,6 +846,7 @@ redis_decide(struct store *st, const struct triplet *t,
     char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX];
     size_t  glen, alen;
     int64_t deadline;
+    enum redis_fail last;
     int     idx, rc;
 
     glen = triplet_grey_key(st->key_prefix, t, gkey, sizeof(gkey));
@@ -618,11 +855,16 @@ redis_decide(struct store *st, const struct triplet *t,
         snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->name);
         return -1;
     }
+    if (redis_gate(rs, 1, err, errlen) < 0)
+        return -1;
     deadline = redis_now_us() + (int64_t) rs->timeout_ms * 1000;
     if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
         return -1;
+    rs->slots[idx].last = REDIS_FAIL_NONE;
     rc = redis_eval(rs, &rs->slots[idx], deadline, gkey, glen, akey, alen, out, err, errlen);
+    last = rs->slots[idx].last;
     redis_checkin(rs, idx);
+    redis_account(rs, last, err);
     return rc;
 }
 
@@ -634,15 +876,6 @@ static const char redis_blob_script[] =
     "local v = redis.call('HINCRBY', KEYS[1], 'version', 1)\n"
     "redis.call('HSET', KEYS[1], 'data', ARGV[1], 'stamp', t[1])\n"
     "return {v, tonumber(t[1])}\n";
-
-/* redis_blob_key - PREFIX "blob:" NAME into buf; its length */
-static size_t
-redis_blob_key(const struct store_redis *rs, const char *name, char *buf, size_t len)
-{
-    int     n = snprintf(buf, len, "%sblob:%s", rs->base.key_prefix, name);
-
-    return n > 0 && (size_t) n < len ? (size_t) n : 0;
-}
 
 /* redis_blob_number - a reply element holding a decimal integer >= 0 (>= 1 if positive) */
 static int
@@ -674,7 +907,7 @@ redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
                struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct store_redis *rs = (struct store_redis *) st;
-    char    key[TRIPLET_PREFIX_MAX + STORE_BLOB_NAME_MAX + 8];
+    char    key[STORE_BLOB_KEY_MAX];
     const char *argv[5] = {"HMGET", key, "version", "stamp", "data"};
     size_t  lens[5] = {5, 0, 7, 5, 4};
     int     argc = data != NULL ? 5 : 4;
@@ -682,7 +915,7 @@ redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
     uint64_t version, stamp;
     redisReply *r;
 
-    lens[1] = redis_blob_key(rs, name, key, sizeof(key));
+    lens[1] = store_blob_key(rs->base.key_prefix, name, key, sizeof(key));
     if ((r = redis_command(rs, argc, argv, lens, err, errlen)) == NULL)
         return STORE_BLOB_ERROR;
     if (r->type == REDIS_REPLY_ERROR) {
@@ -725,14 +958,14 @@ redis_blob_put(struct store *st, const char *name, const void *data, size_t len,
                struct store_blob_meta *meta, char *err, size_t errlen)
 {
     struct store_redis *rs = (struct store_redis *) st;
-    char    key[TRIPLET_PREFIX_MAX + STORE_BLOB_NAME_MAX + 8];
+    char    key[STORE_BLOB_KEY_MAX];
     const char *argv[5] = {"EVAL", redis_blob_script, "1", key, data};
     size_t  lens[5] = {4, sizeof(redis_blob_script) - 1, 1, 0, len};
     uint64_t version, stamp;
     redisReply *r;
     int     rc = -1;
 
-    lens[3] = redis_blob_key(rs, name, key, sizeof(key));
+    lens[3] = store_blob_key(rs->base.key_prefix, name, key, sizeof(key));
     if ((r = redis_command(rs, 5, argv, lens, err, errlen)) == NULL)
         return -1;
     if (r->type == REDIS_REPLY_ERROR)
@@ -758,10 +991,12 @@ redis_free(struct store *st)
 {
     struct store_redis *rs = (struct store_redis *) st;
 
+    prober_stop(&rs->prober);
     for (int i = 0; i < rs->nslots; i++)
         redis_drop(&rs->slots[i]);
     pthread_cond_destroy(&rs->cond);
     pthread_mutex_destroy(&rs->lock);
+    pthread_mutex_destroy(&rs->addr_lock);
     free(rs->slots);
     free(rs->free_slots);
     free(rs);
@@ -806,10 +1041,26 @@ redis_check_config(const struct store_config *conf, char *err, size_t errlen)
     return 0;
 }
 
-/* store_redis_open - parse, connect slot 0, log in, load the script */
+/* redis_numeric - 1 if host is an IPv4 or IPv6 address, so never looked up */
+static int
+redis_numeric(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/*
+ * store_redis_open - parse, start the prober, probe into slot 0 (resolve,
+ * connect, log in, load the script): a failure there is a warning in err
+ * and an open breaker, not a failed open
+ */
 struct store *
 store_redis_open(const struct store_config *conf, char *err, size_t errlen)
 {
+    static const struct breaker_config bc = {
+        REDIS_BREAK_FAILS, REDIS_PROBE_MIN_US, REDIS_PROBE_MAX_US,
+    };
     struct store_redis *rs;
     struct store_redis_url url;
     pthread_condattr_t ca;
@@ -841,6 +1092,12 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
         rs->args_len[i] = strlen(rs->args[i]);
 
     pthread_mutex_init(&rs->lock, NULL);
+    pthread_mutex_init(&rs->addr_lock, NULL);
+    atomic_init(&rs->addr_gen, 0);
+    breaker_init(&rs->breaker, &bc);
+    rs->numeric = !url.is_unix && redis_numeric(url.host);
+    if (rs->numeric)
+        snprintf(rs->addr, sizeof(rs->addr), "%.*s", (int) sizeof(rs->addr) - 1, url.host);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&rs->cond, &ca);
@@ -857,11 +1114,18 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
 
-    if ((!url.is_unix && redis_resolve(rs, err, errlen) < 0)
-        || redis_connect(rs, &rs->slots[0],
-                         redis_now_us() + (int64_t) conf->timeout_ms * 1000, err, errlen) < 0) {
+    if (prober_start(&rs->prober, &rs->breaker, redis_probe, redis_report, rs,
+                     err, errlen) < 0) {
         redis_free(&rs->base);
         return NULL;
+    }
+    if (redis_probe_slot(rs, &rs->slots[0], err, errlen) < 0) {
+        redis_drop(&rs->slots[0]);
+        redis_why_set(rs, err);
+        if (breaker_trip(&rs->breaker, redis_now_us()) == BREAKER_OPENED)
+            prober_wake(&rs->prober);
+    } else if (errlen > 0) {
+        err[0] = 0;
     }
     return &rs->base;
 }

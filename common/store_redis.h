@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * store_redis.h - the Redis backend's URL parser (store_redis_url.c), for
- * store_redis.c, store.c and the tests. The daemon reaches the backend
- * through store.h only.
+ * store_redis.h - the Redis backend's URL parser (store_redis_url.c) and
+ * its table of error replies (store_redis_reply.c), for store_redis.c,
+ * store.c and the tests. The daemon reaches the backend through store.h
+ * only.
  *
  *   redis://[[user]:password@]host[:port][/db]   host may be [IPv6]
  *   redis+unix:///path/redis.sock[?db=N][&password=P]
@@ -39,5 +40,20 @@ struct store_redis_url {
  */
 int     store_redis_url_parse(const char *url, struct store_redis_url *out,
                               char *err, size_t errlen);
+
+/* What an error reply from Redis means for the connection it came on. */
+enum store_redis_reply_kind {
+    STORE_REDIS_REPLY_OTHER,             /* about the command: the connection is fine */
+    STORE_REDIS_REPLY_RECONNECT,         /* this server cannot serve now: drop the connection */
+    STORE_REDIS_REPLY_NOSCRIPT,          /* script cache flushed: load it, retry once */
+};
+
+/*
+ * store_redis_reply_kind - classify an error reply's text by its code
+ * (the first word, case-sensitive); *label (may be NULL) receives the
+ * name the log gives it, e.g. "READONLY (demoted primary?)", or NULL for
+ * STORE_REDIS_REPLY_OTHER.
+ */
+enum store_redis_reply_kind store_redis_reply_kind(const char *text, const char **label);
 
 #endif

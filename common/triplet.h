@@ -5,7 +5,8 @@
  * A triplet is (client key, sender, recipient), all already normalised.
  * The client key is the masked netblock ("203.0.113.0/24") or, for mail
  * that passed SPF, "spf:example.com". This is the ONLY module that knows
- * the key format, shared by every backend:
+ * the triplet key format, shared by every backend (the only other keys, of
+ * the named blobs, are store_blob_key's in store.h):
  *
  *   grey entry:  PREFIX{TAG}gHASH(sender, recipient)
  *   AWL entry:   PREFIX{TAG}aHASH(sender domain)

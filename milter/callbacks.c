@@ -3,14 +3,14 @@
  * callbacks.c - redgrey's libmilter callbacks: thin glue between the MTA
  * and the store.
  *
- * The callbacks gather facts (client address and verified name, HELO,
- * SASL login, envelope addresses, one SPF result per message) into the
- * session, skip what the whitelists and the big-sender set cover, ask the
- * store once per other recipient, and turn the verdict into a milter
- * answer and one log line. This is the only place that logs decisions
- * and the only place that applies on_store_error. Nothing here ever
- * rejects: the worst answer is a tempfail, so a bug or an outage can
- * delay mail but never bounce it.
+ * The callbacks gather facts (client address and verified name, list and
+ * big-sender hits, HELO, SASL login, envelope addresses, one SPF result
+ * per message, the store's answer) into the session's decision_facts,
+ * and apply what decision_make() (common/decision.c, where the whole
+ * decision lives) says: the milter answer and its reply, one log line
+ * per recipient, the X-Greylist header at eom. This is the only place
+ * that logs decisions. Nothing here ever rejects: the worst answer is a
+ * tempfail, so a bug or an outage can delay mail but never bounce it.
  *
  * Negotiation asks the MTA for as little as possible: no headers or body,
  * no DATA unless the null sender is greylisted there, no replies to
@@ -20,9 +20,8 @@
  * The null sender with null_sender_stage = data: each recipient is still
  * decided (and logged) at RCPT, but a tempfail is only remembered and
  * RCPT answers "continue"; the DATA step then answers with the reply, so
- * a sender-verification callout that quits after RCPT sees no failure.
- * An MTA that has no DATA step (milter protocol < 4) gets the rcpt
- * behaviour instead, so that no tempfail is ever lost.
+ * a sender-verification callout that quits after RCPT sees no failure
+ * (the decision knows to do so only on an MTA with the DATA step).
  *
  * What was negotiated is kept in the session of that connection and
  * nowhere else. A session made after negotiation -- a new connection on
@@ -48,12 +47,15 @@
 
 #include "bigsender.h"
 #include "callbacks.h"
+#include "decision.h"
 #include "lists.h"
 #include "log.h"
 #include "session.h"
+#include "spf_shared.h"
 
 /* What the callbacks share, set by callbacks_init() before smfi_main(). */
 static const struct cfg *cb_cfg;
+static struct decision_config cb_decision; /* the part of cb_cfg the decision reads */
 static struct store *cb_store;
 static char cb_hostname[SESSION_HOST_MAX] = "localhost";
 static atomic_int cb_active;             /* sessions attached, not closed */
@@ -69,12 +71,21 @@ static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
 #define CB_STEPS_UNWANTED (SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | \
                            SMFIP_NOBODY | SMFIP_NOUNKNOWN)
 
+/* cb_store_notify - store_notify_fn: an outage's start and end, once each */
+static void
+cb_store_notify(const char *line)
+{
+    log_warn("%s", line);
+}
+
 /* callbacks_init - the configuration and store the callbacks use */
 void
 callbacks_init(const struct cfg *cfg, struct store *store)
 {
     cb_cfg = cfg;
+    decision_config_init(&cb_decision, cfg);
     cb_store = store;
+    store_set_notify(store, cb_store_notify);
     if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
         strcpy(cb_hostname, "localhost");
     cb_hostname[sizeof(cb_hostname) - 1] = '\0';
@@ -175,9 +186,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
      */
     if (s != NULL) {
         s->nr_flags = f1 & CB_NR_WANTED;
-        s->can_addheader = (actions & SMFIF_ADDHDRS) != 0;
+        s->facts.mta.can_addheader = (actions & SMFIF_ADDHDRS) != 0;
         /* An MTA that can skip DATA knows the DATA step. */
-        s->data_step = (f1 & SMFIP_NODATA) != 0;
+        s->facts.mta.data_step = (f1 & SMFIP_NODATA) != 0;
         steps |= s->nr_flags;
         /* A null-sender tempfail deferred to DATA needs the DATA step. */
         if (cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
@@ -201,32 +212,28 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 }
 
 /*
- * cb_client_skip - whether a client with an IP skips greylisting for the
- * whole connection: its address is whitelisted, or its name is and the
- * MTA verified it, or it is in the big-sender set. Postfix's
- * {client_name} is verified (forward-confirmed) or "unknown"; Sendmail
- * also says {client_resolve}, which must then be OK.
+ * cb_client_lists - the list facts of a client with an IP: its address
+ * whitelisted, its name whitelisted and verified by the MTA, its address
+ * in the big-sender set. Postfix's {client_name} is verified
+ * (forward-confirmed) or "unknown"; Sendmail also says {client_resolve},
+ * which must then be OK.
  */
-static enum session_skip
-cb_client_skip(SMFICTX *ctx, const struct session *s)
+static void
+cb_client_lists(SMFICTX *ctx, struct session *s)
 {
     const char *name = smfi_getsymval(ctx, "{client_name}");
     const char *resolve = smfi_getsymval(ctx, "{client_resolve}");
     int     verified = name != NULL && (resolve == NULL || strcmp(resolve, "OK") == 0);
 
-    if (wlist_client_addr(s->wl, &s->ip))
-        return SESSION_SKIP_WL_CLIENT;
-    if (wlist_client_name(s->wl, name, verified))
-        return SESSION_SKIP_WL_NAME;
-    if (bigsender_contains(&s->ip))
-        return SESSION_SKIP_BIGSENDER;
-    return SESSION_SKIP_NONE;
+    s->facts.conn.wl_client = wlist_client_addr(s->wl, &s->ip);
+    s->facts.conn.wl_name = wlist_client_name(s->wl, name, verified);
+    s->facts.conn.bigsender = bigsender_contains(&s->ip);
 }
 
 /*
- * mlfi_connect - note the client: its address, client key, and whether
- * the whole connection skips greylisting (no IP, trusted network,
- * whitelisted address or verified name, big sender).
+ * mlfi_connect - note the client: its address, client key, and the
+ * connection's facts (IP or not, trusted network, whitelisted address or
+ * verified name, big sender).
  * Parameters: hostname (unused), hostaddr (NULL when the MTA has none).
  * Return value: continue, or no reply when NR_CONN was granted.
  */
@@ -251,8 +258,9 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     session_set_helo(s, NULL);
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
-    if (s->conn_skip == SESSION_SKIP_NONE)
-        s->conn_skip = cb_client_skip(ctx, s);
+    /* Without an IP there is nothing to look up; trusted skips anyway. */
+    if (decision_skip(&s->facts) == DECISION_REASON_NONE)
+        cb_client_lists(ctx, s);
     return cb_continue(s, SMFIP_NR_CONN);
 }
 
@@ -274,33 +282,33 @@ mlfi_helo(SMFICTX *ctx, char *helohost)
 /*
  * cb_spf - the message's one SPF check, when it matters: for keying
  * (spf_keying) or because the sender domain (the HELO name for <>) is on
- * the sender-domain whitelist, which only counts with SPF. A pass with a
- * record that is not over-broad keys the message on spf:DOMAIN and lets a
- * whitelisted sender domain through. A junk sender is not checked (it is
- * not <>, so the HELO name is not its identity). Takes at most about
- * dns_timeout.
+ * the sender-domain whitelist (which the decision only honours with a
+ * keyable pass). A pass with a record that is not over-broad keys the
+ * message on spf:DOMAIN. A junk sender is not checked (it is not <>, so
+ * the HELO name is not its identity). Takes at most about dns_timeout.
  */
 static void
 cb_spf(struct session *s, enum mailaddr_kind kind)
 {
     const char *identity = kind == MAILADDR_NULL ? s->helo : s->from_domain;
+    struct decision_msg *m = &s->facts.msg;
 
     if (kind == MAILADDR_JUNK || identity[0] == '\0')
         return;
     if (!cb_cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
         return;
-    (void) spf_check_client(lists_spf(), &s->ip, s->helo,
-                            kind == MAILADDR_NULL ? NULL : s->from_domain, &s->spf);
-    s->spf_checked = 1;
-    if (s->spf.keyable && cb_cfg->spf_keying)
-        session_set_spf_key(s, s->spf.domain);
-    if (wlist_sender_domain(s->wl, s->spf.domain, s->spf.keyable))
-        s->msg_skip = SESSION_SKIP_WL_SENDER;
+    (void) spf_check_client(spf_shared_get(), &s->ip, s->helo,
+                            kind == MAILADDR_NULL ? NULL : s->from_domain, &m->spf);
+    m->spf_checked = 1;
+    if (m->spf.keyable && cb_cfg->spf_keying)
+        session_set_spf_key(s, m->spf.domain);
+    m->wl_sender = wlist_sender_domain(s->wl, m->spf.domain, 1);
 }
 
 /*
  * mlfi_envfrom - start a message: normalise the sender, note a SASL
- * login, take the current whitelists, check SPF once for all recipients.
+ * login, take the current whitelists, check SPF once for all recipients
+ * unless the connection or the login already skips greylisting.
  * Parameters: argv[0] the sender as given (with <>), argv[1..] ESMTP args.
  * Return value: continue, or no reply when NR_MAIL was granted.
  */
@@ -317,33 +325,18 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     session_use_wlist(s, lists_wlist());
     kind = session_set_sender(s, argv != NULL ? argv[0] : NULL);
     auth = smfi_getsymval(ctx, "{auth_authen}");
-    if (auth != NULL && auth[0] != '\0')
-        s->msg_skip = SESSION_SKIP_AUTH;
-    if (s->conn_skip == SESSION_SKIP_NONE && s->msg_skip == SESSION_SKIP_NONE)
+    s->facts.msg.auth = auth != NULL && auth[0] != '\0';
+    if (decision_skip(&s->facts) == DECISION_REASON_NONE)
         cb_spf(s, kind);
     return cb_continue(s, SMFIP_NR_MAIL);
 }
 
-/*
- * cb_defer_to_data - 1 if a tempfail of this message waits for DATA: the
- * null sender with null_sender_stage = data, and an MTA that sends DATA.
- */
-static int
-cb_defer_to_data(const struct session *s)
-{
-    return s->null_sender && s->data_step && cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA;
-}
-
-/* cb_tempfail - set the configured reply and return a tempfail */
+/* cb_tempfail - set the reply r and return a tempfail */
 static sfsistat
-cb_tempfail(SMFICTX *ctx)
+cb_tempfail(SMFICTX *ctx, const struct decision_reply *r)
 {
-    const struct cfg *c = cb_cfg;
-
     /* If the MTA refuses the text, a bare tempfail still delays the mail. */
-    (void) smfi_setreply(ctx, (char *) c->reply_code,
-                         c->reply_xcode[0] != '\0' ? (char *) c->reply_xcode : NULL,
-                         c->reply_text);
+    (void) smfi_setreply(ctx, (char *) r->code, (char *) r->xcode, (char *) r->text);
     return SMFIS_TEMPFAIL;
 }
 
@@ -351,11 +344,10 @@ cb_tempfail(SMFICTX *ctx)
  * cb_log - the one decision line per recipient, Postfix style:
  * QUEUEID: action=A reason=R client=[IP] key=K from=<S> to=<R>
  * [spf=RESULT] [stage=data] [delay=N]; spf= when the message was checked,
- * stage=data when a null-sender tempfail waits for DATA.
+ * stage=data and delay= when the verdict says so.
  */
 static void
-cb_log(SMFICTX *ctx, const struct session *s, const char *action,
-       const char *reason, int64_t delay)
+cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
 {
     const char *qid = smfi_getsymval(ctx, "i");
     char    qbuf[64];
@@ -367,35 +359,39 @@ cb_log(SMFICTX *ctx, const struct session *s, const char *action,
         qid = "NOQUEUE";
     else
         qid = mailaddr_loggable(qid, qbuf, sizeof(qbuf));
-    if (delay >= 0)
-        snprintf(dbuf, sizeof(dbuf), " delay=%lld", (long long) delay);
-    if (s->spf_checked)
-        snprintf(sbuf, sizeof(sbuf), " spf=%s", spf_check_result_name(s->spf.result));
+    if (v->delay >= 0)
+        snprintf(dbuf, sizeof(dbuf), " delay=%lld", (long long) v->delay);
+    if (s->facts.msg.spf_checked)
+        snprintf(sbuf, sizeof(sbuf), " spf=%s", spf_check_result_name(s->facts.msg.spf.result));
     log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s",
-             qid, action, reason, s->client,
+             qid, v->log_action, decision_reason_name(v->reason), s->client,
              s->t.client_key[0] != '\0' ? s->t.client_key : "-",
-             s->from_log, s->to_log, sbuf,
-             strcmp(action, "greylist") == 0 && cb_defer_to_data(s) ? " stage=data" : "", dbuf);
+             s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf);
 }
 
 /*
- * cb_greylist - a tempfail decision: answered now, or, for a null sender
- * greylisted at DATA, remembered for mlfi_data and answered "continue".
+ * cb_store_ask - ask the store about the triplet and put the outcome into
+ * the facts; an outage is logged here, rate-limited.
  */
-static sfsistat
-cb_greylist(SMFICTX *ctx, struct session *s)
+static void
+cb_store_ask(struct session *s)
 {
-    if (cb_defer_to_data(s)) {
-        s->data_tempfail = 1;
-        return SMFIS_CONTINUE;
+    char    err[STORE_ERRLEN];
+
+    err[0] = '\0';
+    if (store_decide(cb_store, &s->t, &s->facts.policy, err, sizeof(err)) != 0) {
+        log_limit_fail(&cb_store_limit, err[0] != '\0' ? err : "unknown error");
+        s->facts.store = DECISION_STORE_FAILED;
+        return;
     }
-    return cb_tempfail(ctx);
+    log_limit_ok(&cb_store_limit);
+    s->facts.store = DECISION_STORE_ANSWERED;
 }
 
 /*
- * mlfi_envrcpt - decide on one recipient, on its own: one store call,
- * one log line, one answer. Skipped clients and messages, and whitelisted
- * recipients, never reach the store.
+ * mlfi_envrcpt - decide on one recipient, on its own: at most one store
+ * call, one log line, one answer. Skipped clients and messages, and
+ * whitelisted recipients, never reach the store.
  * Parameters: argv[0] the recipient as given (with <>), argv[1..] args.
  * Return value: continue (pass, skipped, store error with accept, or a
  * null-sender tempfail deferred to DATA) or tempfail with the configured
@@ -405,62 +401,56 @@ static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct session *s = smfi_getpriv(ctx);
-    struct policy_verdict v;
-    char    err[STORE_ERRLEN];
-    enum session_skip skip;
+    struct decision_verdict v;
 
     if (s == NULL)
         return SMFIS_CONTINUE;
     session_set_rcpt(s, argv != NULL ? argv[0] : NULL);
-
-    skip = s->conn_skip != SESSION_SKIP_NONE ? s->conn_skip : s->msg_skip;
-    if (skip != SESSION_SKIP_NONE) {
-        cb_log(ctx, s, "accept", session_skip_name(skip), -1);
-        return SMFIS_CONTINUE;
-    }
-    if (wlist_recipient(s->wl, s->t.rcpt)) {
-        cb_log(ctx, s, "accept", session_skip_name(SESSION_SKIP_WL_RCPT), -1);
-        return SMFIS_CONTINUE;
+    s->facts.wl_rcpt = wlist_recipient(s->wl, s->t.rcpt);
+    s->facts.store = DECISION_STORE_NOT_ASKED;
+    decision_make(&cb_decision, &s->facts, &v);
+    if (v.action == DECISION_ASK_STORE) {
+        cb_store_ask(s);
+        decision_make(&cb_decision, &s->facts, &v);
     }
 
-    err[0] = '\0';
-    if (store_decide(cb_store, &s->t, &v, err, sizeof(err)) != 0) {
-        log_limit_fail(&cb_store_limit, err[0] != '\0' ? err : "unknown error");
-        if (cb_cfg->on_store_error == CFG_ON_ERROR_TEMPFAIL) {
-            cb_log(ctx, s, "greylist", "store-error", -1);
-            return cb_greylist(ctx, s);
-        }
-        cb_log(ctx, s, "accept", "store-error", -1);
+    cb_log(ctx, s, &v);
+    if (v.header && v.delay > s->max_delay)
+        s->max_delay = v.delay;
+    switch (v.action) {
+    case DECISION_TEMPFAIL:
+        return cb_tempfail(ctx, &v.reply);
+    case DECISION_TEMPFAIL_AT_DATA:
+        s->facts.msg.rcpt_deferred = 1;
         return SMFIS_CONTINUE;
-    }
-    log_limit_ok(&cb_store_limit);
-
-    if (v.action == POLICY_TEMPFAIL) {
-        cb_log(ctx, s, "greylist", policy_reason_name(v.reason), -1);
-        return cb_greylist(ctx, s);
-    }
-    if (v.reason == POLICY_REASON_RETRY) {
-        if (v.delayed > s->max_delay)
-            s->max_delay = v.delayed;
-        cb_log(ctx, s, "pass", policy_reason_name(v.reason), v.delayed);
-    } else {
-        cb_log(ctx, s, "pass", policy_reason_name(v.reason), -1);
+    case DECISION_CONTINUE:
+        s->facts.msg.rcpt_accepted = 1;
+        break;
+    case DECISION_ASK_STORE:             /* cannot happen once the store answered */
+        break;
     }
     return SMFIS_CONTINUE;
 }
 
 /*
  * mlfi_data - the DATA command, only seen with null_sender_stage = data:
- * the deferred tempfail of a greylisted null-sender message.
+ * the deferred tempfail of a greylisted null-sender message, unless a
+ * recipient of it was let through (decision_data; logged as mixed-rcpt).
  * Return value: tempfail with the configured reply, or continue.
  */
 static sfsistat
 mlfi_data(SMFICTX *ctx)
 {
     struct session *s = smfi_getpriv(ctx);
+    struct decision_verdict v;
 
-    if (s != NULL && s->data_tempfail)
-        return cb_tempfail(ctx);
+    if (s == NULL)
+        return SMFIS_CONTINUE;
+    decision_data(&cb_decision, &s->facts, &v);
+    if (v.reason != DECISION_REASON_NONE)
+        cb_log(ctx, s, &v);
+    if (v.action == DECISION_TEMPFAIL)
+        return cb_tempfail(ctx, &v.reply);
     return SMFIS_CONTINUE;
 }
 
@@ -488,8 +478,9 @@ cb_add_header(SMFICTX *ctx, const struct session *s)
 }
 
 /*
- * mlfi_eom - end of message: add X-Greylist if a recipient passed after
- * a delay and the header is wanted.
+ * mlfi_eom - end of message: add X-Greylist if the verdict of some
+ * recipient said so (it passed after a delay, the header is wanted and
+ * was granted).
  * Return value: continue.
  */
 static sfsistat
@@ -499,7 +490,7 @@ mlfi_eom(SMFICTX *ctx)
 
     if (s == NULL)
         return SMFIS_CONTINUE;
-    if (s->max_delay >= 0 && cb_cfg->header && s->can_addheader)
+    if (s->max_delay >= 0)
         cb_add_header(ctx, s);
     session_reset_message(s);
     return SMFIS_CONTINUE;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * lists.c - the whitelists and the SPF checker the callbacks share, and
- * the thread that keeps the whitelists current.
+ * lists.c - the static whitelists the callbacks share, and the thread
+ * that keeps them current.
  *
  * The current whitelists are one atomic pointer, and readers take no
  * lock: a reader (once per connection and per message) loads it and takes
@@ -14,12 +14,9 @@
  * yet taken its reference when the reload drops the list's: the object
  * could be freed in between. So the reload waits, before it drops that
  * reference, until every reader that may have loaded the old pointer is
- * done -- the grace period of common/bigsender.c: readers count
- * themselves in one of two counters chosen by the parity of an epoch
- * around the load and the wlist_ref(); the reload moves the epoch on and
- * waits for each counter to be seen at zero. Every access is sequentially
- * consistent (C11 defaults), which the argument needs. The wait lasts as
- * long as the longest load-and-ref in flight: a few instructions.
+ * done: a grace period (common/grace.h) whose reader bracket is the load
+ * and the wlist_ref(). The wait lasts as long as the longest
+ * load-and-ref in flight: a few instructions.
  *
  * The reload thread sleeps in sigtimedwait() on SIGUSR1: a signal means
  * "reload now", a timeout means "reload if a file changed". SIGUSR1 is
@@ -38,7 +35,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,10 +43,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ipaddr.h"
+#include "grace.h"
 #include "lists.h"
 #include "log.h"
-#include "spf_expand.h"
 #include "xalloc.h"
 
 /*
@@ -69,13 +64,9 @@ struct lists_stamp {
     struct timespec ctime;
 };
 
-#define LISTS_SPINS 1000                 /* yields before the grace period sleeps */
-
 static _Atomic(struct wlist *) lists_cur; /* current whitelists, one reference ours */
-static atomic_uint lists_epoch;          /* parity picks the readers' counter */
-static atomic_ulong lists_readers[2];    /* lists_wlist calls in flight, per parity */
+static struct grace lists_grace;         /* lists_wlist calls in flight */
 static pthread_mutex_t lists_writer = PTHREAD_MUTEX_INITIALIZER; /* serialises installs */
-static struct spf_check *lists_chk;      /* shared SPF checker */
 static char *lists_paths[WLIST_NKINDS];  /* the configured files (copies); NULL = none */
 static pthread_t lists_thread;           /* the reload thread */
 static int lists_thread_running;         /* lists_thread was started, not joined */
@@ -115,31 +106,6 @@ lists_paths_clear(void)
         free(lists_paths[k]);
         lists_paths[k] = NULL;
     }
-}
-
-/* lists_spf_new - an SPF checker for c's DNS settings; NULL with err */
-static struct spf_check *
-lists_spf_new(const struct cfg *c, char *err, size_t errlen)
-{
-    struct spf_check_opts o;
-    struct ipaddr probe;
-    char    why[256];
-    struct spf_check *chk;
-
-    memset(&o, 0, sizeof(o));
-    o.dns_timeout_ms = c->dns_timeout_ms;
-    o.dns_servers = c->dns_servers != NULL && c->dns_servers[0] != '\0' ? c->dns_servers : NULL;
-    if (c->spf_probe != NULL && c->spf_probe[0] != '\0') {
-        if (ipaddr_parse(c->spf_probe, &probe) != 0) {
-            snprintf(err, errlen, "spf_probe: bad address \"%s\"", c->spf_probe);
-            return NULL;
-        }
-        o.probe = &probe;
-    }
-    why[0] = '\0';
-    if ((chk = spf_check_new(&o, NULL, why, sizeof(why))) == NULL)
-        snprintf(err, errlen, "SPF checker: %s", why[0] != '\0' ? why : "cannot create");
-    return chk;
 }
 
 /* lists_describe - "N clients, N names, ..." of w into buf */
@@ -188,37 +154,6 @@ lists_stamp_same(const struct lists_stamp *a, const struct lists_stamp *b)
 }
 
 /*
- * lists_wait_zero - wait until counter c has been seen at zero: yield at
- * first, then sleep 100 us per try
- */
-static void
-lists_wait_zero(atomic_ulong *c)
-{
-    struct timespec ts = {0, 100 * 1000};
-
-    for (unsigned i = 0; atomic_load(c) != 0; i++) {
-        if (i < LISTS_SPINS)
-            sched_yield();
-        else
-            nanosleep(&ts, NULL);
-    }
-}
-
-/*
- * lists_synchronize - return once every lists_wlist() call that started
- * before this one is over. Must be called with lists_writer held.
- */
-static void
-lists_synchronize(void)
-{
-    for (int phase = 0; phase < 2; phase++) {
-        unsigned old = atomic_fetch_add(&lists_epoch, 1) & 1;
-
-        lists_wait_zero(&lists_readers[old]);
-    }
-}
-
-/*
  * lists_install - make w current; the list's reference to the old object
  * is dropped once no reader can be between loading it and referencing it,
  * and the object goes with its last reference
@@ -231,7 +166,7 @@ lists_install(struct wlist *w)
     pthread_mutex_lock(&lists_writer);
     old = atomic_exchange(&lists_cur, w);
     if (old != NULL)
-        lists_synchronize();
+        grace_wait(&lists_grace);
     pthread_mutex_unlock(&lists_writer);
     wlist_unref(old);
 }
@@ -296,33 +231,13 @@ lists_reload_main(void *arg)
     return NULL;
 }
 
-/* lists_check - load and drop everything lists_init would build */
-/*
- * lists_check_domains - the big-sender domain list must load now, or the
- * refresh would only find out hours later. "" (no list) is fine.
- */
-static int
-lists_check_domains(const struct cfg *c, char *err, size_t errlen)
-{
-    struct spf_expand_list list;
-
-    if (c->spf_domains == NULL || c->spf_domains[0] == '\0')
-        return 0;
-    if (spf_expand_list_load(c->spf_domains, &list, err, errlen) < 0)
-        return -1;
-    spf_expand_list_fini(&list);
-    return 0;
-}
-
+/* lists_check - load and drop the whitelists lists_init would load */
 int
 lists_check(const struct cfg *c, char *err, size_t errlen)
 {
     struct wlist_files files;
     struct wlist *w;
-    struct spf_check *chk;
 
-    if (lists_check_domains(c, err, errlen) != 0)
-        return -1;
     lists_paths_set(c);
     lists_files(&files);
     w = wlist_load(&files, err, errlen);
@@ -330,9 +245,6 @@ lists_check(const struct cfg *c, char *err, size_t errlen)
     if (w == NULL)
         return -1;
     wlist_unref(w);
-    if ((chk = lists_spf_new(c, err, errlen)) == NULL)
-        return -1;
-    spf_check_free(chk);
     return 0;
 }
 
@@ -352,7 +264,7 @@ lists_interval_from_env(void)
         lists_interval_ms = ms;
 }
 
-/* lists_init - whitelists, SPF checker, SIGUSR1 blocked, reload thread */
+/* lists_init - whitelists, SIGUSR1 blocked, reload thread */
 int
 lists_init(const struct cfg *c, char *err, size_t errlen)
 {
@@ -362,16 +274,9 @@ lists_init(const struct cfg *c, char *err, size_t errlen)
     char    desc[160];
     int     rc;
 
-    if (lists_check_domains(c, err, errlen) != 0)
-        return -1;
     lists_paths_set(c);
     lists_files(&files);
     if ((w = wlist_load(&files, err, errlen)) == NULL) {
-        lists_paths_clear();
-        return -1;
-    }
-    if ((lists_chk = lists_spf_new(c, err, errlen)) == NULL) {
-        wlist_unref(w);
         lists_paths_clear();
         return -1;
     }
@@ -403,29 +308,20 @@ lists_init(const struct cfg *c, char *err, size_t errlen)
 }
 
 /*
- * lists_wlist - a reference to the current whitelists: counted in, load,
- * reference, counted out. No lock; never waits.
+ * lists_wlist - a reference to the current whitelists: a grace bracket
+ * around the load and the reference. No lock; never waits.
  */
 struct wlist *
 lists_wlist(void)
 {
-    unsigned e = atomic_load(&lists_epoch) & 1;
-    struct wlist *w;
+    unsigned e = grace_enter(&lists_grace);
+    struct wlist *w = wlist_ref(atomic_load(&lists_cur));
 
-    atomic_fetch_add(&lists_readers[e], 1);
-    w = wlist_ref(atomic_load(&lists_cur));
-    atomic_fetch_sub(&lists_readers[e], 1);
+    grace_leave(&lists_grace, e);
     return w;
 }
 
-/* lists_spf - the shared checker */
-struct spf_check *
-lists_spf(void)
-{
-    return lists_chk;
-}
-
-/* lists_fini - stop the thread, drop the lists, free the checker */
+/* lists_fini - stop the thread, drop the lists */
 void
 lists_fini(void)
 {
@@ -436,8 +332,6 @@ lists_fini(void)
         lists_thread_running = 0;
     }
     lists_install(NULL);
-    spf_check_free(lists_chk);
-    lists_chk = NULL;
     lists_paths_clear();
     lists_failed_valid = 0;
 }

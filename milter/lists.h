@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * lists.h - the daemon's shared lookup state: the static whitelists and
- * the SPF checker, and the thread that reloads the whitelists.
+ * lists.h - the daemon's static whitelists, shared by every session, and
+ * the thread that reloads them.
  *
- * Both are built at startup, before smfi_main(); a bad whitelist line is
+ * They are loaded at startup, before smfi_main(); a bad whitelist line is
  * a startup error. Afterwards the whitelists are replaced as a whole when
  * a file changes (checked every 10 s) or on SIGUSR1; a reload that meets
  * a bad file logs it once and keeps the lists in use.
  *
  * Thread-safety: lists_init(), lists_check() and lists_fini() run in the
  * main thread (lists_init before any other thread exists); lists_wlist()
- * and lists_spf() from any thread.
+ * from any thread.
  */
 #ifndef REDGREY_LISTS_H
 #define REDGREY_LISTS_H
@@ -18,21 +18,18 @@
 #include <stddef.h>
 
 #include "cfg.h"
-#include "spf_check.h"
 #include "wlist.h"
 
 #define LISTS_RELOAD_SECONDS 10          /* how often the files are stat()ed */
 
 /*
- * lists_check - load the whitelist files named in c and build an SPF
- * checker, then drop both: what redgrey -t checks. Returns 0, or -1 with
- * "FILE:LINE: reason" (or the SPF checker's reason) in err.
+ * lists_check - load the whitelist files named in c, then drop them: what
+ * redgrey -t checks. Returns 0, or -1 with "FILE:LINE: reason" in err.
  */
 int     lists_check(const struct cfg *c, char *err, size_t errlen);
 
 /*
- * lists_init - load the whitelists, build the shared SPF checker, block
- * SIGUSR1 in the calling thread (so every thread started later inherits
+ * lists_init - load the whitelists, block SIGUSR1 in the calling thread (so every thread started later inherits
  * the block) and start the reload thread. Call before any other thread
  * exists, after the last fork. Returns 0, or -1 with a reason in err.
  */
@@ -45,12 +42,9 @@ int     lists_init(const struct cfg *c, char *err, size_t errlen);
  */
 struct wlist *lists_wlist(void);
 
-/* lists_spf - the shared SPF checker, or NULL before lists_init; valid until lists_fini */
-struct spf_check *lists_spf(void);
-
 /*
- * lists_fini - stop and join the reload thread, drop the whitelists and
- * free the SPF checker. Only once no session uses them; idempotent.
+ * lists_fini - stop and join the reload thread and drop the whitelists.
+ * Only once no session uses them; idempotent.
  */
 void    lists_fini(void);
 

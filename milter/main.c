@@ -44,6 +44,7 @@
 #include "lists.h"
 #include "log.h"
 #include "refresh.h"
+#include "spf_shared.h"
 #include "store.h"
 
 #define MAIN_STOP_WAIT_MS 3000           /* wait for open sessions at exit */
@@ -326,12 +327,17 @@ main_serve(const struct cfg *c)
     const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
     int     rc, left;
 
-    /* First: it blocks SIGUSR1, which every later thread must inherit. */
-    if (lists_init(c, err, sizeof(err)) != 0)
+    /* lists_init first of the threads: it blocks SIGUSR1, which they must inherit. */
+    if (refresh_check(c, err, sizeof(err)) != 0 || lists_init(c, err, sizeof(err)) != 0
+        || spf_shared_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
     main_store_config(c, &sc);
+    err[0] = '\0';
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         main_fatal("%s", err);
+    /* A Redis that cannot serve yet: start anyway, it is probed until it does. */
+    if (err[0] != '\0')
+        log_warn("%s: serving under on_store_error until it answers", err);
     /* The pidfile is an absolute path (cfg checks), so chdir is safe. */
     if (pidfile != NULL && main_pidfile_write(pidfile, err, sizeof(err)) != 0) {
         store_free(st);
@@ -368,6 +374,7 @@ main_serve(const struct cfg *c)
     }
     refresh_stop();
     store_free(st);
+    spf_shared_fini();
     lists_fini();
     return rc;
 }
@@ -419,12 +426,19 @@ main(int argc, char **argv)
         return 1;
     }
     if (check) {
+        struct store_config sc;
+
         /* The daemon loads the whitelists itself, after dropping privileges. */
-        if (lists_check(c, err, sizeof(err)) != 0) {
+        if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
+            || spf_shared_check(c, err, sizeof(err)) != 0) {
             fprintf(stderr, "redgrey: %s\n", err);
             cfg_free(c);
             return 1;
         }
+        /* A store that is down now is no configuration error: the daemon would wait for it. */
+        main_store_config(c, &sc);
+        if (store_check_reach(&sc, err, sizeof(err)) != 0)
+            fprintf(stderr, "redgrey: warning: %s\n", err);
         printf("redgrey: %s: configuration OK\n", path);
         cfg_free(c);
         return 0;

@@ -80,6 +80,11 @@ ctl_open(const struct cfg *c)
     sc.lmdb_mapsize = c->lmdb_mapsize;
     if ((st = store_open(&sc, err, sizeof(err))) == NULL)
         fprintf(stderr, "redgreyctl: %s\n", err);
+    else if (err[0] != '\0') {          /* a Redis that cannot serve now: an admin wants to know */
+        fprintf(stderr, "redgreyctl: %s\n", err);
+        store_free(st);
+        st = NULL;
+    }
     return st;
 }
 

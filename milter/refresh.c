@@ -103,6 +103,20 @@ refresh_read_old(struct store *st, struct refresh_outcome *out, char *err, size_
     return 0;
 }
 
+/* refresh_check - the domain list loads, or there is none */
+int
+refresh_check(const struct cfg *cfg, char *err, size_t errlen)
+{
+    struct spf_expand_list list;
+
+    if (cfg->spf_domains == NULL || cfg->spf_domains[0] == '\0')
+        return 0;
+    if (spf_expand_list_load(cfg->spf_domains, &list, err, errlen) < 0)
+        return -1;
+    spf_expand_list_fini(&list);
+    return 0;
+}
+
 /*
  * refresh_walk - expand every listed domain through dns into out->result,
  * as spf_expand_run() would, stopping early when refresh_stop() asks

@@ -44,6 +44,14 @@ struct refresh_outcome {
 };
 
 /*
+ * refresh_check - load cfg's spf_domains list now and drop it, so that a
+ * bad list stops the daemon at start (and fails redgrey -t) instead of
+ * being found by the first expansion hours later. No list ("") is fine.
+ * Returns 0, or -1 with "FILE:LINE: reason" in err.
+ */
+int     refresh_check(const struct cfg *cfg, char *err, size_t errlen);
+
+/*
  * refresh_expand - read cfg's spf_domains list, expand it through the
  * resolver cfg names (dns_servers, dns_timeout per query), read the
  * stored set, and store the new one if spf_expand_decide() says so: a

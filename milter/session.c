@@ -24,8 +24,7 @@ session_new(void)
 
     if (s == NULL)
         return NULL;
-    s->conn_skip = SESSION_SKIP_NO_IP;
-    strcpy(s->client, "local");
+    strcpy(s->client, "local");          /* facts.conn.has_ip 0: no IP */
     session_reset_message(s);
     return s;
 }
@@ -50,7 +49,7 @@ session_use_wlist(struct session *s, struct wlist *w)
     wlist_unref(old);
 }
 
-/* session_set_client - the peer address, its client key, its skip reason */
+/* session_set_client - the peer address, its client key, has_ip and trusted */
 void
 session_set_client(struct session *s, const struct sockaddr *sa,
                    int netmask_v4, int netmask_v6, const struct netset *trusted)
@@ -58,11 +57,11 @@ session_set_client(struct session *s, const struct sockaddr *sa,
     struct netblock nb;
     char    text[IPADDR_STRLEN];
 
+    memset(&s->facts.conn, 0, sizeof(s->facts.conn));
     s->t.client_key[0] = '\0';
     s->netkey[0] = '\0';
     if (ipaddr_from_sockaddr(sa, &s->ip) != 0) {
         /* Unix socket, or the MTA did not know (family 'U'). */
-        s->conn_skip = SESSION_SKIP_NO_IP;
         strcpy(s->client, "local");
         return;
     }
@@ -76,7 +75,8 @@ session_set_client(struct session *s, const struct sockaddr *sa,
     netblock_mask(&s->ip, (unsigned) (s->ip.family == AF_INET ? netmask_v4 : netmask_v6), &nb);
     netblock_format(&nb, s->netkey, sizeof(s->netkey));
     memcpy(s->t.client_key, s->netkey, sizeof(s->netkey));
-    s->conn_skip = netset_contains(trusted, &s->ip) ? SESSION_SKIP_TRUSTED : SESSION_SKIP_NONE;
+    s->facts.conn.has_ip = 1;
+    s->facts.conn.trusted = netset_contains(trusted, &s->ip);
 }
 
 /*
@@ -122,18 +122,18 @@ session_set_helo(struct session *s, const char *name)
     memcpy(s->helo, name, len + 1);
 }
 
-/* session_reset_message - forget sender, recipient, SPF and delays; netblock key back */
+/*
+ * session_reset_message - forget the message and recipient facts, sender,
+ * recipient, the DATA reply and delays; netblock key back
+ */
 void
 session_reset_message(struct session *s)
 {
-    s->msg_skip = SESSION_SKIP_NONE;
-    s->in_message = 0;
-    s->null_sender = 0;
-    s->data_tempfail = 0;
-    s->spf_checked = 0;
-    s->spf.result = SPF_CHECK_NONE;
-    s->spf.keyable = 0;
-    s->spf.domain[0] = '\0';
+    memset(&s->facts.msg, 0, sizeof(s->facts.msg));
+    s->facts.msg.sender_kind = MAILADDR_OK;
+    s->facts.msg.spf.result = SPF_CHECK_NONE;
+    s->facts.wl_rcpt = 0;
+    s->facts.store = DECISION_STORE_NOT_ASKED;
     s->max_delay = -1;
     s->from_log[0] = '\0';
     s->from_domain[0] = '\0';
@@ -182,12 +182,9 @@ session_set_sender(struct session *s, const char *raw)
     if (raw == NULL)
         raw = "";
     session_loggable(raw, s->from_log, sizeof(s->from_log));
-    s->in_message = 1;
-    s->null_sender = 0;
     s->from_domain[0] = '\0';
     kind = mailaddr_normalize(raw, strlen(raw), MAILADDR_SENDER, s->t.sender, sizeof(s->t.sender));
-    if (kind == MAILADDR_NULL)
-        s->null_sender = 1;
+    s->facts.msg.sender_kind = kind;
     if (kind != MAILADDR_OK)
         return kind;
     /* Both buffers are MAILADDR_MAX + 1 bytes, and the domain is a suffix. */
@@ -218,31 +215,4 @@ session_set_rcpt(struct session *s, const char *raw)
     session_loggable(raw, s->to_log, sizeof(s->to_log));
     return mailaddr_normalize(raw, strlen(raw), MAILADDR_RCPT,
                               s->t.rcpt, sizeof(s->t.rcpt));
-}
-
-/* session_skip_name - the reason word of a log line */
-const char *
-session_skip_name(enum session_skip skip)
-{
-    switch (skip) {
-    case SESSION_SKIP_NO_IP:
-        return "no-ip";
-    case SESSION_SKIP_TRUSTED:
-        return "trusted";
-    case SESSION_SKIP_AUTH:
-        return "auth";
-    case SESSION_SKIP_WL_CLIENT:
-        return "whitelist-client";
-    case SESSION_SKIP_WL_NAME:
-        return "whitelist-name";
-    case SESSION_SKIP_BIGSENDER:
-        return "bigsender";
-    case SESSION_SKIP_WL_SENDER:
-        return "whitelist-sender";
-    case SESSION_SKIP_WL_RCPT:
-        return "whitelist-rcpt";
-    case SESSION_SKIP_NONE:
-        break;
-    }
-    return "";
 }

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "decision.h"
 #include "ipaddr.h"
 #include "mailaddr.h"
 #include "netblock.h"
@@ -30,30 +31,18 @@
 #define SESSION_LOGADDR_MAX 256          /* escaped address in a log line */
 #define SESSION_HOST_MAX    256          /* the MTA's host name (j macro) */
 
-/* Why greylisting is skipped (for the connection or the message). */
-enum session_skip {
-    SESSION_SKIP_NONE,                   /* greylist */
-    SESSION_SKIP_NO_IP,                  /* unix socket or unknown peer */
-    SESSION_SKIP_TRUSTED,                /* client in trusted_networks */
-    SESSION_SKIP_AUTH,                   /* SASL-authenticated message */
-    SESSION_SKIP_WL_CLIENT,              /* client in whitelist_clients */
-    SESSION_SKIP_WL_NAME,                /* verified name in whitelist_client_names */
-    SESSION_SKIP_BIGSENDER,              /* client in the big-sender set */
-    SESSION_SKIP_WL_SENDER,              /* SPF-passing domain in whitelist_sender_domains */
-    SESSION_SKIP_WL_RCPT,                /* recipient in whitelist_recipients (per RCPT) */
-};
-
 struct session {
     /*
-     * Set at negotiation, for the life of the connection; all 0 (answer
-     * every step, no header, no DATA stage) in a session made after it.
+     * What the decision needs (decision.h), gathered as the steps come:
+     * facts.mta at negotiation, for the life of the connection (all 0 --
+     * answer every step, no header, no DATA stage -- in a session made
+     * after it); facts.conn at connect; facts.msg at MAIL, reset at MAIL
+     * and abort; the recipient's facts at each RCPT.
      */
+    struct decision_facts facts;
     unsigned long nr_flags;              /* SMFIP_NR_* granted: those steps do not reply */
-    int     can_addheader;               /* SMFIF_ADDHDRS granted */
-    int     data_step;                   /* the MTA knows the DATA step (offers NODATA) */
 
     /* Set at connect (helo at HELO); wl renewed at each MAIL. */
-    enum session_skip conn_skip;         /* NONE, NO_IP, TRUSTED, WL_CLIENT, WL_NAME, BIGSENDER */
     struct ipaddr ip;                    /* the client, v4-mapped folded to v4 */
     char    client[IPADDR_STRLEN + 2];   /* "[203.0.113.7]" or "local", for logs */
     char    netkey[TRIPLET_CLIENTKEY_MAX + 1]; /* the masked netblock, or "" without IP */
@@ -62,13 +51,7 @@ struct session {
     struct wlist *wl;                    /* whitelists in use: a reference, or NULL */
 
     /* Set at MAIL, reset at MAIL and abort. */
-    enum session_skip msg_skip;          /* NONE, AUTH or WL_SENDER */
-    int     in_message;                  /* 1 between MAIL and eom/abort */
-    int     null_sender;                 /* MAIL FROM:<> */
-    int     data_tempfail;               /* <> greylisted: answer DATA with the reply */
-    int     spf_checked;                 /* spf holds this message's result */
-    struct spf_result spf;               /* SPF of the sender domain (HELO for <>) */
-    int64_t max_delay;                   /* largest delay of a retry pass; -1 none */
+    int64_t max_delay;                   /* largest delay of a header-giving pass; -1 none */
     char    from_log[SESSION_LOGADDR_MAX]; /* sender as logged, without <> */
     char    from_domain[MAILADDR_MAX + 1]; /* domain of the sender as given, or "" */
 
@@ -91,10 +74,10 @@ void    session_free(struct session *s);
 void    session_use_wlist(struct session *s, struct wlist *w);
 
 /*
- * session_set_client - record the peer. sa NULL or not AF_INET/AF_INET6
- * means no IP (skip greylisting for the connection); an address inside
- * trusted is skipped too. Otherwise the client key is the address masked
- * to netmask_v4 or netmask_v6.
+ * session_set_client - record the peer and start facts.conn afresh. sa
+ * NULL or not AF_INET/AF_INET6 means no IP (facts.conn.has_ip 0);
+ * facts.conn.trusted says whether the address is inside trusted. With an
+ * IP the client key is the address masked to netmask_v4 or netmask_v6.
  */
 void    session_set_client(struct session *s, const struct sockaddr *sa,
                            int netmask_v4, int netmask_v6, const struct netset *trusted);
@@ -113,7 +96,7 @@ void    session_set_helo(struct session *s, const char *name);
  * NULL): escaped into from_log, its domain (before any rewriting) into
  * from_domain, and its keying form (mailaddr_normalize, then
  * sendernorm_key: SRS, BATV, +ext and VERP tokens undone) into the
- * triplet. Returns the kind of address.
+ * triplet. Returns the kind of address, also kept in facts.msg.
  */
 enum mailaddr_kind session_set_sender(struct session *s, const char *raw);
 
@@ -125,9 +108,6 @@ void    session_set_spf_key(struct session *s, const char *domain);
 
 /* session_set_rcpt - as session_set_sender, for one RCPT TO argument */
 enum mailaddr_kind session_set_rcpt(struct session *s, const char *raw);
-
-/* session_skip_name - "trusted", "auth", "no-ip", "whitelist-client" ...; "" for NONE */
-const char *session_skip_name(enum session_skip skip);
 
 /*
  * session_loggable - raw address for a log line: escaped by

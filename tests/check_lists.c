@@ -10,7 +10,8 @@
  * one. The readers take no lock, so the test is about reclamation: a list
  * freed under a reader is a use after free, which the suite's ASan build
  * reports. The readers also check what they see: every list they get has
- * one of the two sizes written, never anything else.
+ * one of the two sizes written, never anything else. A last test covers
+ * milter/spf_shared.c, the other state the sessions share.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
+#include "spf_shared.h"
 
 #define NREADERS 4
 #define NRELOADS 150
@@ -149,7 +151,39 @@ START_TEST(test_fini_idempotent)
     lists_fini();
     lists_fini();
     ck_assert_ptr_null(lists_wlist());
-    ck_assert_ptr_null(lists_spf());
+}
+END_TEST
+
+/*
+ * test_spf_shared - the shared SPF checker: none before init, one after,
+ * a bad spf_probe refused (keeping the checker in use), none after fini
+ */
+START_TEST(test_spf_shared)
+{
+    char    err[CFG_ERRLEN] = "";
+    struct cfg *c = cfg_defaults();
+    struct spf_check *chk;
+
+    ck_assert_int_eq(cfg_set(c, "dns_servers", "127.0.0.1", err, sizeof(err)), 0);
+    ck_assert_ptr_null(spf_shared_get());
+    ck_assert_msg(spf_shared_check(c, err, sizeof(err)) == 0, "spf_shared_check: %s", err);
+    ck_assert_ptr_null(spf_shared_get());
+    ck_assert_msg(spf_shared_init(c, err, sizeof(err)) == 0, "spf_shared_init: %s", err);
+    ck_assert_ptr_nonnull(chk = spf_shared_get());
+
+    /* cfg_set refuses a bad address; the field is set directly. */
+    free(c->spf_probe);
+    c->spf_probe = strdup("not-an-address");
+    ck_assert_int_eq(spf_shared_check(c, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "spf_probe") != NULL, "err: %s", err);
+    ck_assert_int_eq(spf_shared_init(c, err, sizeof(err)), -1);
+    ck_assert_ptr_eq(spf_shared_get(), chk);
+
+    spf_shared_fini();
+    ck_assert_ptr_null(spf_shared_get());
+    spf_shared_fini();
+    ck_assert_ptr_null(spf_shared_get());
+    cfg_free(c);
 }
 END_TEST
 
@@ -161,6 +195,7 @@ lists_suite(void)
 
     tcase_add_test(tc, test_reload_under_readers);
     tcase_add_test(tc, test_fini_idempotent);
+    tcase_add_test(tc, test_spf_shared);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

@@ -388,7 +388,10 @@ END_TEST
 /*
  * test_null_data - stage data: every RCPT of <> gets "continue" (a
  * callout that quits here sees no failure), the DATA step gets the 451.
- * An MTA without the DATA step gets the 451 at RCPT instead.
+ * A recipient that is let through (postmaster@, whitelisted) is never
+ * deferred with the others: before it, the deferred recipients go through
+ * with it at DATA (mixed-rcpt); after it, greylisted recipients get the
+ * 451 at RCPT. An MTA without the DATA step gets the 451 at RCPT.
  */
 START_TEST(test_null_data)
 {
@@ -401,14 +404,40 @@ START_TEST(test_null_data)
 
     ck_assert_ptr_nonnull(c);
     ck_assert_msg(mta_connect(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
+
+    /* Greylisted recipients only: DATA gets the 451. */
     ck_assert_int_eq(mta_mail(c, "<>", NULL), SMFIR_CONTINUE);
     r = miltc_rcpt(c, "<n1@rcpt.test>");
     ck_assert_msg(r == SMFIR_CONTINUE, "RCPT: got %s (%s), want 'c'", answer_name(r), c->reply);
-    r = miltc_rcpt(c, "<postmaster@rcpt.test>");
-    ck_assert_msg(r == SMFIR_CONTINUE, "RCPT postmaster: got %s, want 'c'", answer_name(r));
+    r = miltc_rcpt(c, "<n1b@rcpt.test>");
+    ck_assert_msg(r == SMFIR_CONTINUE, "RCPT 2: got %s (%s), want 'c'", answer_name(r), c->reply);
     r = miltc_data(c);
     ck_assert_msg(r == SMFIR_REPLYCODE && strcmp(c->reply, GREY_REPLY) == 0,
                   "DATA: got %s (%s), want 'y' 451", answer_name(r), c->reply);
+    miltc_abort(c);
+
+    /* Deferred, then a whitelisted recipient: DATA lets both through. */
+    ck_assert_int_eq(mta_mail(c, "<>", NULL), SMFIR_CONTINUE);
+    r = miltc_rcpt(c, "<n1c@rcpt.test>");
+    ck_assert_msg(r == SMFIR_CONTINUE, "mixed: RCPT got %s (%s), want 'c'", answer_name(r),
+                  c->reply);
+    r = miltc_rcpt(c, "<postmaster@rcpt.test>");
+    ck_assert_msg(r == SMFIR_CONTINUE, "mixed: RCPT postmaster got %s, want 'c'", answer_name(r));
+    r = miltc_data(c);
+    ck_assert_msg(r == SMFIR_CONTINUE, "mixed: DATA got %s (%s), want 'c'", answer_name(r),
+                  c->reply);
+    miltc_abort(c);
+
+    /* A whitelisted recipient first: the greylisted one gets 451 at RCPT. */
+    ck_assert_int_eq(mta_mail(c, "<>", NULL), SMFIR_CONTINUE);
+    r = miltc_rcpt(c, "<postmaster@rcpt.test>");
+    ck_assert_msg(r == SMFIR_CONTINUE, "accepted first: RCPT postmaster got %s", answer_name(r));
+    r = miltc_rcpt(c, "<n1d@rcpt.test>");
+    ck_assert_msg(r == SMFIR_REPLYCODE && strcmp(c->reply, GREY_REPLY) == 0,
+                  "accepted first: RCPT got %s (%s), want 'y' 451", answer_name(r), c->reply);
+    r = miltc_data(c);
+    ck_assert_msg(r == SMFIR_CONTINUE, "accepted first: DATA got %s (%s), want 'c'",
+                  answer_name(r), c->reply);
     miltc_abort(c);
 
     /* The next message on the connection starts clean. */
@@ -422,6 +451,10 @@ START_TEST(test_null_data)
     free(c);
     assert_logged("stage data", &spf, "action=greylist reason=new client=[198.18.7.7] "
                   "key=198.18.7.0/24 from=<> to=<n1@rcpt.test> spf=none stage=data", 1);
+    assert_logged("mixed at DATA", &spf, "action=pass reason=mixed-rcpt client=[198.18.7.7] "
+                  "key=198.18.7.0/24 from=<> to=<postmaster@rcpt.test> spf=none stage=data", 1);
+    assert_logged("accepted first", &spf, "action=greylist reason=new client=[198.18.7.7] "
+                  "key=198.18.7.0/24 from=<> to=<n1d@rcpt.test> spf=none\n", 1);
 
     r = one_rcpt(&spf, &old, "<>", "<n2@rcpt.test>", reply, sizeof(reply), NULL);
     assert_answer("MTA without DATA step", r, reply, SMFIR_REPLYCODE);

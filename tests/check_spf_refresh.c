@@ -156,8 +156,8 @@ store_set(const char *prefix, const char *block, struct store_blob_meta *meta)
 }
 
 /*
- * store_delete - DEL the blob's key under prefix, as a FLUSHDB would: the
- * key is PREFIX "blob:" NAME (store_redis.c). Returns the keys deleted.
+ * store_delete - DEL the blob's key under prefix (store_blob_key), as a
+ * FLUSHDB would. Returns the keys deleted.
  */
 static long long
 store_delete(const char *prefix)
@@ -171,7 +171,7 @@ store_delete(const char *prefix)
 
     ck_assert_ptr_nonnull(colon);
     snprintf(host, sizeof(host), "%.*s", (int) (colon - t.redis), t.redis);
-    snprintf(key, sizeof(key), "%sblob:%s", prefix, BIGSENDER_BLOB);
+    ck_assert_uint_gt(store_blob_key(prefix, BIGSENDER_BLOB, key, sizeof(key)), 0);
     c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
     ck_assert_msg(c != NULL && c->err == 0, "connect to %s: %s", t.redis, c ? c->errstr : "");
     redisSetTimeout(c, tv);

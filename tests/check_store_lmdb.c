@@ -299,6 +299,49 @@ START_TEST(test_record_format)
 }
 END_TEST
 
+/*
+ * test_blob_format - a blob is under store_blob_key's key in the "blobs"
+ * database, the Redis backend's key: a 24-byte header (format 1, version,
+ * stamp) and the data; nothing under the bare PREFIX NAME.
+ */
+START_TEST(test_blob_format)
+{
+    struct policy_params p = params(300, 3600);
+    struct store *st = open_ok(test_dir, &p, 0);
+    char    key[STORE_BLOB_KEY_MAX], err[STORE_ERRLEN] = "";
+    struct store_blob_meta m;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi, blobs;
+    MDB_val k, v;
+    const unsigned char *r;
+
+    ck_assert_msg(store_blob_put(st, "bigsenders", "data", 4, &m, err, sizeof(err)) == 0,
+                  "put: %s", err);
+    ck_assert_msg(store_blob_put(st, "bigsenders", "data2", 5, &m, err, sizeof(err)) == 0,
+                  "put: %s", err);
+    store_free(st);
+
+    env = raw_env(&dbi, &txn);
+    ck_assert_int_eq(mdb_dbi_open(txn, "blobs", 0, &blobs), 0);
+    k.mv_data = key;
+    k.mv_size = store_blob_key("rg:", "bigsenders", key, sizeof(key));
+    ck_assert_str_eq(key, "rg:blob:bigsenders");
+    ck_assert_msg(mdb_get(txn, blobs, &k, &v) == 0, "no blob under %s", key);
+    ck_assert_uint_eq(v.mv_size, 24 + 5);
+    r = v.mv_data;
+    ck_assert_int_eq(r[0], 1);
+    ck_assert_int_eq(le64(r + 8), 2);
+    ck_assert_int_eq(le64(r + 16), m.stamp);
+    ck_assert_int_eq(memcmp(r + 24, "data2", 5), 0);
+    k.mv_data = (void *) "rg:bigsenders";
+    k.mv_size = strlen("rg:bigsenders");
+    ck_assert_int_eq(mdb_get(txn, blobs, &k, &v), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+END_TEST
+
 #define PROC_TRIPLETS 400
 
 /*
@@ -970,6 +1013,7 @@ store_lmdb_suite(void)
     tcase_add_test(tc, test_decide_basic);
     tcase_add_test(tc, test_restart);
     tcase_add_test(tc, test_record_format);
+    tcase_add_test(tc, test_blob_format);
     tcase_set_timeout(tc, 10);
     suite_add_tcase(s, tc);
 

@@ -115,6 +115,34 @@ redis_open_unix(const struct policy_params *p, char *err, size_t errlen)
     return test_open(url, p, 8, 2000, err, errlen);
 }
 
+/*
+ * test_open_down - test_open of a server that cannot serve: the store
+ * opens all the same, with a warning holding want; its decisions fail at
+ * once with that reason
+ */
+static void
+test_open_down(const char *url, const struct policy_params *p, const char *want)
+{
+    char    err[STORE_ERRLEN] = "", derr[STORE_ERRLEN] = "";
+    struct policy_verdict v;
+    struct timespec start;
+    struct triplet t;
+    struct store *st = test_open(url, p, 1, 2000, err, sizeof(err));
+
+    ck_assert_msg(st != NULL, "%s: open failed: %s", url, err);
+    ck_assert_msg(strstr(err, want) != NULL, "%s: warning \"%s\", want it to say %s", url,
+                  err, want);
+    memset(&t, 0, sizeof(t));
+    snprintf(t.client_key, sizeof(t.client_key), "203.0.113.0/24");
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    ck_assert_msg(store_decide(st, &t, &v, derr, sizeof(derr)) == -1, "%s: decided", url);
+    ck_assert_msg(daemon_ms_since(&start) < 50, "%s: refusal took %ld ms", url,
+                  daemon_ms_since(&start));
+    ck_assert_msg(strstr(derr, "unavailable") != NULL && strstr(derr, want) != NULL,
+                  "%s: decision error \"%s\", want unavailable and %s", url, derr, want);
+    store_free(st);
+}
+
 /* test_decide - store_decide that must succeed with reason want */
 static struct policy_verdict
 test_decide(struct store *st, const struct triplet *t, enum policy_reason want, const char *step)
@@ -573,7 +601,7 @@ START_TEST(test_blob_junk)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    snprintf(key, sizeof(key), "%sblob:bigsenders", st->key_prefix);
+    ck_assert_uint_gt(store_blob_key(st->key_prefix, "bigsenders", key, sizeof(key)), 0);
     freeReplyObject(test_cmd(c, "HSET", key, k->f1, k->v1, k->f2, k->v2, k->f3, k->v3, NULL));
     r = store_blob_get(st, "bigsenders", &data, &len, &m, err, sizeof(err));
     ck_assert_msg(r == STORE_BLOB_ERROR && data == NULL, "%s: get: got %d, want STORE_BLOB_ERROR",
@@ -647,7 +675,7 @@ START_TEST(test_noscript)
 END_TEST
 
 /*
- * A host name: resolved once at open; a reconnect (the server cut the
+ * A host name: resolved at open; a reconnect (the server cut the
  * connection) goes to the address found then and works.
  */
 START_TEST(test_host_name)
@@ -710,26 +738,27 @@ START_TEST(test_auth)
 
     store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
 
-    /* No password configured: sending one is an error, and says so. */
+    /*
+     * Logging in is part of being usable: a store that cannot log in opens
+     * with a warning and fails its calls (test_open_down). No password
+     * configured: sending one is an error, and says so.
+     */
     test_url(0, ":" TEST_PASSWORD "@", "", url, sizeof(url));
-    st = test_open(url, &p, 1, 2000, err, sizeof(err));
-    ck_assert_msg(st == NULL && strstr(err, "AUTH") != NULL, "AUTH without requirepass: %s",
-                  st ? "opened" : err);
+    test_open_down(url, &p, "AUTH");
 
     r = test_cmd(c, "CONFIG", "SET", "requirepass", TEST_PASSWORD, NULL);
     ck_assert_msg(r->type == REDIS_REPLY_STATUS, "CONFIG SET requirepass failed");
     freeReplyObject(r);
 
     test_url(0, "", "", url, sizeof(url));
-    st = test_open(url, &p, 1, 2000, err, sizeof(err));
-    ck_assert_msg(st == NULL && strstr(err, "NOAUTH") != NULL, "no password: %s",
-                  st ? "opened" : err);
+    test_open_down(url, &p, "NOAUTH");
 
     test_url(0, ":wrong-pw@", "", url, sizeof(url));
     st = test_open(url, &p, 1, 2000, err, sizeof(err));
-    ck_assert_msg(st == NULL && strstr(err, "AUTH") != NULL, "wrong password: %s",
-                  st ? "opened" : err);
+    ck_assert_msg(st != NULL && strstr(err, "AUTH") != NULL, "wrong password: %s",
+                  st ? err : "open failed");
     ck_assert_msg(strstr(err, "wrong-pw") == NULL, "password in %s", err);
+    store_free(st);
 
     test_url(0, ":" TEST_PASSWORD "@", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
@@ -765,16 +794,22 @@ START_TEST(test_unreachable)
     close(fd);
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", ntohs(sin.sin_port));
 
+    /* Nobody there: the store opens at once with a warning, and fails fast. */
     clock_gettime(CLOCK_MONOTONIC, &start);
     st = test_open(url, &p, 2, 200, err, sizeof(err));
-    ck_assert_msg(st == NULL && strstr(err, "refused") != NULL, "%s: %s", url,
-                  st ? "opened" : err);
+    ck_assert_msg(st != NULL && strstr(err, "refused") != NULL, "%s: %s", url,
+                  st ? err : "open failed");
     ck_assert_msg(daemon_ms_since(&start) < 1000, "refused after %ld ms", daemon_ms_since(&start));
+    store_free(st);
+    test_open_down(url, &p, "refused");
 
     snprintf(url, sizeof(url), "redis+unix://%s/nonexistent.sock",
              test_env("REDGREY_TEST_TMP"));
-    st = test_open(url, &p, 2, 200, err, sizeof(err));
-    ck_assert_msg(st == NULL && strstr(err, "nonexistent.sock") != NULL, "%s: %s", url,
+    test_open_down(url, &p, "nonexistent.sock");
+
+    /* What a restart cannot fix still fails the open. */
+    st = test_open("redis://127.0.0.1:0", &p, 2, 200, err, sizeof(err));
+    ck_assert_msg(st == NULL && strstr(err, "port") != NULL, "bad URL: %s",
                   st ? "opened" : err);
 }
 END_TEST
@@ -837,6 +872,26 @@ redis_wait_refused(int ms)
     return 0;
 }
 
+/*
+ * test_wait_decide - decide on t until it works, at most ms (a bounded
+ * poll: the store's probe runs in its own time); the ms it took, or -1
+ */
+static long
+test_wait_decide(struct store *st, const struct triplet *t, int ms)
+{
+    struct policy_verdict v;
+    struct timespec start;
+    char    err[STORE_ERRLEN];
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        if (store_decide(st, t, &v, err, sizeof(err)) == 0)
+            return daemon_ms_since(&start);
+        usleep(5000);
+    } while (daemon_ms_since(&start) < ms);
+    return -1;
+}
+
 /* outage_restore - unchecked teardown: continue or restart the server */
 static void
 outage_restore(void)
@@ -870,17 +925,24 @@ START_TEST(test_outage_stop)
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGSTOP");
 
     ck_assert(kill(pid, SIGSTOP) == 0);
-    /* First on the open connection, then on a new one (the kernel still accepts). */
-    for (int k = 0; k < 2; k++) {
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
-                      "call %d: decided with the server stopped", k);
-        ms = daemon_ms_since(&start);
-        ck_assert_msg(ms >= 150 && ms < 1000, "call %d: failed after %ld ms, want 150..1000 "
-                      "(timeout 200 ms)", k, ms);
-        ck_assert_msg(strstr(err, "timeout") != NULL, "call %d: %s", k, err);
-    }
+    /* The first call waits out its timeout, which opens the breaker ... */
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
+                  "decided with the server stopped");
+    ms = daemon_ms_since(&start);
+    ck_assert_msg(ms >= 150 && ms < 1000, "failed after %ld ms, want 150..1000 "
+                  "(timeout 200 ms)", ms);
+    ck_assert_msg(strstr(err, "timeout") != NULL, "first call: %s", err);
+    /* ... so the next one fails at once, and says why. */
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1, "decided, breaker open");
+    ms = daemon_ms_since(&start);
+    ck_assert_msg(ms < 50, "second call failed after %ld ms, want < 50 (breaker open)", ms);
+    ck_assert_msg(strstr(err, "unavailable") != NULL && strstr(err, "timeout") != NULL,
+                  "second call: %s", err);
     ck_assert(kill(pid, SIGCONT) == 0);
+    ms = test_wait_decide(st, &t, 1000);
+    ck_assert_msg(ms >= 0, "no decision within 1 s of SIGCONT");
     test_decide(st, &t, POLICY_REASON_EARLY, "after SIGCONT");
     store_free(st);
 }
@@ -925,8 +987,8 @@ pool_caller_run(void *arg)
  * take the slots and time out; the others start POOL_LATE ms later, wait
  * for a slot, get one with time left, and must not start a (re)connect
  * with a fresh timeout: a call has one deadline for the wait, the connect
- * and the command, so every call fails within one store_timeout. Two
- * rounds: on the open connections, then on new ones.
+ * and the command, so every call fails within one store_timeout. That
+ * round opens the breaker: in the second, every call fails at once.
  */
 START_TEST(test_outage_pool)
 {
@@ -938,8 +1000,9 @@ START_TEST(test_outage_pool)
     struct store *st;
     struct triplet t;
     pid_t   pid = redis_pid();
-    long    max[2] = {0, 0};
+    long    max[2] = {0, 0}, ms;
     int     failed[2] = {0, 0};
+    const char *want[2] = {"timeout", "unavailable"};
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, POOL_SIZE, POOL_TIMEOUT);
@@ -958,8 +1021,11 @@ START_TEST(test_outage_pool)
         }
         for (int k = 0; k < POOL_CALLERS; k++) {
             pthread_join(tid[k], NULL);
-            if (pc[k].rc != -1 || strstr(pc[k].err, "timeout") == NULL)
+            if (pc[k].rc != -1 || strstr(pc[k].err, want[round]) == NULL) {
+                fprintf(stderr, "outage_pool: round %d: caller %d: rc %d: %s\n", round, k,
+                        pc[k].rc, pc[k].err);
                 failed[round]++;
+            }
             if (pc[k].ms > max[round])
                 max[round] = pc[k].ms;
         }
@@ -970,12 +1036,15 @@ START_TEST(test_outage_pool)
     }
     /* Let the server go on before asserting, so that a failure here leaves it usable. */
     ck_assert(kill(pid, SIGCONT) == 0);
-    for (int round = 0; round < 2; round++) {
-        ck_assert_msg(failed[round] == 0, "round %d: %d calls did not fail with a timeout",
-                      round, failed[round]);
-        ck_assert_msg(max[round] < POOL_TIMEOUT + POOL_MARGIN, "round %d: slowest call took"
-                      " %ld ms, want < %d", round, max[round], POOL_TIMEOUT + POOL_MARGIN);
-    }
+    for (int round = 0; round < 2; round++)
+        ck_assert_msg(failed[round] == 0, "round %d: %d calls did not fail with %s",
+                      round, failed[round], want[round]);
+    ck_assert_msg(max[0] < POOL_TIMEOUT + POOL_MARGIN, "round 0: slowest call took"
+                  " %ld ms, want < %d", max[0], POOL_TIMEOUT + POOL_MARGIN);
+    ck_assert_msg(max[1] < POOL_TIMEOUT / 4, "round 1 (breaker open): slowest call took"
+                  " %ld ms, want < %d", max[1], POOL_TIMEOUT / 4);
+    ms = test_wait_decide(st, &t, 1000);
+    ck_assert_msg(ms >= 0, "no decision within 1 s of SIGCONT");
     test_decide(st, &t, POLICY_REASON_EARLY, "after SIGCONT");
     store_free(st);
 }

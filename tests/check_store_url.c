@@ -2,7 +2,8 @@
 /*
  * check_store_url.c - store URLs: store_open's choice of backend and its
  * errors (the URL named, the password masked), and the Redis URL parser,
- * good and bad rows. Nothing here needs a server.
+ * good and bad rows; and the blob key format both backends use. Nothing
+ * here needs a server.
  */
 #include "config.h"
 
@@ -200,6 +201,26 @@ START_TEST(test_url_check)
 }
 END_TEST
 
+/* test_blob_key - PREFIX "blob:" NAME; the longest fits STORE_BLOB_KEY_MAX; too small gives 0 */
+START_TEST(test_blob_key)
+{
+    char    prefix[TRIPLET_PREFIX_MAX + 1], name[STORE_BLOB_NAME_MAX + 1];
+    char    key[STORE_BLOB_KEY_MAX];
+
+    ck_assert_uint_eq(store_blob_key("rg:", "bigsenders", key, sizeof(key)), 18);
+    ck_assert_str_eq(key, "rg:blob:bigsenders");
+    ck_assert_uint_eq(store_blob_key("", "x", key, sizeof(key)), 6);
+    ck_assert_str_eq(key, "blob:x");
+
+    memset(prefix, 'p', TRIPLET_PREFIX_MAX);
+    prefix[TRIPLET_PREFIX_MAX] = 0;
+    memset(name, 'n', STORE_BLOB_NAME_MAX);
+    name[STORE_BLOB_NAME_MAX] = 0;
+    ck_assert_uint_eq(store_blob_key(prefix, name, key, sizeof(key)), sizeof(key) - 1);
+    ck_assert_uint_eq(store_blob_key("rg:", "bigsenders", key, 18), 0);
+}
+END_TEST
+
 static Suite *
 store_url_suite(void)
 {
@@ -212,6 +233,9 @@ store_url_suite(void)
     tc = tcase_create("dispatch");
     tcase_add_test(tc, test_open_dispatch);
     tcase_add_loop_test(tc, test_url_check, 0, sizeof(check_cases) / sizeof(check_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("blob key");
+    tcase_add_test(tc, test_blob_key);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * store_lmdb_priv.h - the insides of the LMDB backend, shared by its three
- * files and by nothing else:
+ * store_lmdb_txn.h - the bottom layer of the LMDB backend: its types and
+ * what one transaction does. Private to the backend's three files, which
+ * are layered, each using only the ones below it:
  *   store_lmdb.c         open, close, and the store_ops entry points
  *   store_lmdb_writer.c  the writer thread: every transaction of the process
+ *                        (store_lmdb_writer.h)
  *   store_lmdb_txn.c     what one transaction does: records, blobs, sweeping
+ *                        (this header)
  *
  * The rule that holds it together: only the writer thread begins LMDB
  * transactions (after open), so that a process never waits on LMDB's
  * writer lock in a caller's thread, and so that mdb_env_set_mapsize() may
  * run when another process grew the map (it needs no transaction active).
  *
+ * struct lmdb_store is defined here because every layer reads it; the
+ * fields under "mu" (the queue, the batch, the sweep schedule) are the
+ * writer's, and store_lmdb_txn.c never touches them.
+ *
  * Thread-safety: the fields of struct lmdb_store under "mu" are guarded by
- * mu; the rest is set at open and read-only afterwards.
+ * mu; the rest is set at open and read-only afterwards. The functions
+ * below run on the writer thread, but for lmdb_txn_error (any thread)
+ * and lmdb_txn_begin at open, before the writer starts.
  */
-#ifndef REDGREY_STORE_LMDB_PRIV_H
-#define REDGREY_STORE_LMDB_PRIV_H
+#ifndef REDGREY_STORE_LMDB_TXN_H
+#define REDGREY_STORE_LMDB_TXN_H
 
 #include <limits.h>
 #include <lmdb.h>
@@ -126,11 +135,17 @@ struct lmdb_store {
     struct store_lmdb_sweep_stats sweep_stats; /* ... and what it did */
 };
 
-/* lmdb_mono_us - monotonic clock in microseconds */
-int64_t lmdb_mono_us(void);
+/*
+ * lmdb_txn_error - the message for LMDB error rc during `what` into err;
+ * returns -1
+ */
+int     lmdb_txn_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t errlen);
 
-/* lmdb_error - the message for LMDB error rc during `what` into err; returns -1 */
-int     lmdb_error(struct lmdb_store *st, const char *what, int rc, char *err, size_t errlen);
+/*
+ * lmdb_txn_begin - mdb_txn_begin for the writer thread; on MDB_MAP_RESIZED
+ * (another process grew the map) adopt the new size and try once more.
+ */
+int     lmdb_txn_begin(struct lmdb_store *st, unsigned int flags, MDB_txn **txn);
 
 /*
  * lmdb_txn_run - do req in txn (writer thread). Returns 0 when txn is
@@ -143,41 +158,18 @@ int     lmdb_txn_run(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req);
 /* lmdb_txn_undo - forget what lmdb_txn_run put in req, before running it again */
 void    lmdb_txn_undo(struct lmdb_req *req);
 
-/* lmdb_sweep_start - a fresh pass from the start of the database */
-void    lmdb_sweep_start(struct lmdb_sweep_work *w);
+/* lmdb_txn_sweep_start - a fresh pass from the start of the database */
+void    lmdb_txn_sweep_start(struct lmdb_sweep_work *w);
 
 /*
- * lmdb_sweep_step - one sweep batch from w's position (writer thread), in
- * its own transaction, shrunk while the map is full. Returns 0 (w moved
- * on; w->done at the end), or -1 with err.
+ * lmdb_txn_sweep_batch - one write transaction of a sweep pass (writer
+ * thread): from w->pos, visit at most a few thousand entries and delete
+ * at most w->limit of them (expired at now, or malformed). On commit,
+ * w->pos moves to the first entry not visited (w->done at the end) and
+ * stats (may be NULL) counts the visits, deletions and the batch; on
+ * failure nothing moves. Returns 0, or an LMDB error code with err filled.
  */
-int     lmdb_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
-                        struct store_lmdb_sweep_stats *stats, char *err, size_t errlen);
-
-/*
- * lmdb_begin - mdb_txn_begin for the writer thread; on MDB_MAP_RESIZED
- * (another process grew the map) adopt the new size and try once more.
- */
-int     lmdb_begin(struct lmdb_store *st, unsigned int flags, MDB_txn **txn);
-
-/* lmdb_writer_start - start the writer and syncer threads; 0, or -1 with err */
-int     lmdb_writer_start(struct lmdb_store *st, char *err, size_t errlen);
-
-/* lmdb_writer_stop - stop both threads and wait for them; idempotent */
-void    lmdb_writer_stop(struct lmdb_store *st);
-
-/*
- * lmdb_submit - hand req to the writer and wait for it, at most the
- * store's timeout unless the writer has started on it. Returns req->rc, or
- * -1 with a timeout reason in err (the request then had no effect).
- */
-int     lmdb_submit(struct lmdb_store *st, struct lmdb_req *req);
-
-/*
- * lmdb_sweep_ask - have the writer run one full pass with clock now and
- * wait for it (bounded); 0 with *stats filled, or -1 with err.
- */
-int     lmdb_sweep_ask(struct lmdb_store *st, int64_t now,
-                       struct store_lmdb_sweep_stats *stats, char *err, size_t errlen);
+int     lmdb_txn_sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work *w,
+                             struct store_lmdb_sweep_stats *stats, char *err, size_t errlen);
 
 #endif
