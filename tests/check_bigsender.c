@@ -18,20 +18,11 @@
 #include <string.h>
 
 #include "bigsender.h"
+#include "daemon.h"
 #include "store.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define MAXBLOCKS 8
-
-/* must_ip - an address the test wrote */
-static struct ipaddr
-must_ip(const char *text)
-{
-    struct ipaddr ip;
-
-    ck_assert_msg(ipaddr_parse(text, &ip) == 0, "test address %s does not parse", text);
-    return ip;
-}
 
 /* set_of - a finished set of the given blocks (NULL-terminated) */
 static struct netset *
@@ -257,8 +248,8 @@ START_TEST(test_install)
 {
     static const char *const a[] = {"192.0.2.0/25", "2001:db8:77::/48", NULL};
     static const char *const b[] = {"198.51.100.0/24", NULL};
-    struct ipaddr in_a = must_ip("192.0.2.77"), in_a6 = must_ip("2001:db8:77:1::5");
-    struct ipaddr in_b = must_ip("198.51.100.7"), out = must_ip("192.0.2.200");
+    struct ipaddr in_a = daemon_must_ip("192.0.2.77"), in_a6 = daemon_must_ip("2001:db8:77:1::5");
+    struct ipaddr in_b = daemon_must_ip("198.51.100.7"), out = daemon_must_ip("192.0.2.200");
 
     ck_assert_msg(bigsender_count() == 0 && !bigsender_contains(&in_a),
                   "no set: got count %zu, want 0 and no match", bigsender_count());
@@ -323,7 +314,7 @@ static void *
 reader_run(void *arg)
 {
     struct reader *r = arg;
-    struct ipaddr yes = must_ip("192.0.2.9"), no = must_ip("203.0.113.9");
+    struct ipaddr yes = daemon_must_ip("192.0.2.9"), no = daemon_must_ip("203.0.113.9");
     size_t  n;
 
     while (!atomic_load(r->stop) && r->fail[0] == 0) {
@@ -396,11 +387,5 @@ bigsender_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(bigsender_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(bigsender_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "daemon.h"
 #include "store_redis.h"
 
 #define MS 1000                          /* microseconds per ms: the breaker's unit */
@@ -251,11 +252,5 @@ breaker_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(breaker_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(breaker_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

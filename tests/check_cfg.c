@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "cfg_store.h"
+#include "daemon.h"
 #include "ipaddr.h"
 #include "log.h"
 #include "netblock.h"
@@ -27,52 +28,6 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* read_all - a whole file as a NUL-terminated string; fails the test if unreadable */
-static char *
-read_all(const char *path)
-{
-    FILE   *fp = fopen(path, "r");
-    char   *buf;
-    long    len;
-
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    rewind(fp);
-    buf = malloc((size_t) len + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t) len, fp), (size_t) len);
-    buf[len] = '\0';
-    fclose(fp);
-    return buf;
-}
-
-/* dump_body - cfg_dump output without its first line (which names the file) */
-static char *
-dump_body(const struct cfg *cfg)
-{
-    char   *buf = NULL, *nl;
-    size_t  len = 0;
-    FILE   *fp = open_memstream(&buf, &len);
-
-    ck_assert_ptr_nonnull(fp);
-    cfg_dump(cfg, fp);
-    fclose(fp);
-    nl = strchr(buf, '\n');
-    ck_assert_ptr_nonnull(nl);
-    memmove(buf, nl + 1, strlen(nl + 1) + 1);
-    return buf;
-}
-
-/* scratch_path - a file name in the test's scratch directory */
-static void
-scratch_path(char *buf, size_t len, const char *name)
-{
-    const char *dir = getenv("REDGREY_TEST_TMP");
-
-    snprintf(buf, len, "%s/%ld-%s", dir ? dir : "/tmp", (long) getpid(), name);
-}
 
 /* value_of - one key's effective value as text, for table comparisons */
 static const char *
@@ -789,8 +744,8 @@ START_TEST(test_file_defaults)
     snprintf(path, sizeof(path), DATA "%s", file_default_cases[_i]);
     cfg = cfg_load(path, err, sizeof(err));
     ck_assert_msg(cfg != NULL, "%s: %s", file_default_cases[_i], err);
-    want = dump_body(def);
-    got = dump_body(cfg);
+    want = daemon_cfg_dump_body(def);
+    got = daemon_cfg_dump_body(cfg);
     ck_assert_msg(strcmp(got, want) == 0, "%s: got\n%s\nwant\n%s", file_default_cases[_i], got,
                   want);
     free(want);
@@ -833,7 +788,7 @@ START_TEST(test_dump_round_trip)
     FILE   *fp;
 
     ck_assert_msg(cfg != NULL, "good.conf: %s", err);
-    first = dump_body(cfg);
+    first = daemon_cfg_dump_body(cfg);
     ck_assert_msg(strstr(first, "\ndelay = 2s\n") != NULL, "got\n%s", first);
     ck_assert_msg(strstr(first, "\nstore_timeout = 1500ms\n") != NULL, "got\n%s", first);
     ck_assert_msg(strstr(first, "\npidfile = \"\"\n") != NULL, "got\n%s", first);
@@ -841,14 +796,14 @@ START_TEST(test_dump_round_trip)
     ck_assert_msg(strstr(first, "\nlog_facility = local3\n") != NULL, "got\n%s", first);
 
     /* What cfg_dump prints loads back to the same configuration. */
-    scratch_path(path, sizeof(path), "dump.conf");
+    daemon_scratch_path(path, sizeof(path), "dump.conf");
     fp = fopen(path, "w");
     ck_assert_ptr_nonnull(fp);
     cfg_dump(cfg, fp);
     fclose(fp);
     again = cfg_load(path, err, sizeof(err));
     ck_assert_msg(again != NULL, "reloading the dump: %s", err);
-    second = dump_body(again);
+    second = daemon_cfg_dump_body(again);
     ck_assert_msg(strcmp(first, second) == 0, "got\n%s\nwant\n%s", second, first);
     unlink(path);
     free(first);
@@ -867,7 +822,7 @@ START_TEST(test_sample_conf)
 {
     const char *sample_path = TEST_SRCDIR "/../contrib/redgrey.conf";
     struct cfg *def = cfg_defaults(), *cfg;
-    char   *want = dump_body(def), *sample = read_all(sample_path), *got;
+    char   *want = daemon_cfg_dump_body(def), *sample = daemon_read_file_ok(sample_path), *got;
     char    err[CFG_ERRLEN] = "", path[512], needle[1024];
     unsigned nkeys = 0;
     FILE   *fp;
@@ -882,7 +837,7 @@ START_TEST(test_sample_conf)
     ck_assert_uint_eq(nkeys, 33);
     free(want);
 
-    scratch_path(path, sizeof(path), "sample.conf");
+    daemon_scratch_path(path, sizeof(path), "sample.conf");
     fp = fopen(path, "w");
     ck_assert_ptr_nonnull(fp);
     for (char *line = strtok(sample, "\n"); line != NULL; line = strtok(NULL, "\n"))
@@ -890,8 +845,8 @@ START_TEST(test_sample_conf)
     fclose(fp);
     cfg = cfg_load(path, err, sizeof(err));
     ck_assert_msg(cfg != NULL, "uncommented sample: %s", err);
-    want = dump_body(def);
-    got = dump_body(cfg);
+    want = daemon_cfg_dump_body(def);
+    got = daemon_cfg_dump_body(cfg);
     ck_assert_msg(strcmp(got, want) == 0, "uncommented sample: got\n%s\nwant\n%s", got, want);
     unlink(path);
     free(want);
@@ -906,7 +861,8 @@ END_TEST
 START_TEST(test_man_page)
 {
     struct cfg *def = cfg_defaults();
-    char   *want = dump_body(def), *man = read_all(TEST_SRCDIR "/../doc/redgrey.conf.5");
+    char   *want = daemon_cfg_dump_body(def);
+    char   *man = daemon_read_file_ok(TEST_SRCDIR "/../doc/redgrey.conf.5");
     char    needle[1024];
 
     for (char *line = strtok(want, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -970,12 +926,6 @@ cfg_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cfg_suite());
-    int     failed;
-
     log_init("check_cfg", LOG_MAIL, LOG_ERR, 1);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(cfg_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

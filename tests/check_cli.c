@@ -96,11 +96,5 @@ cli_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cli_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(cli_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

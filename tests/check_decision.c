@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "decision.h"
 
 enum { C_DEFAULT, C_ERR_TEMPFAIL, C_STAGE_RCPT, C_NO_HEADER };
@@ -443,11 +444,5 @@ decision_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(decision_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(decision_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "grace.h"
 
 #define NREADERS    4                    /* reader threads */
@@ -216,11 +217,5 @@ grace_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(grace_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(grace_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

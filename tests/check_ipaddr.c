@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "daemon.h"
 #include "ipaddr.h"
 
 static const struct parse_case {
@@ -304,11 +305,5 @@ ipaddr_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(ipaddr_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(ipaddr_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "daemon.h"
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
@@ -76,22 +77,6 @@ reader_run(void *arg)
     return NULL;
 }
 
-/* write_list - replace path with text (a new file renamed over it); 0 or -1 */
-static int
-write_list(const char *path, const char *text)
-{
-    char    tmp[700];
-    FILE   *fp;
-
-    snprintf(tmp, sizeof(tmp), "%s.new", path);
-    if ((fp = fopen(tmp, "w")) == NULL)
-        return -1;
-    fputs(text, fp);
-    if (fclose(fp) != 0)
-        return -1;
-    return rename(tmp, path);
-}
-
 /* current_size - client blocks of the current whitelists */
 static size_t
 current_size(void)
@@ -117,8 +102,8 @@ START_TEST(test_reload_under_readers)
     snprintf(list, sizeof(list), "%s/lists-clients", tmp);
     snprintf(conf, sizeof(conf), "%s/lists.conf", tmp);
     snprintf(text, sizeof(text), "whitelist_clients = %s\ndns_servers = 127.0.0.1\n", list);
-    ck_assert_int_eq(write_list(list, list_text[0]), 0);
-    ck_assert_int_eq(write_list(conf, text), 0);
+    ck_assert_int_eq(daemon_write_file(list, list_text[0]), 0);
+    ck_assert_int_eq(daemon_write_file(conf, text), 0);
     c = cfg_load(conf, err, sizeof(err));
     ck_assert_msg(c != NULL, "cfg_load: %s", err);
     ck_assert_msg(lists_init(c, err, sizeof(err)) == 0, "lists_init: %s", err);
@@ -134,7 +119,7 @@ START_TEST(test_reload_under_readers)
         size_t  want = (size_t) (k % 2 + 1);
         int     waited = 0;
 
-        ck_assert_int_eq(write_list(list, list_text[k % 2]), 0);
+        ck_assert_int_eq(daemon_write_file(list, list_text[k % 2]), 0);
         ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
         while (current_size() != want && waited < WAIT_MS) {
             nanosleep(&ms10, NULL);
@@ -219,12 +204,6 @@ lists_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(lists_suite());
-    int     failed;
-
     log_init("check_lists", LOG_MAIL, LOG_ERR, 1);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(lists_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

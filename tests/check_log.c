@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "log.h"
 
 static const struct {
@@ -142,12 +143,6 @@ log_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(log_suite());
-    int     failed;
-
     log_init("check_log", LOG_MAIL, LOG_ERR, 1);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(log_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

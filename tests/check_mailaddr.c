@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "mailaddr.h"
 
 #define S MAILADDR_SENDER
@@ -319,11 +320,5 @@ mailaddr_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(mailaddr_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(mailaddr_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -27,9 +27,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "miltc.h"
 
 #define NR_STEPS (SMFIP_NR_CONN | SMFIP_NR_MAIL)
+#define FAKE_READ_MS 10000               /* the fake's bound on one packet from the client */
 
 /* What the fake filter does with the one step under test ('R' or 'E'). */
 struct fake {
@@ -42,24 +44,6 @@ struct fake {
     int     silent;                      /* answer nothing at all */
     int     content_seen;                /* header, EOH and body packets received */
 };
-
-/* read_full - exactly len bytes; 0 or -1 */
-static int
-read_full(int fd, void *buf, size_t len)
-{
-    size_t  got = 0;
-    ssize_t n;
-
-    while (got < len) {
-        if ((n = read(fd, (char *) buf + got, len - got)) <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t) n;
-    }
-    return 0;
-}
 
 /* put_packet - one well-formed packet */
 static void
@@ -90,12 +74,13 @@ fake_run(void *arg)
 
     if (fd < 0)
         return NULL;
-    while (read_full(fd, hdr, 5) == 0) {
+    while (daemon_read_full(fd, hdr, 5, FAKE_READ_MS) == 0) {
         uint32_t len;
 
         memcpy(&len, hdr, 4);
         len = ntohl(len);
-        if (len == 0 || len - 1 > sizeof(body) || read_full(fd, body, len - 1) != 0)
+        if (len == 0 || len - 1 > sizeof(body)
+            || daemon_read_full(fd, body, len - 1, FAKE_READ_MS) != 0)
             break;
         switch (hdr[4]) {
         case SMFIC_OPTNEG:{
@@ -173,10 +158,11 @@ listen_unix(char *path, size_t pathlen)
 {
     static int seq;
     struct sockaddr_un sun;
-    const char *tmp = getenv("REDGREY_TEST_TMP");
+    char    name[32];
     int     fd;
 
-    snprintf(path, pathlen, "%s/miltc-%ld-%d.sock", tmp != NULL ? tmp : "/tmp", (long) getpid(), seq++);
+    snprintf(name, sizeof(name), "miltc-%d.sock", seq++);
+    daemon_scratch_path(path, pathlen, name);
     unlink(path);
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
@@ -382,7 +368,7 @@ START_TEST(test_answer)
                   k->label, c->err);
     ck_assert_int_eq(miltc_connect(c, "client", 'U', 0, NULL), SMFIR_CONTINUE);
     ck_assert_int_eq(miltc_mail(c, "<a@b.example>"), SMFIR_CONTINUE);
-    t0 = clock_mono_ms();
+    t0 = daemon_now_ms();
     if (k->eom) {
         ck_assert_int_eq(miltc_data(c), SMFIR_CONTINUE);
         r = miltc_eom(c);
@@ -390,8 +376,8 @@ START_TEST(test_answer)
         r = miltc_rcpt(c, "<c@d.example>");
     }
     ck_assert_msg(r == k->want, "%s: got %d (%s), want %d", k->label, r, c->err, k->want);
-    ck_assert_msg(clock_mono_ms() - t0 < 1000, "%s: took %lld ms, want < 1000 (timeout 200)",
-                  k->label, (long long) (clock_mono_ms() - t0));
+    ck_assert_msg(daemon_now_ms() - t0 < 1000, "%s: took %lld ms, want < 1000 (timeout 200)", k->label,
+                  daemon_now_ms() - t0);
     if (r == MILTC_ERROR)
         ck_assert_msg(c->err[0] != '\0', "%s: an error without a reason", k->label);
     if (k->want_reply != NULL)
@@ -505,11 +491,5 @@ miltc_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(miltc_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(miltc_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

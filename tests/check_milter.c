@@ -44,11 +44,11 @@
 
 #include "daemon.h"
 #include "miltc.h"
+#include "mta.h"
 
-#define TIMEOUT_MS      5000             /* bound on every protocol step */
+#define TIMEOUT_MS      MTA_TIMEOUT_MS   /* bound on every protocol step */
 #define STOP_MS         8000             /* bound on a stop: libmilter's 5 s poll + 3 s */
 #define NTHREADS        32
-#define MTA_HOST        "mx.test"
 #define STORE_TIMEOUT_MS 250             /* store_timeout of the test daemons */
 #define STORE_POOL      8                /* store_pool (the default) */
 
@@ -75,57 +75,28 @@ log_count(const char *needle)
 /* ---------------------------------------------------------------- client */
 
 /*
- * mta_start - send the connect macros, the connect info and HELO on an
- * open, negotiated connection: a new SMTP client. family '4' or '6' with
- * addr, or 'U'/'L' (no IP). Returns 0, or -1 with the reason in why (the
- * connection is then closed).
+ * mta_start - mta_client for a client of family '4' or '6' with addr, or
+ * 'U'/'L' (no IP), on an open, negotiated connection. 0 or -1 with why.
  */
 static int
 mta_start(struct miltc *c, char family, const char *addr, char *why, size_t whylen)
 {
-    char    client_addr[80];
-    const char *mac[] = {"j", MTA_HOST, "{client_addr}", client_addr, "{client_name}", "unknown"};
-    int     r;
+    struct mta_conn m = {.family = family, .addr = addr};
 
-    snprintf(client_addr, sizeof(client_addr), "%s%s", family == '6' ? "IPv6:" : "",
-             addr != NULL ? addr : "");
-    if (miltc_macro(c, SMFIC_CONNECT, mac, 6) != 0) {
-        snprintf(why, whylen, "macros: %s", c->err);
-        miltc_close(c);
-        return -1;
-    }
-    r = miltc_connect(c, family == '4' || family == '6' ? addr : "localhost", family, 25,
-                      family == 'L' ? "/run/smtpd.sock" : addr);
-    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE) {
-        snprintf(why, whylen, "connect: got %d (%s)", r, c->err);
-        miltc_close(c);
-        return -1;
-    }
-    r = miltc_helo(c, "client.example");
-    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE) {
-        snprintf(why, whylen, "helo: got %d (%s)", r, c->err);
-        miltc_close(c);
-        return -1;
-    }
-    return 0;
+    return mta_client(c, &m, why, whylen);
 }
 
 /*
- * mta_open_as - what an MTA does for a new SMTP client: connect to the
- * milter of d, negotiate offering actions and protocol (0: what Postfix
- * offers), then mta_start. Returns 0, or -1 with the reason in why.
+ * mta_open_as - mta_connect_as on d for a client as in mta_start, offering
+ * actions and protocol (0: what Postfix offers). 0 or -1 with why.
  */
 static int
 mta_open_as(struct miltc *c, const struct daemon *d, uint32_t actions, uint32_t protocol,
             char family, const char *addr, char *why, size_t whylen)
 {
-    miltc_init(c);
-    if (miltc_open(c, d->spec, TIMEOUT_MS) != 0 || miltc_negotiate(c, actions, protocol) != 0) {
-        snprintf(why, whylen, "open: %s", c->err);
-        miltc_close(c);
-        return -1;
-    }
-    return mta_start(c, family, addr, why, whylen);
+    struct mta_conn m = {.family = family, .addr = addr, .protocol = protocol};
+
+    return mta_connect_as(c, d, actions, &m, why, whylen);
 }
 
 /* mta_open - mta_open_as on the shared daemon, as Postfix */
@@ -133,23 +104,6 @@ static int
 mta_open(struct miltc *c, char family, const char *addr, char *why, size_t whylen)
 {
     return mta_open_as(c, &mil, 0, 0, family, addr, why, whylen);
-}
-
-/*
- * mta_mail - MAIL FROM with the MAIL macros (auth may be NULL). Postfix
- * asks for no reply at MAIL (NR_MAIL), so anything but "no reply" or
- * "continue" is a failure.
- */
-static int
-mta_mail(struct miltc *c, const char *from, const char *auth)
-{
-    const char *mac[] = {"{auth_authen}", auth};
-    int     r;
-
-    if (auth != NULL && miltc_macro(c, SMFIC_MAIL, mac, 2) != 0)
-        return MILTC_ERROR;
-    r = miltc_mail(c, from);
-    return r == MILTC_NOREPLY ? SMFIR_CONTINUE : r;
 }
 
 /* mta_rcpt - RCPT TO, with the queue id macro when qid is set */
@@ -163,34 +117,14 @@ mta_rcpt(struct miltc *c, const char *to, const char *qid)
     return miltc_rcpt(c, to);
 }
 
-/*
- * one_rcpt_on - a whole SMTP session with d for one recipient: connect,
- * MAIL, RCPT, abort after a tempfail (as Postfix does), QUIT. Returns the
- * RCPT answer, the reply text in reply.
- */
+/* one_rcpt_on - mta_one_rcpt with d for a client of family and addr */
 static int
 one_rcpt_on(const struct daemon *d, char family, const char *addr, const char *from,
             const char *to, const char *auth, char *reply, size_t replylen)
 {
-    struct miltc *c = malloc(sizeof(*c));
-    char    why[300];
-    int     r;
+    struct mta_conn m = {.family = family, .addr = addr};
 
-    ck_assert_ptr_nonnull(c);
-    if (mta_open_as(c, d, 0, 0, family, addr, why, sizeof(why)) != 0) {
-        free(c);
-        ck_abort_msg("%s %s: %s", addr != NULL ? addr : "local", to, why);
-    }
-    r = mta_mail(c, from, auth);
-    if (r == SMFIR_CONTINUE)
-        r = mta_rcpt(c, to, NULL);
-    if (reply != NULL)
-        snprintf(reply, replylen, "%s", r == MILTC_ERROR ? c->err : c->reply);
-    if (r != SMFIR_CONTINUE && r != MILTC_ERROR)
-        (void) miltc_abort(c);
-    (void) miltc_quit(c);
-    free(c);
-    return r;
+    return mta_one_rcpt(d, &m, from, to, auth, reply, replylen, NULL);
 }
 
 /* one_rcpt - one_rcpt_on the shared daemon */
@@ -202,20 +136,7 @@ one_rcpt(char family, const char *addr, const char *from, const char *to, const 
 }
 
 /* answer_name - an answer for a failure message (any thread) */
-static const char *
-answer_name(int r)
-{
-    static __thread char buf[8][16];
-    static __thread int next;
-    char   *b = buf[next++ % 8];
-
-    if (r == MILTC_ERROR)
-        return "error";
-    if (r == MILTC_NOREPLY)
-        return "no reply";
-    snprintf(b, 16, "'%c'", r);
-    return b;
-}
+#define answer_name(r) mta_answer_name(r)
 
 /* assert_greylisted - a 451 4.7.1 reply with the configured text */
 #define assert_greylisted(label, r, reply) do { \
@@ -551,14 +472,8 @@ END_TEST
 static int
 redis_signal(int sig)
 {
-    const char *pidfile = getenv("REDGREY_TEST_REDIS_PIDFILE");
-    char   *text;
-    long    pid;
+    long    pid = daemon_redis_pid();
 
-    if (pidfile == NULL || (text = daemon_read_file(pidfile)) == NULL)
-        return -1;
-    pid = strtol(text, NULL, 10);
-    free(text);
     return pid > 0 ? kill((pid_t) pid, sig) : -1;
 }
 
@@ -969,16 +884,8 @@ static int
 raw_answer(int fd, int ms)
 {
     unsigned char hdr[5];
-    size_t  got = 0;
-    struct pollfd pfd = {fd, POLLIN, 0};
-    ssize_t n;
 
-    while (got < sizeof(hdr)) {
-        if (poll(&pfd, 1, ms) != 1 || (n = read(fd, hdr + got, sizeof(hdr) - got)) <= 0)
-            return -1;
-        got += (size_t) n;
-    }
-    return hdr[4];
+    return daemon_read_full(fd, hdr, sizeof(hdr), ms) == 0 ? hdr[4] : -1;
 }
 
 /*
@@ -1164,32 +1071,22 @@ milter_suite(void)
 int
 main(void)
 {
-    SRunner *sr;
     int     failed, stop;
 
     if (daemon_start_redgrey(&mil, "milter", MILTER_EXTRA, NULL) != 0) {
-        char   *text = daemon_read_file(mil.log);
-
-        fprintf(stderr, "check_milter: redgrey did not start:\n%s\n", text != NULL ? text : "");
-        free(text);
+        fprintf(stderr, "check_milter: redgrey did not start\n");
+        daemon_log_print(&mil);
         return EXIT_FAILURE;
     }
     atexit(own_cleanup);
-    sr = srunner_create(milter_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = daemon_run_suites(milter_suite(), NULL);
     redis_signal(SIGCONT);
     stop = daemon_stop(&mil, STOP_MS);
     if (stop == 0 && log_count("stopping") != 1) {
         fprintf(stderr, "check_milter: no \"stopping\" line in the log\n");
         stop = -1;
     }
-    if (failed != 0 || stop != 0) {
-        char   *text = daemon_read_file(mil.log);
-
-        fprintf(stderr, "---- redgrey log ----\n%s\n", text != NULL ? text : "(none)");
-        free(text);
-    }
+    if (failed != 0 || stop != 0)
+        daemon_log_print(&mil);
     return failed == 0 && stop == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -38,8 +38,8 @@
 
 #include "daemon.h"
 #include "miltc.h"
+#include "mta.h"
 
-#define TIMEOUT_MS   5000                /* bound on every protocol step */
 #define RELOAD_MS    200                 /* the reload poll of the test daemons */
 #define GREY_REPLY   "451 4.7.1 Greylisted, please try again later"
 
@@ -71,106 +71,15 @@ static const char *const dns_records[] = {
 
 /* ---------------------------------------------------------------- client */
 
-/* How an MTA session starts: the client as Postfix would describe it. */
-struct mta_conn {
-    char    family;                      /* '4' or '6' */
-    const char *addr;
-    const char *helo;                    /* NULL: client.example */
-    const char *client_name;             /* NULL: "unknown" */
-    const char *client_resolve;          /* NULL: not sent */
-    uint32_t protocol;                   /* steps offered; 0: what Postfix offers */
-};
-
-/*
- * mta_open - connect to d, negotiate, send the connect macros and info and
- * the HELO. Returns 0, or -1 with the reason in why.
- */
-static int
-mta_open(struct miltc *c, const struct daemon *d, const struct mta_conn *m, char *why,
-         size_t whylen)
-{
-    char    client_addr[80];
-    const char *mac[] = {"j", "mx.test", "{client_addr}", client_addr, "{client_name}",
-        m->client_name != NULL ? m->client_name : "unknown", "{client_resolve}",
-        m->client_resolve};
-    int     r;
-
-    miltc_init(c);
-    snprintf(client_addr, sizeof(client_addr), "%s%s", m->family == '6' ? "IPv6:" : "", m->addr);
-    if (miltc_open(c, d->spec, TIMEOUT_MS) != 0 || miltc_negotiate(c, 0, m->protocol) != 0
-        || miltc_macro(c, SMFIC_CONNECT, mac, m->client_resolve != NULL ? 8 : 6) != 0) {
-        snprintf(why, whylen, "open: %s", c->err);
-        miltc_close(c);
-        return -1;
-    }
-    r = miltc_connect(c, m->addr, m->family, 25, m->addr);
-    if (r == MILTC_NOREPLY || r == SMFIR_CONTINUE)
-        r = miltc_helo(c, m->helo != NULL ? m->helo : "client.example");
-    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE) {
-        snprintf(why, whylen, "connect/helo: got %d (%s)", r, c->err);
-        miltc_close(c);
-        return -1;
-    }
-    return 0;
-}
-
-/* mta_mail - MAIL FROM; "no reply" (NR_MAIL) counts as continue */
-static int
-mta_mail(struct miltc *c, const char *from)
-{
-    int     r = miltc_mail(c, from);
-
-    return r == MILTC_NOREPLY ? SMFIR_CONTINUE : r;
-}
-
 /* answer_name - an answer for a failure message */
-static const char *
-answer_name(int r)
-{
-    static __thread char buf[4][16];
-    static __thread int next;
-    char   *b = buf[next++ % 4];
+#define answer_name(r) mta_answer_name(r)
 
-    if (r == MILTC_ERROR)
-        return "error";
-    if (r == MILTC_NOREPLY)
-        return "no reply";
-    snprintf(b, 16, "'%c'", r);
-    return b;
-}
-
-/*
- * one_rcpt - a whole SMTP session for one recipient from client m: MAIL,
- * RCPT, abort after a tempfail, QUIT. Returns the RCPT answer, the reply
- * text in reply; took (if not NULL) gets the milliseconds from MAIL to
- * the RCPT answer.
- */
+/* one_rcpt - mta_one_rcpt without SASL */
 static int
 one_rcpt(const struct daemon *d, const struct mta_conn *m, const char *from, const char *to,
          char *reply, size_t replylen, long long *took)
 {
-    struct miltc *c = malloc(sizeof(*c));
-    char    why[300];
-    long long t0;
-    int     r;
-
-    ck_assert_ptr_nonnull(c);
-    if (mta_open(c, d, m, why, sizeof(why)) != 0) {
-        free(c);
-        ck_abort_msg("%s %s: %s", m->addr, to, why);
-    }
-    t0 = daemon_now_ms();
-    r = mta_mail(c, from);
-    if (r == SMFIR_CONTINUE)
-        r = miltc_rcpt(c, to);
-    if (took != NULL)
-        *took = daemon_now_ms() - t0;
-    snprintf(reply, replylen, "%s", r == MILTC_ERROR ? c->err : r == SMFIR_REPLYCODE ? c->reply : "");
-    if (r != SMFIR_CONTINUE && r != MILTC_ERROR)
-        (void) miltc_abort(c);
-    (void) miltc_quit(c);
-    free(c);
-    return r;
+    return mta_one_rcpt(d, m, from, to, NULL, reply, replylen, took);
 }
 
 /* assert_answer - r is want ('y' means the 451 greylisting reply) */
@@ -202,7 +111,7 @@ START_TEST(test_negotiation)
     char    why[300];
 
     ck_assert_ptr_nonnull(c);
-    ck_assert_msg(mta_open(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_msg(mta_connect(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
     ck_assert_msg((c->protocol & SMFIP_NODATA) == 0,
                   "stage data: protocol 0x%x turns DATA off", c->protocol);
     ck_assert_msg((c->protocol & SMFIP_NR_DATA) == 0,
@@ -211,7 +120,7 @@ START_TEST(test_negotiation)
                   == 0, "connect macros: got \"%s\"", c->macros[SMFIM_CONNECT]);
     miltc_quit(c);
 
-    ck_assert_msg(mta_open(c, &slow, &m, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_msg(mta_connect(c, &slow, &m, why, sizeof(why)) == 0, "%s", why);
     ck_assert_msg((c->protocol & SMFIP_NODATA) != 0,
                   "stage rcpt: protocol 0x%x does not turn DATA off", c->protocol);
     miltc_quit(c);
@@ -405,8 +314,8 @@ START_TEST(test_rcpt_whitelist)
     int     r;
 
     ck_assert_ptr_nonnull(c);
-    ck_assert_msg(mta_open(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
-    ck_assert_int_eq(mta_mail(c, "<x@none.spf.test>"), SMFIR_CONTINUE);
+    ck_assert_msg(mta_connect(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_int_eq(mta_mail(c, "<x@none.spf.test>", NULL), SMFIR_CONTINUE);
     r = miltc_rcpt(c, "<Postmaster@any.test>");
     ck_assert_msg(r == SMFIR_CONTINUE, "postmaster@: got %s (%s), want 'c'", answer_name(r), c->reply);
     r = miltc_rcpt(c, "<bob@rcpt.test>");
@@ -494,10 +403,10 @@ START_TEST(test_null_data)
     int     r;
 
     ck_assert_ptr_nonnull(c);
-    ck_assert_msg(mta_open(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_msg(mta_connect(c, &spf, &m, why, sizeof(why)) == 0, "%s", why);
 
     /* Greylisted recipients only: DATA gets the 451. */
-    ck_assert_int_eq(mta_mail(c, "<>"), SMFIR_CONTINUE);
+    ck_assert_int_eq(mta_mail(c, "<>", NULL), SMFIR_CONTINUE);
     r = miltc_rcpt(c, "<n1@rcpt.test>");
     ck_assert_msg(r == SMFIR_CONTINUE, "RCPT: got %s (%s), want 'c'", answer_name(r), c->reply);
     r = miltc_rcpt(c, "<n1b@rcpt.test>");
@@ -508,7 +417,7 @@ START_TEST(test_null_data)
     miltc_abort(c);
 
     /* Deferred, then a whitelisted recipient: DATA lets both through. */
-    ck_assert_int_eq(mta_mail(c, "<>"), SMFIR_CONTINUE);
+    ck_assert_int_eq(mta_mail(c, "<>", NULL), SMFIR_CONTINUE);
     r = miltc_rcpt(c, "<n1c@rcpt.test>");
     ck_assert_msg(r == SMFIR_CONTINUE, "mixed: RCPT got %s (%s), want 'c'", answer_name(r),
                   c->reply);
@@ -520,7 +429,7 @@ START_TEST(test_null_data)
     miltc_abort(c);
 
     /* A whitelisted recipient first: the greylisted one gets 451 at RCPT. */
-    ck_assert_int_eq(mta_mail(c, "<>"), SMFIR_CONTINUE);
+    ck_assert_int_eq(mta_mail(c, "<>", NULL), SMFIR_CONTINUE);
     r = miltc_rcpt(c, "<postmaster@rcpt.test>");
     ck_assert_msg(r == SMFIR_CONTINUE, "accepted first: RCPT postmaster got %s", answer_name(r));
     r = miltc_rcpt(c, "<n1d@rcpt.test>");
@@ -532,7 +441,7 @@ START_TEST(test_null_data)
     miltc_abort(c);
 
     /* The next message on the connection starts clean. */
-    ck_assert_int_eq(mta_mail(c, "<x@none.spf.test>"), SMFIR_CONTINUE);
+    ck_assert_int_eq(mta_mail(c, "<x@none.spf.test>", NULL), SMFIR_CONTINUE);
     r = miltc_rcpt(c, "<postmaster@rcpt.test>");
     ck_assert_msg(r == SMFIR_CONTINUE, "next message: RCPT got %s", answer_name(r));
     r = miltc_data(c);
@@ -697,17 +606,10 @@ END_TEST
 static int
 dead_dns_port(void)
 {
-    struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
+    int     port = -1;
 
-    dead_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (dead_fd < 0 || bind(dead_fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
-        || getsockname(dead_fd, (struct sockaddr *) &sin, &len) != 0)
-        return -1;
-    return ntohs(sin.sin_port);
+    dead_fd = daemon_bind_loopback(SOCK_DGRAM, &port);
+    return dead_fd >= 0 ? port : -1;
 }
 
 /* setup_all - dnsmasq, the whitelist files, both daemons; 0 or -1 */
@@ -821,25 +723,16 @@ milter_spf_suite(void)
 int
 main(void)
 {
-    SRunner *sr;
     int     failed = 1, stop;
 
-    if (setup_all() == 0) {
-        sr = srunner_create(milter_spf_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-    }
+    if (setup_all() == 0)
+        failed = daemon_run_suites(milter_spf_suite(), NULL);
     stop = teardown_all();
     if (failed != 0 || stop != 0) {
         struct daemon *ds[] = {&spf, &slow, &dns};
 
-        for (size_t i = 0; i < 3; i++) {
-            char   *text = daemon_read_file(ds[i]->log);
-
-            fprintf(stderr, "---- %s log ----\n%s\n", ds[i]->name, text != NULL ? text : "(none)");
-            free(text);
-        }
+        for (size_t i = 0; i < 3; i++)
+            daemon_log_print(ds[i]);
     }
     return failed == 0 && stop == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

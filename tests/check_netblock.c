@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "netblock.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -629,11 +630,5 @@ netblock_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(netblock_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(netblock_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

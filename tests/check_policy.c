@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "policy.h"
 
 #define T   INT64_C(1700000000)          /* an arbitrary "now" */
@@ -343,11 +344,5 @@ policy_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(policy_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(policy_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "mailaddr.h"
 #include "sendernorm.h"
 
@@ -426,11 +427,5 @@ sendernorm_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sendernorm_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(sendernorm_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -24,25 +24,18 @@
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "ipaddr.h"
 #include "spf_check.h"
 #include "spf_resolver.h"
-
-#include <spf2/spf_dns_zone.h>   /* after spf.h, which it needs */
+#include "zone.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-struct rec {
-    const char *name;
-    ns_type type;
-    int     herrno;
-    const char *data;
-};
 
 #define TXT(n, d) {n, ns_t_txt, 0, d}
 
 /* The test zone. Clients are documentation or private addresses. */
-static const struct rec zone_recs[] = {
+static const struct zone_rec zone_recs[] = {
     TXT("pass.example", "v=spf1 ip4:198.51.100.0/24 ip6:2001:db8:5::/48 -all"),
     TXT("soft.example", "v=spf1 ip4:203.0.113.0/24 ~all"),
     TXT("fail.example", "v=spf1 ip4:203.0.113.0/24 -all"),
@@ -65,21 +58,6 @@ static const struct rec zone_recs[] = {
     {"mxmech.example", ns_t_mx, 0, "10 mail.mxmech.example"},
     {"mail.mxmech.example", ns_t_aaaa, 0, "2001:db8:9::25"},
 };
-
-/* zone_new - a zone layer with recs */
-static SPF_dns_server_t *
-zone_new(const struct rec *recs, size_t n)
-{
-    SPF_dns_server_t *z = SPF_dns_zone_new(NULL, "test", 0);
-    size_t  i;
-
-    ck_assert_ptr_nonnull(z);
-    for (i = 0; i < n; i++)
-        ck_assert_int_eq(SPF_dns_zone_add_str(z, recs[i].name, recs[i].type,
-                                              recs[i].herrno ? recs[i].herrno : NETDB_SUCCESS,
-                                              recs[i].data), SPF_E_SUCCESS);
-    return z;
-}
 
 /* An injectable clock. */
 static time_t fake_now = 1000000;
@@ -346,51 +324,13 @@ START_TEST(test_threads)
 }
 END_TEST
 
-/* A layer that sleeps before each lookup, to spend the budget. */
-static long slow_ms;
-
-static SPF_dns_rr_t *
-slow_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
-{
-    struct timespec ts = {slow_ms / 1000, (slow_ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-    return srv->layer_below->lookup(srv->layer_below, domain, type, should_cache);
-}
-
-static void
-slow_destroy(SPF_dns_server_t *srv)
-{
-    free(srv);
-}
-
-static SPF_dns_server_t *
-slow_new(SPF_dns_server_t *below, long ms)
-{
-    SPF_dns_server_t *s = calloc(1, sizeof(*s));
-
-    slow_ms = ms;
-    s->lookup = slow_lookup;
-    s->destroy = slow_destroy;
-    s->layer_below = below;
-    s->name = "slow";
-    return s;
-}
-
-/* ms_since - milliseconds since t0 (a clock_mono_ms() time) */
-static long
-ms_since(int64_t t0)
-{
-    return (long) (clock_mono_ms() - t0);
-}
-
 /*
  * test_timeout_slow_layer - a record needing 12 slow lookups against a
  * 600 ms budget: temperror (never keyable) within the budget plus one lookup.
  */
 START_TEST(test_timeout_slow_layer)
 {
-    static const struct rec recs[] = {
+    static const struct zone_rec recs[] = {
         TXT("chain.example", "v=spf1 include:c1.example include:c2.example include:c3.example"
             " include:c4.example include:c5.example include:c6.example include:pass.example -all"),
         TXT("c1.example", "v=spf1 -all"), TXT("c2.example", "v=spf1 -all"),
@@ -408,13 +348,13 @@ START_TEST(test_timeout_slow_layer)
 
     memset(&o, 0, sizeof(o));
     o.dns_timeout_ms = 600;
-    chk = spf_check_new(&o, slow_new(zone_new(recs, NELEM(recs)), 150), err, sizeof(err));
+    chk = spf_check_new(&o, zone_slow_new(zone_new(recs, NELEM(recs)), 150), err, sizeof(err));
     ck_assert_ptr_nonnull(chk);
     ck_assert_int_eq(ipaddr_parse("198.51.100.7", &ip), 0);
 
     t0 = clock_mono_ms();
     spf_check_client(chk, &ip, NULL, "chain.example", &r);
-    took = ms_since(t0);
+    took = (long) (clock_mono_ms() - t0);
     ck_assert_msg(r.result == SPF_CHECK_TEMPERROR, "slow: got %s, want temperror",
                   spf_check_result_name(r.result));
     ck_assert_int_eq(r.keyable, 0);
@@ -430,7 +370,7 @@ END_TEST
  */
 START_TEST(test_timeout_probes)
 {
-    static const struct rec recs[] = {
+    static const struct zone_rec recs[] = {
         TXT("pass.example", "v=spf1 ip4:198.51.100.0/24 -all"),
     };
     struct spf_check_opts o;
@@ -441,7 +381,7 @@ START_TEST(test_timeout_probes)
 
     memset(&o, 0, sizeof(o));
     o.dns_timeout_ms = 250;
-    chk = spf_check_new(&o, slow_new(zone_new(recs, NELEM(recs)), 200), err, sizeof(err));
+    chk = spf_check_new(&o, zone_slow_new(zone_new(recs, NELEM(recs)), 200), err, sizeof(err));
     ck_assert_ptr_nonnull(chk);
     ck_assert_int_eq(ipaddr_parse("198.51.100.7", &ip), 0);
     spf_check_client(chk, &ip, NULL, "pass.example", &r);
@@ -492,7 +432,7 @@ START_TEST(test_timeout_resolver)
 
     t0 = clock_mono_ms();
     spf_check_client(chk, &ip, "mx.sender.example", "silent.example", &r);
-    took = ms_since(t0);
+    took = (long) (clock_mono_ms() - t0);
     ck_assert_msg(r.result == SPF_CHECK_TEMPERROR, "silent server: got %s, want temperror",
                   spf_check_result_name(r.result));
     ck_assert_int_eq(r.keyable, 0);
@@ -596,11 +536,5 @@ spf_check_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(spf_check_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(spf_check_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -23,56 +23,20 @@
 #include <netdb.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "netblock.h"
 #include "spf_expand.h"
 #include "spf_resolver.h"
-
-#include <spf2/spf_dns_zone.h>   /* after spf.h, which it needs */
+#include "zone.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* One zone entry; herrno != 0 makes a failing name (data NULL). */
-struct rec {
-    const char *name;
-    ns_type type;
-    int     herrno;
-    const char *data;
-};
-
-/* zone_new - a zone layer holding recs (stops at a NULL name) */
-static SPF_dns_server_t *
-zone_new(const struct rec *recs, size_t n)
-{
-    SPF_dns_server_t *z = SPF_dns_zone_new(NULL, "test", 0);
-    size_t  i;
-
-    ck_assert_ptr_nonnull(z);
-    for (i = 0; i < n && recs[i].name; i++) {
-        SPF_errcode_t e = SPF_dns_zone_add_str(z, recs[i].name, recs[i].type,
-                                               recs[i].herrno ? recs[i].herrno : NETDB_SUCCESS,
-                                               recs[i].data);
-
-        ck_assert_msg(e == SPF_E_SUCCESS, "zone add %s: error %d", recs[i].name, e);
-    }
-    return z;
-}
-
-/* must_ip - parse an address the test wrote */
-static struct ipaddr
-must_ip(const char *text)
-{
-    struct ipaddr ip;
-
-    ck_assert_msg(ipaddr_parse(text, &ip) == 0, "test address %s does not parse", text);
-    return ip;
-}
 
 #define TXT(n, d) {n, ns_t_txt, 0, d}
 #define FAILTXT(n) {n, ns_t_txt, TRY_AGAIN, NULL}
 
 static const struct xcase {
     const char *label;
-    struct rec recs[24];
+    struct zone_rec recs[24];
     const char *domains[4];
     unsigned max_lookups;                /* 0 = default */
     enum spf_expand_status status;
@@ -257,12 +221,12 @@ START_TEST(test_expand)
                   + rep->capped + rep->host_bits + rep->too_broad + rep->dns_failures
                   + rep->no_record, "%s: %u notes for more problems", c->label, rep->nnotes);
     for (i = 0; i < NELEM(c->in) && c->in[i]; i++) {
-        struct ipaddr ip = must_ip(c->in[i]);
+        struct ipaddr ip = daemon_must_ip(c->in[i]);
 
         ck_assert_msg(netset_contains(r->set, &ip), "%s: %s got out, want in", c->label, c->in[i]);
     }
     for (i = 0; i < NELEM(c->out) && c->out[i]; i++) {
-        struct ipaddr ip = must_ip(c->out[i]);
+        struct ipaddr ip = daemon_must_ip(c->out[i]);
 
         ck_assert_msg(!netset_contains(r->set, &ip), "%s: %s got in, want out", c->label, c->out[i]);
     }
@@ -276,7 +240,7 @@ END_TEST
 /* test_notes_readable - notes name the domain and the term */
 START_TEST(test_notes_readable)
 {
-    static const struct rec recs[] = {
+    static const struct zone_rec recs[] = {
         TXT("n.example", "v=spf1 exists:%{i}.n.example ip4:198.51.100.7/24 include:n.example"),
     };
     SPF_dns_server_t *z = zone_new(recs, NELEM(recs));
@@ -308,7 +272,7 @@ END_TEST
 /* test_notes_escaped - DNS text in a note is escaped (logesc): it cannot forge a log line */
 START_TEST(test_notes_escaped)
 {
-    static const struct rec recs[] = {
+    static const struct zone_rec recs[] = {
         TXT("evil.example", "v=spf1 ip4:192.0.2.1/33\"x=<y>\xff include:bad\"name\r\n.example"
             " ip4:198.51.100.1"),
     };
@@ -342,7 +306,7 @@ END_TEST
 START_TEST(test_notes_bounded)
 {
     char    rec[8192];
-    struct rec recs[1];
+    struct zone_rec recs[1];
     SPF_dns_server_t *z;
     struct spf_expand_result *r = calloc(1, sizeof(*r));
     const char *dom[] = {"many.example"};
@@ -353,7 +317,7 @@ START_TEST(test_notes_bounded)
     for (i = 0; i < 100; i++)
         off += (size_t) snprintf(rec + off, sizeof(rec) - off, " ptr:h%d.example", i);
     snprintf(rec + off, sizeof(rec) - off, " ip4:198.51.100.1");
-    recs[0] = (struct rec) TXT("many.example", rec);
+    recs[0] = (struct zone_rec) TXT("many.example", rec);
     z = zone_new(recs, 1);
     ck_assert_int_eq(spf_expand_run(z, NULL, dom, 1, r), 0);
     ck_assert_uint_eq(r->report.skipped, 100);
@@ -397,13 +361,13 @@ END_TEST
 /* test_keep_old_on_dns_failure - a failed refresh leaves the old set in place */
 START_TEST(test_keep_old_on_dns_failure)
 {
-    static const struct rec good[] = {TXT("big.example", "v=spf1 ip4:198.51.100.0/24")};
-    static const struct rec down[] = {FAILTXT("big.example")};
+    static const struct zone_rec good[] = {TXT("big.example", "v=spf1 ip4:198.51.100.0/24")};
+    static const struct zone_rec down[] = {FAILTXT("big.example")};
     const char *dom[] = {"big.example"};
     struct spf_expand_result *r = calloc(1, sizeof(*r));
     struct netset *in_use = NULL;
     SPF_dns_server_t *z;
-    struct ipaddr ip = must_ip("198.51.100.9");
+    struct ipaddr ip = daemon_must_ip("198.51.100.9");
 
     /* Prepare: a good first expansion is installed. */
     z = zone_new(good, NELEM(good));
@@ -428,49 +392,10 @@ START_TEST(test_keep_old_on_dns_failure)
 }
 END_TEST
 
-/* A layer that sleeps before asking the layer below. */
-static long slow_ms;
-
-static SPF_dns_rr_t *
-slow_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
-{
-    struct timespec ts = {slow_ms / 1000, (slow_ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-    return srv->layer_below->lookup(srv->layer_below, domain, type, should_cache);
-}
-
-static void
-slow_destroy(SPF_dns_server_t *srv)
-{
-    free(srv);
-}
-
-/* slow_new - the slow layer over below */
-static SPF_dns_server_t *
-slow_new(SPF_dns_server_t *below, long ms)
-{
-    SPF_dns_server_t *s = calloc(1, sizeof(*s));
-
-    slow_ms = ms;
-    s->lookup = slow_lookup;
-    s->destroy = slow_destroy;
-    s->layer_below = below;
-    s->name = "slow";
-    return s;
-}
-
-/* ms_since - milliseconds since t0 (a clock_mono_ms() time) */
-static long
-ms_since(int64_t t0)
-{
-    return (long) (clock_mono_ms() - t0);
-}
-
 /* test_deadline - a listed domain's walk stops when its DNS budget is spent */
 START_TEST(test_deadline)
 {
-    struct rec recs[30];
+    struct zone_rec recs[30];
     char    names[30][32], txts[30][96];
     SPF_dns_server_t *dns;
     struct spf_expand_opts o = {.timeout_ms = 500};
@@ -483,12 +408,12 @@ START_TEST(test_deadline)
     for (i = 0; i < 30; i++) {
         snprintf(names[i], sizeof(names[i]), "d%d.example", i);
         snprintf(txts[i], sizeof(txts[i]), "v=spf1 ip4:198.51.100.%d include:d%d.example", i, i + 1);
-        recs[i] = (struct rec) TXT(names[i], txts[i]);
+        recs[i] = (struct zone_rec) TXT(names[i], txts[i]);
     }
-    dns = spf_resolver_guard_new(slow_new(zone_new(recs, NELEM(recs)), 100));
+    dns = spf_resolver_guard_new(zone_slow_new(zone_new(recs, NELEM(recs)), 100));
     t0 = clock_mono_ms();
     spf_expand_run(dns, &o, dom, 1, r);
-    took = ms_since(t0);
+    took = (long) (clock_mono_ms() - t0);
 
     ck_assert_msg(took < 500 + 100 + 400, "deadline: took %ld ms, want < 1000", took);
     ck_assert_int_eq(r->status, SPF_EXPAND_PARTIAL);
@@ -526,7 +451,7 @@ START_TEST(test_lookup_vs_bruteforce)
     static struct netblock blocks[NRANGES];
     static char txt[NRANGES / PER_RECORD][PER_RECORD * 64];
     static char names[NRANGES / PER_RECORD][32];
-    static struct rec recs[NRANGES / PER_RECORD + 1];
+    static struct zone_rec recs[NRANGES / PER_RECORD + 1];
     static char top[NRANGES / PER_RECORD * 32 + 16];
     char    text[NETBLOCK_STRLEN];
     struct spf_expand_result *r = calloc(1, sizeof(*r));
@@ -567,10 +492,10 @@ START_TEST(test_lookup_vs_bruteforce)
             off += (size_t) snprintf(txt[i] + off, sizeof(txt[i]) - off, " ip%c:%s",
                                      nb->addr.family == AF_INET ? '4' : '6', text);
         }
-        recs[i] = (struct rec) TXT(names[i], txt[i]);
+        recs[i] = (struct zone_rec) TXT(names[i], txt[i]);
         toff += (size_t) snprintf(top + toff, sizeof(top) - toff, " include:%s", names[i]);
     }
-    recs[NRANGES / PER_RECORD] = (struct rec) TXT("top.example", top);
+    recs[NRANGES / PER_RECORD] = (struct zone_rec) TXT("top.example", top);
     z = zone_new(recs, NELEM(recs));
     ck_assert_int_eq(spf_expand_run(z, NULL, dom, 1, r), 0);
     ck_assert_int_eq(r->status, SPF_EXPAND_COMPLETE);
@@ -612,7 +537,7 @@ START_TEST(test_lookup_vs_bruteforce)
         }
         hits += got;
     }
-    took = ms_since(t0);
+    took = (long) (clock_mono_ms() - t0);
     ck_assert_int_ge(hits, NPROBES / 2);         /* the inside half all hit */
 
     /* Fast: the set alone answers 10000 lookups in well under a second. */
@@ -622,7 +547,7 @@ START_TEST(test_lookup_vs_bruteforce)
 
         hits += netset_contains(r->set, &ip);
     }
-    took = ms_since(t0);
+    took = (long) (clock_mono_ms() - t0);
     ck_assert_msg(took < 500, "10000 set lookups took %ld ms", took);
     spf_expand_result_fini(r);
     free(r);
@@ -762,11 +687,5 @@ spf_expand_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(spf_expand_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(spf_expand_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -35,6 +35,7 @@
 #include "bigsender.h"
 #include "daemon.h"
 #include "miltc.h"
+#include "mta.h"
 #include "store.h"
 
 #define REDGREYCTL_BIN  TEST_BUILDDIR "/../milter/redgreyctl"
@@ -192,32 +193,9 @@ store_delete(const char *prefix)
 static int
 rcpt(int k, char family, const char *addr, const char *to, char *reply, size_t replylen)
 {
-    struct miltc *c = malloc(sizeof(*c));
-    char    client_addr[80];
-    const char *mac[] = {"j", "mx.test", "{client_addr}", client_addr, "{client_name}", "unknown"};
-    int     r = MILTC_ERROR;
+    struct mta_conn m = {.family = family, .addr = addr};
 
-    ck_assert_ptr_nonnull(c);
-    miltc_init(c);
-    snprintf(client_addr, sizeof(client_addr), "%s%s", family == '6' ? "IPv6:" : "", addr);
-    if (miltc_open(c, t.rg[k].spec, TIMEOUT_MS) == 0 && miltc_negotiate(c, 0, 0) == 0
-        && miltc_macro(c, SMFIC_CONNECT, mac, 6) == 0) {
-        r = miltc_connect(c, addr, family, 25, addr);
-        if (r == MILTC_NOREPLY || r == SMFIR_CONTINUE)
-            r = miltc_helo(c, "client.example");
-        if (r == MILTC_NOREPLY || r == SMFIR_CONTINUE)
-            r = miltc_mail(c, "<news@big.test>");
-        if (r == MILTC_NOREPLY || r == SMFIR_CONTINUE)
-            r = miltc_rcpt(c, to);
-    }
-    snprintf(reply, replylen, "%s", r == MILTC_ERROR ? c->err : c->reply);
-    if (r != MILTC_ERROR) {
-        (void) miltc_abort(c);
-        (void) miltc_quit(c);
-    }
-    miltc_close(c);
-    free(c);
-    return r;
+    return mta_one_rcpt(&t.rg[k], &m, "<news@big.test>", to, NULL, reply, replylen, NULL);
 }
 
 /* assert_rcpt - the RCPT answer of one session is want ('c' or 'y') */
@@ -461,11 +439,9 @@ setup_all(void)
     snprintf(t.prefix, sizeof(t.prefix), "rgt%ldbigset0:", (long) getpid());
     snprintf(t.prefix1, sizeof(t.prefix1), "rgt%ldbigset1:", (long) getpid());
     if (daemon_start_dnsmasq(&t.dns, "test", zone) != 0) {
-        char   *text = daemon_read_file(t.dns.log);
-
         fprintf(stderr, "check_spf_refresh: dnsmasq did not start (install the Debian package"
-                " dnsmasq-base):\n%s\n", text ? text : "");
-        free(text);
+                " dnsmasq-base)\n");
+        daemon_log_print(&t.dns);
         return -1;
     }
     snprintf(conf, sizeof(conf),
@@ -540,12 +516,8 @@ main(void)
     daemon_signal(&t.dns, SIGTERM);
     daemon_wait(&t.dns, 3000);
     if (failed != 0 || !clean) {
-        for (int k = 0; k < NDAEMONS; k++) {
-            char   *text = daemon_read_file(t.rg[k].log);
-
-            fprintf(stderr, "---- redgrey %d log ----\n%s\n", k, text != NULL ? text : "(none)");
-            free(text);
-        }
+        for (int k = 0; k < NDAEMONS; k++)
+            daemon_log_print(&t.rg[k]);
     }
     return failed == 0 && clean ? EXIT_SUCCESS : EXIT_FAILURE;
 }

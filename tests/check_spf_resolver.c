@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "ipaddr.h"
 #include "spf_check.h"
 #include "spf_resolver.h"
@@ -800,11 +801,5 @@ spf_resolver_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(spf_resolver_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(spf_resolver_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "policy.h"
 #include "store.h"
 #include "store_contract.h"
@@ -42,48 +43,16 @@
 /* The per-test directory; removed by teardown. */
 static char test_dir[1024];
 
-/* rm_entry - nftw callback removing one entry */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
-}
-
-/* dir_new - a fresh empty directory under the test scratch space */
-static void
-dir_new(char *buf, size_t len)
-{
-    const char *base = getenv("REDGREY_TEST_TMP");
-
-    if (base == NULL || *base == '\0')
-        base = getenv("TMPDIR");
-    if (base == NULL || *base == '\0')
-        base = "/tmp";
-    ck_assert_int_lt(snprintf(buf, len, "%s/lmdb.XXXXXX", base), (int) len);
-    ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp %s: %s", buf, strerror(errno));
-}
-
-/* dir_remove - remove a directory and everything in it */
-static void
-dir_remove(const char *path)
-{
-    if (path[0] != '\0')
-        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 setup(void)
 {
-    dir_new(test_dir, sizeof(test_dir));
+    daemon_dir_new(test_dir, sizeof(test_dir), "lmdb");
 }
 
 static void
 teardown(void)
 {
-    dir_remove(test_dir);
+    daemon_dir_remove(test_dir);
     test_dir[0] = '\0';
 }
 
@@ -163,15 +132,6 @@ count_ok(struct store *st)
     return n;
 }
 
-/* sleep_ms - sleep about ms milliseconds */
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* Directories contract_open() made in this process, removed at exit. */
 static char contract_dirs[16][1024];
 static int contract_ndirs;
@@ -181,7 +141,7 @@ static void
 contract_cleanup(void)
 {
     for (int i = 0; i < contract_ndirs; i++)
-        dir_remove(contract_dirs[i]);
+        daemon_dir_remove(contract_dirs[i]);
     contract_ndirs = 0;
 }
 
@@ -194,7 +154,7 @@ contract_open(const struct policy_params *p, char *err, size_t errlen)
 {
     char    dir[1024];
 
-    dir_new(dir, sizeof(dir));
+    daemon_dir_new(dir, sizeof(dir), "lmdb");
     if (contract_ndirs == 0)
         atexit(contract_cleanup);
     if (contract_ndirs < 16)
@@ -237,10 +197,10 @@ START_TEST(test_restart)
 
     st = open_ok(test_dir, &p, 0);
     /* Wait out the 1 s delay: at most 3 s, then the retry must pass. */
-    deadline = clock_mono_ms() + 3000;
-    sleep_ms(1100);
-    while ((r = decide_ok(st, &t)) == POLICY_REASON_EARLY && clock_mono_ms() < deadline)
-        sleep_ms(100);
+    deadline = daemon_now_ms() + 3000;
+    daemon_sleep_ms(1100);
+    while ((r = decide_ok(st, &t)) == POLICY_REASON_EARLY && daemon_now_ms() < deadline)
+        daemon_sleep_ms(100);
     ck_assert_msg(r == POLICY_REASON_RETRY, "restart: got %s, want retry",
                   policy_reason_name(r));
     ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_KNOWN);
@@ -421,27 +381,6 @@ proc_child(const char *dir, int gofd, int outfd)
     _exit(0);
 }
 
-/* read_all - read len bytes from fd within timeout_ms; 0 or -1 */
-static int
-read_all(int fd, unsigned char *buf, size_t len, int timeout_ms)
-{
-    int64_t deadline = clock_mono_ms() + timeout_ms;
-    size_t  got = 0;
-    struct pollfd pfd = {fd, POLLIN, 0};
-    ssize_t n;
-
-    while (got < len) {
-        int     left = (int) (deadline - clock_mono_ms());
-
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
-            return -1;
-        if ((n = read(fd, buf + got, len - got)) <= 0)
-            return -1;
-        got += (size_t) n;
-    }
-    return 0;
-}
-
 /*
  * Two processes, one environment: both decide on the same fresh triplets
  * at the same time; across both, each triplet is NEW exactly once.
@@ -469,7 +408,7 @@ START_TEST(test_two_processes)
     ck_assert_int_eq(write(go[1], "gg", 2), 2);
     close(go[1]);
     for (int c = 0; c < 2; c++) {
-        ck_assert_msg(read_all(out[c][0], reasons[c], PROC_TRIPLETS, 20000) == 0,
+        ck_assert_msg(daemon_read_full(out[c][0], reasons[c], PROC_TRIPLETS, 20000) == 0,
                       "child %d: no results", c);
         close(out[c][0]);
         ck_assert_int_eq(waitpid(pid[c], &status, 0), pid[c]);
@@ -525,7 +464,7 @@ START_TEST(test_kill9)
     close(prog[1]);
     /* Let it commit at least 20 x 50 decisions, then kill it mid-stream. */
     while (seen < 20) {
-        ck_assert_msg(read_all(prog[0], buf, 1, 10000) == 0, "writer made no progress");
+        ck_assert_msg(daemon_read_full(prog[0], buf, 1, 10000) == 0, "writer made no progress");
         seen++;
     }
     kill(pid, SIGKILL);
@@ -590,7 +529,7 @@ other_process(int what, int *gofd, int *readyfd)
         if (what == 'h') {
             if (write(ready[1], "h", 1) != 1)
                 _exit(4);
-            sleep_ms(HOLD_MS);
+            daemon_sleep_ms(HOLD_MS);
         } else {
             if (mdb_dbi_open(txn, "pad", MDB_CREATE, &dbi) != 0)
                 _exit(5);
@@ -620,12 +559,12 @@ other_process(int what, int *gofd, int *readyfd)
 static void
 child_ok(pid_t pid)
 {
-    int64_t deadline = clock_mono_ms() + 10000;
+    int64_t deadline = daemon_now_ms() + 10000;
     int     status = 0;
     pid_t   r;
 
-    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && clock_mono_ms() < deadline)
-        sleep_ms(10);
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && daemon_now_ms() < deadline)
+        daemon_sleep_ms(10);
     ck_assert_msg(r == pid, "child %ld: still running after 10 s", (long) pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %d", status);
 }
@@ -654,13 +593,13 @@ START_TEST(test_lock_timeout)
     st = open_ok(test_dir, &p, 0);
     trip(&t, 14, 1);
     ck_assert_int_eq(write(gofd, "g", 1), 1);
-    ck_assert_msg(read_all(readyfd, &c, 1, 5000) == 0, "the child never took the lock");
+    ck_assert_msg(daemon_read_full(readyfd, &c, 1, 5000) == 0, "the child never took the lock");
     for (int i = 0; i < LOCK_CALLS; i++) {
         err[0] = '\0';
-        t0 = clock_mono_ms();
+        t0 = daemon_now_ms();
         ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
                       "call %d: decided while another process holds the lock", i);
-        ms = clock_mono_ms() - t0;
+        ms = daemon_now_ms() - t0;
         if (ms > worst)
             worst = ms;
         ck_assert_msg(strstr(err, "timeout waiting for the writer lock") != NULL
@@ -700,7 +639,7 @@ START_TEST(test_map_resized)
     trip(&u, 15, 2);
     ck_assert_int_eq(decide_ok(st, &t), POLICY_REASON_NEW);
     ck_assert_int_eq(write(gofd, "g", 1), 1);
-    ck_assert_msg(read_all(readyfd, &c, 1, 10000) == 0, "the child did not grow the map");
+    ck_assert_msg(daemon_read_full(readyfd, &c, 1, 10000) == 0, "the child did not grow the map");
     child_ok(pid);
     close(gofd);
     close(readyfd);
@@ -787,9 +726,9 @@ START_TEST(test_sweeper_thread)
     }
     ck_assert_uint_eq(count_ok(st), live + 100);
     store_lmdb_set_sweep_interval(st, 1);
-    deadline = clock_mono_ms() + 8000;
-    while ((n = count_ok(st)) > live && clock_mono_ms() < deadline)
-        sleep_ms(100);
+    deadline = daemon_now_ms() + 8000;
+    while ((n = count_ok(st)) > live && daemon_now_ms() < deadline)
+        daemon_sleep_ms(100);
     ck_assert_msg(n == live, "sweeper: got %zu entries, want %zu", n, live);
     store_free(st);
 }
@@ -826,7 +765,7 @@ lat_main(void *arg)
         if (us > la->max_us)
             la->max_us = us;
         la->decisions++;
-        sleep_ms(1);
+        daemon_sleep_ms(1);
     }
     return NULL;
 }
@@ -848,7 +787,7 @@ START_TEST(test_sweep_latency)
     pthread_t th;
     int64_t t0;
 
-    t0 = clock_mono_ms();
+    t0 = daemon_now_ms();
     /* Pending entries (5 s) expire; every 8th triplet passes and lives. */
     for (int i = 0, expired = 0; expired < BIG_EXPIRED; i++) {
         trip(&t, 10 + i / 62500, i);
@@ -860,21 +799,21 @@ START_TEST(test_sweep_latency)
             expired++;
     }
     fprintf(stderr, "sweep_latency: filled %zu entries in %lld ms\n", count_ok(st),
-            (long long) (clock_mono_ms() - t0));
+            (long long) (daemon_now_ms() - t0));
 
     memset(&la, 0, sizeof(la));
     atomic_init(&la.stop, 0);
     la.st = st;
     ck_assert_int_eq(pthread_create(&th, NULL, lat_main, &la), 0);
-    sleep_ms(50);
-    t0 = clock_mono_ms();
+    daemon_sleep_ms(50);
+    t0 = daemon_now_ms();
     ck_assert_msg(store_lmdb_sweep_once(st, (int64_t) time(NULL) + 10, &ss, err,
                                         sizeof(err)) == 0, "sweep: %s", err);
     atomic_store(&la.stop, 1);
     pthread_join(th, NULL);
     fprintf(stderr, "sweep_latency: swept %zu of %zu in %zu batches, %lld ms;"
             " longest batch %lld us; %ld decisions, worst %lld us\n",
-            ss.deleted, ss.visited, ss.batches, (long long) (clock_mono_ms() - t0),
+            ss.deleted, ss.visited, ss.batches, (long long) (daemon_now_ms() - t0),
             (long long) ss.max_hold_us, la.decisions, (long long) la.max_us);
     ck_assert_uint_ge(ss.deleted, BIG_EXPIRED);
     ck_assert_uint_ge(ss.visited, BIG_EXPIRED + BIG_EXPIRED / (BIG_LIVE_EVERY - 1));
@@ -994,7 +933,7 @@ open_unwritable(const char *dir, char *err, size_t errlen)
         _exit(st == NULL ? 1 : 0);
     }
     close(fds[1]);
-    ck_assert_int_eq(read_all(fds[0], buf, sizeof(buf), 10000), 0);
+    ck_assert_int_eq(daemon_read_full(fds[0], buf, sizeof(buf), 10000), 0);
     close(fds[0]);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     chmod(dir, 0700);
@@ -1105,12 +1044,8 @@ store_lmdb_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(store_lmdb_suite());
-    int     failed;
+    Suite  *own = store_lmdb_suite();
 
-    srunner_add_suite(sr, store_contract_suite("lmdb", contract_open));
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(own, store_contract_suite("lmdb", contract_open), NULL) == 0
+        ? EXIT_SUCCESS : EXIT_FAILURE;
 }

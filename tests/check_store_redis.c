@@ -30,6 +30,7 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "store.h"
 #include "store_contract.h"
 #include "store_redis.h"
@@ -115,23 +116,6 @@ redis_open_unix(const struct policy_params *p, char *err, size_t errlen)
     return test_open(url, p, 8, 2000, err, errlen);
 }
 
-/* test_ms_since - milliseconds since start (a clock_mono_ms() time) */
-static long
-test_ms_since(int64_t start)
-{
-    return (long) (clock_mono_ms() - start);
-}
-
-/* test_triplet - fill t from normalised parts */
-static void
-test_triplet(struct triplet *t, const char *client_key, const char *sender, const char *rcpt)
-{
-    memset(t, 0, sizeof(*t));
-    snprintf(t->client_key, sizeof(t->client_key), "%s", client_key);
-    snprintf(t->sender, sizeof(t->sender), "%s", sender);
-    snprintf(t->rcpt, sizeof(t->rcpt), "%s", rcpt);
-}
-
 /*
  * test_open_down - test_open of a server that cannot serve: the store
  * opens all the same, with a warning holding want; its decisions fail at
@@ -153,8 +137,8 @@ test_open_down(const char *url, const struct policy_params *p, const char *want)
     snprintf(t.client_key, sizeof(t.client_key), "203.0.113.0/24");
     start = clock_mono_ms();
     ck_assert_msg(store_decide(st, &t, &v, derr, sizeof(derr)) == -1, "%s: decided", url);
-    ck_assert_msg(test_ms_since(start) < 50, "%s: refusal took %ld ms", url,
-                  test_ms_since(start));
+    ck_assert_msg((long) (clock_mono_ms() - start) < 50, "%s: refusal took %ld ms", url,
+                  (long) (clock_mono_ms() - start));
     ck_assert_msg(strstr(derr, "unavailable") != NULL && strstr(derr, want) != NULL,
                   "%s: decision error \"%s\", want unavailable and %s", url, derr, want);
     store_free(st);
@@ -309,7 +293,7 @@ START_TEST(test_keys)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 2, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
     ck_assert(triplet_awl_key(st->key_prefix, &t, akey, sizeof(akey)) > 0);
 
@@ -386,7 +370,7 @@ START_TEST(test_compact_pending)
     /* retry_window in whole minutes: the value is the minutes, a shared integer. */
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
     v1 = test_decide(st, &t, POLICY_REASON_NEW, "first sighting");
     test_get(c, gkey, val, sizeof(val));
@@ -431,10 +415,10 @@ START_TEST(test_awl_hourly)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&a, "203.0.113.0/24", "alice@example.org", "r1@example.net");
-    test_triplet(&b, "203.0.113.0/24", "bob@example.org", "r2@example.net");
-    test_triplet(&d, "203.0.113.0/24", "dave@example.org", "r4@example.net");
-    test_triplet(&e, "203.0.113.0/24", "erin@example.org", "r5@example.net");
+    store_contract_triplet(&a, "203.0.113.0/24", "alice@example.org", "r1@example.net");
+    store_contract_triplet(&b, "203.0.113.0/24", "bob@example.org", "r2@example.net");
+    store_contract_triplet(&d, "203.0.113.0/24", "dave@example.org", "r4@example.net");
+    store_contract_triplet(&e, "203.0.113.0/24", "erin@example.org", "r5@example.net");
     ck_assert(triplet_awl_key(st->key_prefix, &a, akey, sizeof(akey)) > 0);
 
     /* Counted 10 s ago: this pass does not count, but renews the TTL. */
@@ -472,7 +456,7 @@ START_TEST(test_junk_values)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
     ck_assert(triplet_awl_key(st->key_prefix, &t, akey, sizeof(akey)) > 0);
 
@@ -551,7 +535,7 @@ START_TEST(test_window_end)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
 
     /*
@@ -649,7 +633,7 @@ START_TEST(test_select_db)
     struct store *st;
     struct triplet t;
 
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     for (int unix_socket = 0; unix_socket <= 1; unix_socket++) {
         const char *db = unix_socket ? "5" : "3";
 
@@ -679,7 +663,7 @@ START_TEST(test_noscript)
     /* One connection, so the flushed script is the one it loaded. */
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SCRIPT FLUSH");
     r = test_cmd(c, "SCRIPT", "FLUSH", NULL);
     ck_assert_msg(r->type == REDIS_REPLY_STATUS, "SCRIPT FLUSH failed");
@@ -707,7 +691,7 @@ START_TEST(test_host_name)
 
     snprintf(url, sizeof(url), "redis://localhost%s", strrchr(hp, ':'));
     st = test_open_ok(url, &p, 1, 2000);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "via localhost");
     r = test_cmd(c, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes", NULL);
     ck_assert_msg(r->type == REDIS_REPLY_INTEGER && r->integer >= 1,
@@ -753,7 +737,7 @@ START_TEST(test_auth)
     struct store *st;
     struct triplet t;
 
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
 
     /*
      * Logging in is part of being usable: a store that cannot log in opens
@@ -816,7 +800,7 @@ START_TEST(test_unreachable)
     st = test_open(url, &p, 2, 200, err, sizeof(err));
     ck_assert_msg(st != NULL && strstr(err, "refused") != NULL, "%s: %s", url,
                   st ? err : "open failed");
-    ck_assert_msg(test_ms_since(start) < 1000, "refused after %ld ms", test_ms_since(start));
+    ck_assert_msg((long) (clock_mono_ms() - start) < 1000, "refused after %ld ms", (long) (clock_mono_ms() - start));
     store_free(st);
     test_open_down(url, &p, "refused");
 
@@ -837,13 +821,11 @@ END_TEST
 static pid_t
 redis_pid(void)
 {
-    FILE   *f = fopen(test_env("REDGREY_TEST_REDIS_PIDFILE"), "r");
-    long    pid = 0;
+    long    pid;
 
-    ck_assert_msg(f != NULL, "cannot read the redis pidfile");
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = 0;
-    fclose(f);
+    (void) test_env("REDGREY_TEST_REDIS_PIDFILE");
+    pid = daemon_redis_pid();
+    ck_assert_msg(pid != -1, "cannot read the redis pidfile");
     ck_assert_msg(pid > 1, "bad pid in the redis pidfile");
     return (pid_t) pid;
 }
@@ -855,7 +837,7 @@ redis_wait_up(int ms)
     int64_t start;
 
     start = clock_mono_ms();
-    while (test_ms_since(start) < ms) {
+    while ((long) (clock_mono_ms() - start) < ms) {
         redisContext *c = test_redis_try(200);
 
         if (c != NULL) {
@@ -878,7 +860,7 @@ redis_wait_refused(int ms)
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sin.sin_port = htons((uint16_t) atoi(strrchr(hp, ':') + 1));
     start = clock_mono_ms();
-    while (test_ms_since(start) < ms) {
+    while ((long) (clock_mono_ms() - start) < ms) {
         int     fd = socket(AF_INET, SOCK_STREAM, 0);
         int     rc = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
         int     e = errno;
@@ -905,9 +887,9 @@ test_wait_decide(struct store *st, const struct triplet *t, int ms)
     start = clock_mono_ms();
     do {
         if (store_decide(st, t, &v, err, sizeof(err)) == 0)
-            return test_ms_since(start);
+            return (long) (clock_mono_ms() - start);
         usleep(5000);
-    } while (test_ms_since(start) < ms);
+    } while ((long) (clock_mono_ms() - start) < ms);
     return -1;
 }
 
@@ -915,16 +897,11 @@ test_wait_decide(struct store *st, const struct triplet *t, int ms)
 static void
 outage_restore(void)
 {
-    const char *pidfile = getenv("REDGREY_TEST_REDIS_PIDFILE");
     const char *start = getenv("REDGREY_TEST_REDIS_START");
-    FILE   *f = pidfile ? fopen(pidfile, "r") : NULL;
-    long    pid = 0;
+    long    pid = daemon_redis_pid();
 
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) == 1 && pid > 1)
-            kill((pid_t) pid, SIGCONT);
-        fclose(f);
-    }
+    if (pid > 1)
+        kill((pid_t) pid, SIGCONT);
     if (!redis_wait_up(2000) && start != NULL) {
         if (system(start) != 0)
             fprintf(stderr, "outage_restore: %s failed\n", start);
@@ -945,7 +922,7 @@ START_TEST(test_outage_stop)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 2, 200);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGSTOP");
 
     ck_assert(kill(pid, SIGSTOP) == 0);
@@ -953,14 +930,14 @@ START_TEST(test_outage_stop)
     start = clock_mono_ms();
     ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1,
                   "decided with the server stopped");
-    ms = test_ms_since(start);
+    ms = (long) (clock_mono_ms() - start);
     ck_assert_msg(ms >= 150 && ms < 1000, "failed after %ld ms, want 150..1000 "
                   "(timeout 200 ms)", ms);
     ck_assert_msg(strstr(err, "timeout") != NULL, "first call: %s", err);
     /* ... so the next one fails at once, and says why. */
     start = clock_mono_ms();
     ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1, "decided, breaker open");
-    ms = test_ms_since(start);
+    ms = (long) (clock_mono_ms() - start);
     ck_assert_msg(ms < 50, "second call failed after %ld ms, want < 50 (breaker open)", ms);
     ck_assert_msg(strstr(err, "unavailable") != NULL && strstr(err, "timeout") != NULL,
                   "second call: %s", err);
@@ -996,13 +973,13 @@ pool_caller_run(void *arg)
     int64_t start;
     struct triplet t;
 
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     pthread_barrier_wait(pc->go);
     if (pc->late)
         usleep(POOL_LATE * 1000);
     start = clock_mono_ms();
     pc->rc = store_decide(pc->st, &t, &v, pc->err, sizeof(pc->err));
-    pc->ms = test_ms_since(start);
+    pc->ms = (long) (clock_mono_ms() - start);
     return NULL;
 }
 
@@ -1030,7 +1007,7 @@ START_TEST(test_outage_pool)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, POOL_SIZE, POOL_TIMEOUT);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGSTOP");
 
     ck_assert(kill(pid, SIGSTOP) == 0);
@@ -1086,14 +1063,14 @@ START_TEST(test_outage_kill)
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 2, 200);
-    test_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "203.0.113.0/24", "alice@example.org", "bob@example.net");
     test_decide(st, &t, POLICY_REASON_NEW, "before SIGKILL");
 
     ck_assert(kill(redis_pid(), SIGKILL) == 0);
     ck_assert_msg(redis_wait_refused(2000), "redis still accepts 2 s after SIGKILL");
     start = clock_mono_ms();
     ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == -1, "decided without a server");
-    ms = test_ms_since(start);
+    ms = (long) (clock_mono_ms() - start);
     ck_assert_msg(ms < 1000, "failed after %ld ms, want < 1000", ms);
     ck_assert_msg(strstr(err, "refused") != NULL, "after SIGKILL: %s", err);
 
@@ -1131,7 +1108,7 @@ mem_thread_run(void *arg)
 
         snprintf(ck, sizeof(ck), "203.0.%d.0/24", n % 256);
         snprintf(rcpt, sizeof(rcpt), "user%d@example.net", n);
-        test_triplet(&t, ck, "sender@example.org", rcpt);
+        store_contract_triplet(&t, ck, "sender@example.org", rcpt);
         if (store_decide(mt->st, &t, &v, mt->err, sizeof(mt->err)) < 0
             || v.reason != POLICY_REASON_NEW)
             mt->failed++;
@@ -1247,7 +1224,7 @@ store_redis_suite(void)
 int
 main(void)
 {
-    SRunner *sr;
+    Suite  *tcp, *unix_socket;
     int     failed;
 
     if (getenv("REDGREY_TEST_REDIS") == NULL) {
@@ -1255,11 +1232,8 @@ main(void)
                 " run under tests/with-redis.sh\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(store_contract_suite("redis tcp", redis_open_tcp));
-    srunner_add_suite(sr, store_contract_suite("redis unix", redis_open_unix));
-    srunner_add_suite(sr, store_redis_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    tcp = store_contract_suite("redis tcp", redis_open_tcp);
+    unix_socket = store_contract_suite("redis unix", redis_open_unix);
+    failed = daemon_run_suites(tcp, unix_socket, store_redis_suite(), NULL);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -35,6 +35,7 @@
 
 #include "daemon.h"
 #include "miltc.h"
+#include "mta.h"
 #include "store.h"
 #include "store_redis.h"
 
@@ -659,8 +660,6 @@ END_TEST
 
 /* ------------------------------------------------ the daemon */
 
-#define MTA_TIMEOUT 5000
-
 /*
  * ha_session - one SMTP session through d: client addr, MAIL, n
  * recipients rcpt<first..first+n>@<tag>, QUIT. Returns how many RCPTs
@@ -672,18 +671,17 @@ ha_session(const struct daemon *d, const char *addr, const char *tag, int first,
            int want, long long *ms, char *why, size_t whylen)
 {
     struct miltc *c = malloc(sizeof(*c));
-    const char *mac[] = {"j", "mx.test", "{client_addr}", addr, "{client_name}", "unknown"};
+    struct mta_conn m = {.family = '4', .addr = addr};
     long long t0 = daemon_now_ms();
     int     got = 0, r;
 
     ck_assert_ptr_nonnull(c);
     why[0] = 0;
-    miltc_init(c);
-    if (miltc_open(c, d->spec, MTA_TIMEOUT) != 0 || miltc_negotiate(c, 0, 0) != 0
-        || miltc_macro(c, SMFIC_CONNECT, mac, 6) != 0
-        || miltc_connect(c, addr, '4', 25, addr) == MILTC_ERROR
-        || miltc_helo(c, "client.example") == MILTC_ERROR
-        || miltc_mail(c, "<alice@sender.example>") == MILTC_ERROR) {
+    if (mta_connect(c, d, &m, why, whylen) != 0) {
+        free(c);
+        return -1;
+    }
+    if (miltc_mail(c, "<alice@sender.example>") == MILTC_ERROR) {
         snprintf(why, whylen, "session: %s", c->err);
         miltc_close(c);
         free(c);
@@ -915,16 +913,9 @@ ha_suite(void)
 int
 main(void)
 {
-    SRunner *sr;
-    int     failed;
-
     if (daemon_tmp() == NULL) {
         fprintf(stderr, "check_store_redis_ha: run under tests/with-redis.sh\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(ha_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(ha_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

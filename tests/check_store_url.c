@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "store.h"
 #include "store_redis.h"
 
@@ -242,11 +243,5 @@ store_url_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(store_url_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(store_url_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

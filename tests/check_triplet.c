@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "siphash.h"
 #include "triplet.h"
 
@@ -328,11 +329,5 @@ triplet_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(triplet_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(triplet_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

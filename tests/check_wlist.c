@@ -20,22 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "wlist.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define DATA TEST_SRCDIR "/data/wlist/"
-
-/* scratch_path - a file name in the scratch directory, unique per name */
-static const char *
-scratch_path(const char *name, char *buf, size_t len)
-{
-    const char *dir = getenv("REDGREY_TEST_TMP");
-
-    if (dir == NULL || dir[0] == '\0')
-        dir = TEST_BUILDDIR;
-    snprintf(buf, len, "%s/check_wlist.%s", dir, name);
-    return buf;
-}
 
 /* write_file - replace path with len bytes of text; fail the test if it cannot */
 static void
@@ -301,7 +290,7 @@ START_TEST(test_bad)
 
     /* Prepare inputs: the bad file, in scratch space. */
     snprintf(name, sizeof(name), "bad%d", _i);
-    scratch_path(name, path, sizeof(path));
+    daemon_scratch_path(path, sizeof(path), name);
     write_file(path, c->text, strlen(c->text));
 
     /* Exercise the function under test. */
@@ -375,7 +364,7 @@ START_TEST(test_crlf)
     char    err[1024];
     struct wlist *w = wlist_new();
 
-    scratch_path("crlf", path, sizeof(path));
+    daemon_scratch_path(path, sizeof(path), "crlf");
     write_file(path, text, sizeof(text) - 1);
     ck_assert_msg(wlist_load_file(w, WLIST_SENDER_DOMAINS, path, err, sizeof(err)) == 0,
                   "crlf: got error \"%s\", want none", err);
@@ -399,7 +388,7 @@ START_TEST(test_long_lines)
     struct wlist *w;
     size_t  n;
 
-    scratch_path("long", path, sizeof(path));
+    daemon_scratch_path(path, sizeof(path), "long");
 
     /* WLIST_LINE_MAX characters, with CRLF: accepted (a comment line). */
     n = 0;
@@ -460,7 +449,7 @@ START_TEST(test_nul_byte)
     char    want[1200];
     struct wlist *w = wlist_new();
 
-    scratch_path("nul", path, sizeof(path));
+    daemon_scratch_path(path, sizeof(path), "nul");
     write_file(path, text, sizeof(text) - 1);
     ck_assert_int_eq(wlist_load_file(w, WLIST_SENDER_DOMAINS, path, err, sizeof(err)), -1);
     snprintf(want, sizeof(want), "%s:2: NUL byte in line", path);
@@ -549,7 +538,7 @@ START_TEST(test_reload_keeps_old)
     struct wlist_files files = {0};
     struct wlist *cur, *next;
 
-    scratch_path("reload", path, sizeof(path));
+    daemon_scratch_path(path, sizeof(path), "reload");
     files.recipients = path;
     write_str(path, "postmaster@\n");
     cur = wlist_load(&files, err, sizeof(err));
@@ -592,8 +581,8 @@ START_TEST(test_changed)
     struct wlist_files files = {0};
     struct wlist *w;
 
-    scratch_path("changed", path, sizeof(path));
-    scratch_path("changed.new", tmp, sizeof(tmp));
+    daemon_scratch_path(path, sizeof(path), "changed");
+    daemon_scratch_path(tmp, sizeof(tmp), "changed.new");
     files.clients = path;
 
     /* Unchanged after load, and after a second look. */
@@ -727,11 +716,5 @@ wlist_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(wlist_suite());
-    int     failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(wlist_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

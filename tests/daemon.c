@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon.c - start, watch and stop the processes of the end-to-end tests:
- * redgrey itself and dnsmasq, each on a free loopback port.
+ * daemon.c - the tests' one support module (see daemon.h): the small
+ * helpers every check program shares, then the processes of the
+ * end-to-end tests: redgrey itself and dnsmasq, each on a free loopback
+ * port, and one-shot commands.
  *
  * Readiness is read from the kernel's listen tables (/proc/net/tcp and
  * /proc/net/udp) rather than probed: a TCP probe of redgrey would be a
@@ -13,8 +15,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +29,47 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "clock.h"
 #include "daemon.h"
 
 #define DAEMON_START_MS 15000            /* bound on a start */
 #define DAEMON_TRIES    3                /* ports tried */
 
+/* daemon_run_suites - one runner for all the suites; its failures */
+int
+daemon_run_suites(Suite *first, ...)
+{
+    SRunner *sr = srunner_create(first);
+    Suite  *s;
+    va_list ap;
+    int     failed;
+
+    va_start(ap, first);
+    while ((s = va_arg(ap, Suite *)) != NULL)
+        srunner_add_suite(sr, s);
+    va_end(ap);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed;
+}
+
 /* daemon_now_ms - monotonic milliseconds */
 long long
 daemon_now_ms(void)
 {
     return (long long) clock_mono_ms();
+}
+
+/* daemon_ms_since - CLOCK_MONOTONIC now minus t0, in ms */
+long
+daemon_ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long) ((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000L);
 }
 
 /* daemon_sleep_ms - sleep, resuming after signals */
@@ -99,23 +134,177 @@ daemon_read_file(const char *path)
     return buf;
 }
 
-/* daemon_free_port - bind port 0 on loopback and see what we got */
+/* daemon_read_file_ok - daemon_read_file or fail the test */
+char   *
+daemon_read_file_ok(const char *path)
+{
+    char   *text = daemon_read_file(path);
+
+    ck_assert_msg(text != NULL, "cannot open %s", path);
+    return text;
+}
+
+/* daemon_scratch_dir - REDGREY_TEST_TMP, else TMPDIR, else /tmp */
+static const char *
+daemon_scratch_dir(void)
+{
+    const char *dir = daemon_tmp();
+
+    if (dir == NULL || dir[0] == '\0')
+        dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "/tmp";
+    return dir;
+}
+
+/* daemon_scratch_path - DIR/PID-name */
+const char *
+daemon_scratch_path(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%ld-%s", daemon_scratch_dir(), (long) getpid(), name);
+    return buf;
+}
+
+/* daemon_dir_new - mkdtemp under the scratch directory, or fail the test */
+void
+daemon_dir_new(char *buf, size_t len, const char *prefix)
+{
+    ck_assert_int_lt(snprintf(buf, len, "%s/%s.XXXXXX", daemon_scratch_dir(), prefix), (int) len);
+    ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp %s: %s", buf, strerror(errno));
+}
+
+/* daemon_rm_entry - nftw callback removing one entry */
+static int
+daemon_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+/* daemon_dir_remove - depth first, without following links */
+void
+daemon_dir_remove(const char *path)
+{
+    if (path[0] != '\0')
+        nftw(path, daemon_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* daemon_read_full - poll and read until len bytes or the deadline */
 int
-daemon_free_port(void)
+daemon_read_full(int fd, void *buf, size_t len, int ms)
+{
+    long long deadline = daemon_now_ms() + ms;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    size_t  got = 0;
+    ssize_t n;
+
+    while (got < len) {
+        long long left = deadline - daemon_now_ms();
+        int     rc;
+
+        if (left <= 0)
+            return -1;
+        if ((rc = poll(&pfd, 1, (int) left)) < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return -1;
+        if ((n = read(fd, (char *) buf + got, len - got)) < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t) n;
+    }
+    return 0;
+}
+
+/* daemon_must_ip - ipaddr_parse or fail the test */
+struct ipaddr
+daemon_must_ip(const char *text)
+{
+    struct ipaddr ip;
+
+    ck_assert_msg(ipaddr_parse(text, &ip) == 0, "test address %s does not parse", text);
+    return ip;
+}
+
+/* daemon_cfg_dump_text - cfg_dump into memory, first line dropped */
+char   *
+daemon_cfg_dump_text(const struct cfg *cfg)
+{
+    char   *buf = NULL, *nl;
+    size_t  len = 0;
+    FILE   *fp = open_memstream(&buf, &len);
+
+    if (fp == NULL)
+        return NULL;
+    cfg_dump(cfg, fp);
+    fclose(fp);
+    if ((nl = strchr(buf, '\n')) == NULL) {
+        free(buf);
+        return NULL;
+    }
+    memmove(buf, nl + 1, strlen(nl + 1) + 1);
+    return buf;
+}
+
+/* daemon_cfg_dump_body - daemon_cfg_dump_text or fail the test */
+char   *
+daemon_cfg_dump_body(const struct cfg *cfg)
+{
+    char   *text = daemon_cfg_dump_text(cfg);
+
+    ck_assert_msg(text != NULL, "cfg_dump into memory failed");
+    return text;
+}
+
+/* daemon_redis_pid - the first number in REDGREY_TEST_REDIS_PIDFILE */
+long
+daemon_redis_pid(void)
+{
+    const char *pidfile = getenv("REDGREY_TEST_REDIS_PIDFILE");
+    FILE   *f = pidfile != NULL ? fopen(pidfile, "r") : NULL;
+    long    pid = 0;
+
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+        pid = 0;
+    fclose(f);
+    return pid;
+}
+
+/* daemon_bind_loopback - bind port 0 on loopback and see what we got */
+int
+daemon_bind_loopback(int type, int *port)
 {
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
-    int     fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    int     fd = socket(AF_INET, type, 0);
 
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0
-        && getsockname(fd, (struct sockaddr *) &sin, &len) == 0)
-        port = ntohs(sin.sin_port);
+    if (fd < 0 || bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
+        || getsockname(fd, (struct sockaddr *) &sin, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* daemon_free_port - a bound TCP port, closed again */
+int
+daemon_free_port(void)
+{
+    int     port = -1, fd = daemon_bind_loopback(SOCK_STREAM, &port);
+
     if (fd >= 0)
         close(fd);
-    return port;
+    return fd >= 0 ? port : -1;
 }
 
 /*
@@ -367,6 +556,16 @@ daemon_wait(struct daemon *d, int ms)
     return -1;
 }
 
+/* daemon_log_print - "---- NAME log ----", then the log or "(none)" */
+void
+daemon_log_print(const struct daemon *d)
+{
+    char   *text = daemon_read_file(d->log);
+
+    fprintf(stderr, "---- %s log ----\n%s\n", d->name, text != NULL ? text : "(none)");
+    free(text);
+}
+
 /* daemon_log_count - occurrences of needle in the log */
 int
 daemon_log_count(const struct daemon *d, const char *needle)
@@ -426,12 +625,12 @@ int
 daemon_capture(const char *const *argv, char *out, size_t outlen, int ms)
 {
     static int seq;
-    char    path[1024];
+    char    path[1024], name[32];
     char   *text;
     int     rc;
 
-    snprintf(path, sizeof(path), "%s/capture-%ld-%d.out",
-             daemon_tmp() != NULL ? daemon_tmp() : "/tmp", (long) getpid(), seq++);
+    snprintf(name, sizeof(name), "capture-%d.out", seq++);
+    daemon_scratch_path(path, sizeof(path), name);
     rc = daemon_run(argv, path, ms);
     text = daemon_read_file(path);
     snprintf(out, outlen, "%s", text != NULL ? text : "");

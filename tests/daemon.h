@@ -1,21 +1,34 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * daemon.h - processes the end-to-end tests start and stop: the redgrey
- * daemon under test, and dnsmasq as a loopback DNS server for SPF.
+ * daemon.h - the tests' one support module: the helpers every check
+ * program shares, and the processes the end-to-end tests start and stop.
  *
- * Every process listens on a free loopback port, writes its output to a
- * log in the test's scratch directory, is waited for with a bound, and is
- * stopped by its PID. Small file and clock helpers the tests share are
- * here too.
+ * Shared helpers: running the suites, the clock, scratch files and
+ * directories, reading and writing whole files, reading a descriptor
+ * within a bound, a free loopback port, parsing a test's own address, the
+ * pid of the test Redis. Where a helper says "_ok" or "fails the test",
+ * it asserts with check(3); the others return an error.
  *
- * Thread-safety: start and stop from the test's main thread; the log and
- * file helpers from any thread.
+ * Processes: the redgrey daemon under test, dnsmasq as a loopback DNS
+ * server for SPF, and one-shot commands. Every process listens on a free
+ * loopback port, writes its output to a log in the test's scratch
+ * directory, is waited for with a bound, and is stopped by its PID.
+ * (tests/mta.h plays the MTA against a started redgrey.)
+ *
+ * Thread-safety: start and stop from the test's main thread; the log,
+ * clock and file helpers from any thread.
  */
 #ifndef REDGREY_TEST_DAEMON_H
 #define REDGREY_TEST_DAEMON_H
 
+#include <check.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "ipaddr.h"
+
+struct cfg;
 
 #define DAEMON_REDGREY_BIN TEST_BUILDDIR "/../milter/redgrey"
 #define DAEMON_EXITED      (-2)          /* the process exited during startup */
@@ -39,8 +52,19 @@ struct daemon_redgrey_opts {
                                           * ended; or NULL */
 };
 
+/* ---- shared helpers ---------------------------------------------------- */
+
+/*
+ * daemon_run_suites - run the suites (NULL ended) in one runner, forking
+ * per test (CK_NORMAL output); returns the number of failed tests
+ */
+int     daemon_run_suites(Suite *first, ...);
+
 /* daemon_now_ms - monotonic milliseconds */
 long long daemon_now_ms(void);
+
+/* daemon_ms_since - milliseconds on the monotonic clock since t0 (taken with it) */
+long    daemon_ms_since(const struct timespec *t0);
 
 /* daemon_sleep_ms - sleep ms milliseconds, resuming after signals */
 void    daemon_sleep_ms(long ms);
@@ -58,6 +82,55 @@ int     daemon_write_file(const char *path, const char *text);
 /* daemon_read_file - the whole of path in a malloc'ed string, or NULL */
 char   *daemon_read_file(const char *path);
 
+/* daemon_read_file_ok - daemon_read_file that fails the test if path cannot be read */
+char   *daemon_read_file_ok(const char *path);
+
+/*
+ * daemon_scratch_path - buf = "DIR/PID-name", DIR the scratch directory
+ * of with-redis.sh (else TMPDIR, else /tmp); returns buf
+ */
+const char *daemon_scratch_path(char *buf, size_t len, const char *name);
+
+/*
+ * daemon_dir_new - a fresh empty directory "DIR/prefix.XXXXXX" (DIR as
+ * for daemon_scratch_path) into buf; fails the test if it cannot
+ */
+void    daemon_dir_new(char *buf, size_t len, const char *prefix);
+
+/* daemon_dir_remove - remove path and everything under it; "" is a no-op */
+void    daemon_dir_remove(const char *path);
+
+/*
+ * daemon_read_full - read exactly len bytes from fd within ms in all;
+ * 0, or -1 on end of file, an error or the bound
+ */
+int     daemon_read_full(int fd, void *buf, size_t len, int ms);
+
+/* daemon_must_ip - parse an address the test itself wrote; fails the test if it is bad */
+struct ipaddr daemon_must_ip(const char *text);
+
+/*
+ * daemon_cfg_dump_text - cfg_dump's output without its first line (which
+ * names the file), malloc'ed, or NULL; for use outside a test too
+ */
+char   *daemon_cfg_dump_text(const struct cfg *cfg);
+
+/* daemon_cfg_dump_body - daemon_cfg_dump_text that fails the test if it cannot */
+char   *daemon_cfg_dump_body(const struct cfg *cfg);
+
+/*
+ * daemon_redis_pid - the pid of the test Redis, from the pidfile
+ * with-redis.sh names: the pid (> 1), 0 if the file holds none, -1 if it
+ * cannot be read
+ */
+long    daemon_redis_pid(void);
+
+/*
+ * daemon_bind_loopback - a socket of type (SOCK_STREAM, SOCK_DGRAM) bound
+ * to a free port of 127.0.0.1: the descriptor and *port, or -1
+ */
+int     daemon_bind_loopback(int type, int *port);
+
 /*
  * daemon_free_port - a loopback TCP port nobody listens on right now, or
  * -1. Someone may take it before the caller binds it: the start functions
@@ -65,6 +138,8 @@ char   *daemon_read_file(const char *path);
  * is in use, and so must any other caller.
  */
 int     daemon_free_port(void);
+
+/* ---- processes ---------------------------------------------------------- */
 
 /*
  * daemon_start_redgrey_with - write a configuration (socket on a free
@@ -108,6 +183,9 @@ int     daemon_signal(const struct daemon *d, int sig);
  * and reaped). pid becomes 0 either way.
  */
 int     daemon_wait(struct daemon *d, int ms);
+
+/* daemon_log_print - d's log on stderr, framed by a line with its name */
+void    daemon_log_print(const struct daemon *d);
 
 /* daemon_log_count - how many times needle occurs in d's log */
 int     daemon_log_count(const struct daemon *d, const char *needle);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon.h"
 #include "store_contract.h"
 
 #define CONTRACT_BACKENDS_MAX 8
@@ -50,9 +51,10 @@ contract_open(int i, int64_t delay, int64_t window, int64_t pass_ttl, int64_t th
     return st;
 }
 
-/* contract_triplet - fill t from normalised parts */
-static void
-contract_triplet(struct triplet *t, const char *client_key, const char *sender, const char *rcpt)
+/* store_contract_triplet - fill t from normalised parts */
+void
+store_contract_triplet(struct triplet *t, const char *client_key, const char *sender,
+                       const char *rcpt)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->client_key, sizeof(t->client_key), "%s", client_key);
@@ -81,16 +83,6 @@ contract_expect(int i, struct store *st, const struct triplet *t,
     return v;
 }
 
-/* contract_sleep_ms - sleep at least ms milliseconds */
-static void
-contract_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        continue;
-}
-
 /*
  * contract_align - wait (under 1 s) until the wall clock is 50-500 ms past
  * a second, so that "one second later" is the next second for the store
@@ -105,9 +97,9 @@ contract_align(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     ms = ts.tv_nsec / 1000000;
     if (ms < 50)
-        contract_sleep_ms(50 - ms);
+        daemon_sleep_ms(50 - ms);
     else if (ms >= 500)
-        contract_sleep_ms(1050 - ms);
+        daemon_sleep_ms(1050 - ms);
 }
 
 START_TEST(test_first_sighting)
@@ -117,7 +109,7 @@ START_TEST(test_first_sighting)
     struct policy_verdict v;
     int64_t wall = (int64_t) time(NULL);
 
-    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
     v = contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
     ck_assert_msg(v.now >= wall - 5 && v.now <= wall + 5, "%s: now: got %" PRId64
                   ", want about %" PRId64, contract_backends[_i].name, v.now, wall);
@@ -125,7 +117,7 @@ START_TEST(test_first_sighting)
                   contract_backends[_i].name, v.delayed);
 
     /* The null sender is a sender like any other. */
-    contract_triplet(&t, "192.0.2.0/24", "", "bob@example.net");
+    store_contract_triplet(&t, "192.0.2.0/24", "", "bob@example.net");
     contract_expect(_i, st, &t, POLICY_REASON_NEW, "null sender");
     contract_expect(_i, st, &t, POLICY_REASON_EARLY, "null sender again");
     store_free(st);
@@ -139,18 +131,18 @@ START_TEST(test_lifecycle)
     struct triplet t;
     struct policy_verdict v1, v2, v3;
 
-    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
     contract_align();
     v1 = contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
 
     /* One second later: early, and the store must not move first_seen. */
-    contract_sleep_ms(1000);
+    daemon_sleep_ms(1000);
     v2 = contract_expect(_i, st, &t, POLICY_REASON_EARLY, "retry after 1 s");
     ck_assert_msg(v2.now - v1.now == 1, "%s: timing: early retry at +%" PRId64
                   " s, want +1 s (machine too slow?)", name, v2.now - v1.now);
 
     /* Two seconds after the first sighting: passes, delayed from the first. */
-    contract_sleep_ms(1050);
+    daemon_sleep_ms(1050);
     v3 = contract_expect(_i, st, &t, POLICY_REASON_RETRY, "retry after 2 s");
     ck_assert_msg(v3.delayed == v3.now - v1.now, "%s: delayed: got %" PRId64
                   ", want %" PRId64 " (since the first sighting)", name, v3.delayed,
@@ -175,12 +167,12 @@ START_TEST(test_renewal)
     struct store *st = contract_open(_i, 0, 1, 3, 0);
     struct triplet t;
 
-    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
     contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
     contract_expect(_i, st, &t, POLICY_REASON_RETRY, "retry (delay 0)");
-    contract_sleep_ms(1500);
+    daemon_sleep_ms(1500);
     contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "+1.5 s, retry_window 1 s");
-    contract_sleep_ms(1600);
+    daemon_sleep_ms(1600);
     contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "+3.1 s, pass_ttl 3 s renewed at +1.5 s");
     store_free(st);
 }
@@ -191,10 +183,10 @@ START_TEST(test_expiry)
     struct store *st = contract_open(_i, 60, 1, 10, 0);
     struct triplet t;
 
-    contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
     contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
     contract_expect(_i, st, &t, POLICY_REASON_EARLY, "at once");
-    contract_sleep_ms(1300);
+    daemon_sleep_ms(1300);
     contract_expect(_i, st, &t, POLICY_REASON_NEW, "1.3 s after, retry_window 1 s");
     store_free(st);
 }
@@ -209,7 +201,7 @@ contract_wait_past(long ms)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     now_ms = ts.tv_nsec / 1000000;
-    contract_sleep_ms(now_ms < ms ? ms - now_ms : 1000 - now_ms + ms);
+    daemon_sleep_ms(now_ms < ms ? ms - now_ms : 1000 - now_ms + ms);
 }
 
 /*
@@ -231,7 +223,7 @@ START_TEST(test_expiry_edge)
 
     for (tries = 0; tries < 3; tries++) {
         snprintf(rcpt, sizeof(rcpt), "bob%d@example.net", tries);
-        contract_triplet(&t, "192.0.2.0/24", "alice@example.org", rcpt);
+        store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", rcpt);
         contract_wait_past(550);
         v1 = contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
         contract_wait_past(30);
@@ -254,10 +246,10 @@ START_TEST(test_awl)
     struct store *st = contract_open(_i, 0, 60, 600, 1);
     struct triplet a, b, c, d;
 
-    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
-    contract_triplet(&b, "192.0.2.0/24", "carol@example.org", "dave@example.net");
-    contract_triplet(&c, "192.0.2.0/24", "erin@other.example", "dave@example.net");
-    contract_triplet(&d, "198.51.100.0/24", "carol@example.org", "dave@example.net");
+    store_contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&b, "192.0.2.0/24", "carol@example.org", "dave@example.net");
+    store_contract_triplet(&c, "192.0.2.0/24", "erin@other.example", "dave@example.net");
+    store_contract_triplet(&d, "198.51.100.0/24", "carol@example.org", "dave@example.net");
 
     /* Before any pass, the pair is not whitelisted. */
     contract_expect(_i, st, &b, POLICY_REASON_NEW, "B before A passed");
@@ -278,8 +270,8 @@ START_TEST(test_awl_off)
     struct store *st = contract_open(_i, 0, 60, 600, 0);
     struct triplet a, b;
 
-    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
-    contract_triplet(&b, "192.0.2.0/24", "carol@example.org", "dave@example.net");
+    store_contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&b, "192.0.2.0/24", "carol@example.org", "dave@example.net");
     contract_expect(_i, st, &a, POLICY_REASON_NEW, "A first sighting");
     contract_expect(_i, st, &a, POLICY_REASON_RETRY, "A retry");
     contract_expect(_i, st, &b, POLICY_REASON_NEW, "B, threshold 0");
@@ -294,8 +286,8 @@ START_TEST(test_rcpt_independent)
     struct store *st = contract_open(_i, 0, 60, 600, 3);
     struct triplet a, b;
 
-    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
-    contract_triplet(&b, "192.0.2.0/24", "alice@example.org", "carol@example.net");
+    store_contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&b, "192.0.2.0/24", "alice@example.org", "carol@example.net");
     contract_expect(_i, st, &a, POLICY_REASON_NEW, "rcpt A first sighting");
     contract_expect(_i, st, &a, POLICY_REASON_RETRY, "rcpt A retry");
     contract_expect(_i, st, &b, POLICY_REASON_NEW, "rcpt B after A passed");
@@ -309,9 +301,9 @@ START_TEST(test_client_independent)
     struct store *st = contract_open(_i, 0, 60, 600, 3);
     struct triplet a, b, c;
 
-    contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
-    contract_triplet(&b, "198.51.100.0/24", "alice@example.org", "bob@example.net");
-    contract_triplet(&c, "2001:db8:1:2::/64", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&a, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&b, "198.51.100.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&c, "2001:db8:1:2::/64", "alice@example.org", "bob@example.net");
     contract_expect(_i, st, &a, POLICY_REASON_NEW, "client A first sighting");
     contract_expect(_i, st, &a, POLICY_REASON_RETRY, "client A retry");
     contract_expect(_i, st, &b, POLICY_REASON_NEW, "client B after A passed");
@@ -356,7 +348,7 @@ contract_race(int i, int distinct, int *nnew, int *nearly)
         ct[k].st = st;
         ct[k].start = &start;
         snprintf(rcpt, sizeof(rcpt), "rcpt%d@example.net", distinct ? k : 0);
-        contract_triplet(&ct[k].t, "192.0.2.0/24", "alice@example.org", rcpt);
+        store_contract_triplet(&ct[k].t, "192.0.2.0/24", "alice@example.org", rcpt);
         ck_assert_int_eq(pthread_create(&tid[k], NULL, contract_thread_run, &ct[k]), 0);
     }
     *nnew = *nearly = 0;

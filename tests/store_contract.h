@@ -7,7 +7,8 @@
  * time it is called (a new key prefix, a new directory), or NULL with a
  * reason in err. Tests call it inside the test, so each test is isolated.
  * A program may register several backends (TCP and unix socket, say):
- * each call returns its own Suite.
+ * each call returns its own Suite. store_contract_triplet is shared with
+ * the backends' own tests.
  */
 #ifndef REDGREY_TESTS_STORE_CONTRACT_H
 #define REDGREY_TESTS_STORE_CONTRACT_H
@@ -16,6 +17,10 @@
 #include <stddef.h>
 
 #include "store.h"
+
+/* store_contract_triplet - fill t (zeroed first) from its normalised parts */
+void    store_contract_triplet(struct triplet *t, const char *client_key, const char *sender,
+                               const char *rcpt);
 
 /* store_contract_suite - the contract's TCases for backend_name; at most 8 backends */
 Suite  *store_contract_suite(const char *backend_name,
