@@ -37,10 +37,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(u.db >= 0 && u.db <= STORE_REDIS_DB_MAX);
         fuzz_check(u.is_unix ? u.path[0] == '/' : (u.port >= 1 && u.port <= 65535));
         store_url_redact(url, shown, sizeof(shown));
-        if (u.password[0] != '\0' && !u.is_unix && strlen(url) < sizeof(shown)) {
+        if (u.password[0] != '\0' && !u.is_unix && strlen(url) + 3 < sizeof(shown)) {
             struct store_redis_url r;
 
-            /* The redacted URL is the same URL with "***" for its password. */
+            /* The redacted URL (which fits: "***" is at most 3 bytes longer) is the same
+             * URL with "***" for its password. */
             fuzz_check(store_redis_url_parse(shown, &r, err, sizeof(err)) == 0);
             fuzz_check(strcmp(r.password, "***") == 0 && strcmp(r.user, u.user) == 0);
             fuzz_check(strcmp(r.host, u.host) == 0 && r.port == u.port && r.db == u.db);
