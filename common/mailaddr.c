@@ -133,13 +133,22 @@ mailaddr_normalize(const char *raw, size_t rawlen, int flags,
         return MAILADDR_NULL;
     }
 
-    /* A source route "@a,@b:" before the mailbox is dropped (RFC 5321 4.1.2). */
+    /*
+     * A source route "@a,@b:" before the mailbox is dropped (RFC 5321
+     * 4.1.2), and so are spaces after it. A mailbox that still starts
+     * with '@' ("@a:@b:x@y", "@a:@y") is junk: kept, it would read as a
+     * route the next time, and the normalised form must normalise to
+     * itself (found by tests/fuzz/fuzz_mailaddr).
+     */
     if (*p == '@') {
         const char *colon = memchr(p, ':', (size_t) (e - p));
 
         if (colon == NULL || colon + 1 == e)
             return mailaddr_junk(raw, rawlen, out, outlen);
         p = colon + 1;
+        mailaddr_trim(&p, &e);
+        if (p == e || *p == '@')
+            return mailaddr_junk(raw, rawlen, out, outlen);
     }
 
     len = (size_t) (e - p);

@@ -16,7 +16,8 @@
  *     character (< 0x20, 0x7f) or NUL byte anywhere in raw, no '@' where
  *     one is required, an empty local part or domain ("@x", "user@"), an
  *     unclosed quote, a stray unquoted '<' or '>', a lone bracket, a
- *     source route with no mailbox -- is MAILADDR_JUNK, and the output is
+ *     source route with no mailbox or a second route after it ("@a:@b:x@y")
+ *     -- is MAILADDR_JUNK, and the output is
  *     "junk:" followed by 16 hex digits of a hash of the raw bytes:
  *     bounded, stable across retries, never a crash.
  *

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * spf_resolver.c - libspf2 DNS layers: the system resolver with a time
- * budget, and a guard layer that enforces the budget on any layer.
+ * budget, and a guard layer that enforces the budget on any layer and
+ * screens TXT answers before libspf2 compiles them (spf_screen.c).
  *
  * Why not libspf2's own resolver layer (spf_dns_resolv.c, 1.2.10)? It
  * res_ninit()s one res_state per thread behind a static pthread key and
@@ -54,6 +55,7 @@
 
 #include "clock.h"
 #include "spf_resolver.h"
+#include "spf_screen.h"
 
 #define RESOLVER_ANSWER_MIN 8192         /* a new state's answer buffer */
 #define RESOLVER_ANSWER_MAX 65536        /* largest DNS message */
@@ -711,6 +713,8 @@ spf_resolver_stats(const SPF_dns_server_t *layer, struct spf_resolver_stats *out
 static SPF_dns_rr_t *
 guard_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
 {
+    SPF_dns_rr_t *rr;
+
     tl_lookups++;
     if (type == ns_t_spf)
         return SPF_dns_rr_new_init(srv, domain, type, 0, NO_DATA);
@@ -718,7 +722,10 @@ guard_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should
         tl_expired++;
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
     }
-    return srv->layer_below->lookup(srv->layer_below, domain, type, should_cache);
+    rr = srv->layer_below->lookup(srv->layer_below, domain, type, should_cache);
+    if (type == ns_t_txt && rr != NULL && rr->herrno == NETDB_SUCCESS)
+        spf_screen_answer(rr, domain);   /* before libspf2 compiles anything */
+    return rr;
 }
 
 /* guard_destroy - SPF_dns_server_t.destroy; SPF_dns_free frees below */
@@ -738,6 +745,7 @@ spf_resolver_guard_new(SPF_dns_server_t *below)
         return NULL;
     srv->destroy = guard_destroy;
     srv->lookup = guard_lookup;
+    srv->get_exp = spf_screen_get_exp;   /* no remote explanation is ever compiled */
     srv->layer_below = below;
     srv->name = "redgrey-guard";
     return srv;

@@ -100,8 +100,14 @@ int     spf_resolver_stats(const SPF_dns_server_t *layer, struct spf_resolver_st
  * obsolete SPF RR type 99 with NO_DATA without asking anyone (upstream
  * libspf2 after 1.2.10 asks for it before TXT; Debian's 1.2.10 asks for
  * TXT only, checked), (2) answers TRY_AGAIN once the
- * calling thread's deadline has passed, and (3) counts lookups for
- * spf_resolver_counters(). Takes ownership of below. NULL on no memory.
+ * calling thread's deadline has passed, (3) counts lookups for
+ * spf_resolver_counters(), (4) replaces every SPF record of a TXT answer
+ * that fails spf_record_check() by a stand-in libspf2 refuses
+ * (permerror), and (5) answers libspf2's explanation requests with a
+ * fixed text, so that no remote TXT is ever compiled as an explanation
+ * (spf_screen.h says why: CVE-2023-42118). Every stack that libspf2 or
+ * spf_expand reads must have a guard on top. Takes ownership of below.
+ * NULL on no memory.
  */
 SPF_dns_server_t *spf_resolver_guard_new(SPF_dns_server_t *below);
 

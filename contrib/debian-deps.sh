@@ -6,6 +6,9 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 
+# clang and libclang-rt-14-dev (libFuzzer and clang's sanitizer runtimes,
+# which clang does not pull in) are for `make fuzz`; the normal build is gcc.
+#
 # Postfix (for the end-to-end tests) must not ask questions or configure
 # a system mail server; the tests run private instances.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
@@ -16,4 +19,5 @@ apt-get install -y -q --no-install-recommends \
     libmilter-dev libhiredis-dev libspf2-dev liblmdb-dev check \
     redis-server redis-tools \
     postfix swaks libio-socket-inet6-perl sasl2-bin libsasl2-modules \
-    lmdb-utils procps iproute2 dnsmasq-base
+    lmdb-utils procps iproute2 dnsmasq-base \
+    clang libclang-rt-14-dev

@@ -87,6 +87,10 @@ static const struct norm_case {
      "Postmaster@x.example"},
     {"source route, no colon", "<@a.example>", 0, S, JUNK, NULL},
     {"source route, no mailbox", "<@a,@b:>", 0, S, JUNK, NULL},
+    {"source route, spaces only after it", "<@a: >", 0, S, JUNK, NULL},
+    {"source route, space after it", "<@a: u@X.org>", 0, S, OK, "u@x.org"},
+    {"two source routes", "<@a:@b:u@x.org>", 0, S, JUNK, NULL},
+    {"source route, then an empty local part", "<@a,:@x.org>", 0, R, JUNK, NULL},
     {"empty local part", "@x.org", 0, R, JUNK, NULL},
 
     /* Control characters and NUL bytes anywhere. */

@@ -52,6 +52,15 @@ static char wl_names[600];
 static char wl_rcpts[600];
 static char wl_senders[600];
 
+/*
+ * Records written to crash libspf2 1.2.10 (CVE-2023-42118): 127 macros,
+ * then a literal that its compiler copies past a stack buffer. setup_all()
+ * fills them in.
+ */
+#define HOSTILE_MACROS 127
+static char hostile_record[64 + HOSTILE_MACROS * 4 + 4000];  /* an SPF record */
+static char hostile_exp[64 + HOSTILE_MACROS * 4 + 10];       /* an explanation */
+
 /* The zone: dnsmasq options; every record is TXT. */
 static const char *const dns_records[] = {
     "--txt-record=pass.spf.test,v=spf1 ip4:198.51.100.0/24 ip4:203.0.113.0/24 "
@@ -64,8 +73,23 @@ static const char *const dns_records[] = {
     "--txt-record=helo.spf.test,v=spf1 ip4:198.51.100.0/24 -all",
     "--txt-record=wl.spf.test,v=spf1 ip4:198.51.100.0/24 -all",
     "--txt-record=wlbroad.spf.test,v=spf1 +all",
+    "--txt-record=expboom.spf.test,v=spf1 -all exp=boom.spf.test",
+    hostile_record,
+    hostile_exp,
     NULL,
 };
+
+/* hostile_fill - out = prefix, HOSTILE_MACROS x "%{d}", nlit x 'A' (out has room) */
+static void
+hostile_fill(char *out, const char *prefix, size_t nlit)
+{
+    char   *p = out + sprintf(out, "%s", prefix);
+
+    for (int i = 0; i < HOSTILE_MACROS; i++)
+        p += sprintf(p, "%%{d}");
+    memset(p, 'A', nlit);
+    p[nlit] = '\0';
+}
 
 #define WL_CLIENTS_TEXT "# clients\n198.18.100.0/24\n2001:db8:77::/48\n"
 
@@ -186,6 +210,36 @@ START_TEST(test_keys)
     r = one_rcpt(&spf, &m, k->from, k->to, reply, sizeof(reply), NULL);
     assert_answer(k->label, r, reply, k->want);
     assert_logged(k->label, &spf, k->log, 1);
+}
+END_TEST
+
+/*
+ * test_hostile - answers written to crash libspf2: the record is
+ * permerror (keyed on the netblock), the explanation is never fetched
+ * (fail), the daemon lives on, and the rejection is logged once however
+ * often the record is seen within the interval.
+ */
+START_TEST(test_hostile)
+{
+    struct mta_conn m = {'4', "198.51.100.13", NULL, NULL, NULL, 0};
+    char    reply[MILTC_REPLY_MAX];
+    int     r;
+
+    r = one_rcpt(&spf, &m, "<a@cve.spf.test>", "<h1@rcpt.test>", reply, sizeof(reply), NULL);
+    assert_answer("hostile record", r, reply, SMFIR_REPLYCODE);
+    assert_logged("hostile record", &spf, "key=198.51.100.0/24 from=<a@cve.spf.test> "
+                  "to=<h1@rcpt.test> spf=permerror", 1);
+    r = one_rcpt(&spf, &m, "<a@expboom.spf.test>", "<h2@rcpt.test>", reply, sizeof(reply), NULL);
+    assert_answer("hostile explanation", r, reply, SMFIR_REPLYCODE);
+    assert_logged("hostile explanation", &spf, "key=198.51.100.0/24 from=<a@expboom.spf.test> "
+                  "to=<h2@rcpt.test> spf=fail", 1);
+    r = one_rcpt(&spf, &m, "<b@cve.spf.test>", "<h3@rcpt.test>", reply, sizeof(reply), NULL);
+    assert_answer("hostile record again", r, reply, SMFIR_REPLYCODE);
+    assert_logged("hostile record again", &spf, "from=<b@cve.spf.test> to=<h3@rcpt.test> "
+                  "spf=permerror", 1);
+    assert_logged("one rejection line", &spf, "spf: rejected the SPF record of \"cve.spf.test\": "
+                  "record longer than 2048 bytes at byte 2048", 1);
+    ck_assert_msg(daemon_signal(&spf, 0) == 0, "redgrey is gone");
 }
 END_TEST
 
@@ -625,6 +679,8 @@ setup_all(void)
         fprintf(stderr, "check_milter_spf: REDGREY_TEST_TMP unset: run under with-redis.sh\n");
         return -1;
     }
+    hostile_fill(hostile_record, "--txt-record=cve.spf.test,v=spf1 exists:", 4000);
+    hostile_fill(hostile_exp, "--txt-record=boom.spf.test,", 10);
     if (daemon_start_dnsmasq(&dns, "spf.test", dns_records) != 0) {
         fprintf(stderr, "check_milter_spf: dnsmasq did not start (is dnsmasq-base installed?)\n");
         return -1;
@@ -700,6 +756,7 @@ milter_spf_suite(void)
     tc = tcase_create("sender pools");
     tcase_add_test(tc, test_negotiation);
     tcase_add_loop_test(tc, test_keys, 0, sizeof(key_cases) / sizeof(key_cases[0]));
+    tcase_add_test(tc, test_hostile);
     tcase_add_test(tc, test_retry);
     tcase_add_test(tc, test_dns_timeout);
     tcase_add_loop_test(tc, test_sender_domain, 0, sizeof(sender_cases) / sizeof(sender_cases[0]));
