@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "ascii.h"
-#include "logesc.h"
 #include "mailaddr.h"
 #include "siphash.h"
 
@@ -191,11 +190,4 @@ mailaddr_domain(const char *norm)
         return "";
     at = mailaddr_find_at(norm, norm + strlen(norm), &bad);
     return at != NULL ? at + 1 : "";
-}
-
-/* mailaddr_loggable - logesc_str; kept until its last caller is switched */
-char   *
-mailaddr_loggable(const char *raw, char *out, size_t outlen)
-{
-    return logesc_str(raw, out, outlen);
 }

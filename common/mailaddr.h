@@ -53,10 +53,4 @@ enum mailaddr_kind mailaddr_normalize(const char *raw, size_t rawlen, int flags,
 /* mailaddr_domain - the part after the last '@' of a normalised address, or "" */
 const char *mailaddr_domain(const char *norm);
 
-/*
- * mailaddr_loggable - logesc_str(raw, out, outlen) (logesc.h), under its
- * old name for the callers not yet switched to logesc.
- */
-char   *mailaddr_loggable(const char *raw, char *out, size_t outlen);
-
 #endif

@@ -50,6 +50,7 @@
 #include "decision.h"
 #include "lists.h"
 #include "log.h"
+#include "logesc.h"
 #include "session.h"
 #include "spf_shared.h"
 
@@ -358,7 +359,7 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
     if (qid == NULL || qid[0] == '\0')
         qid = "NOQUEUE";
     else
-        qid = mailaddr_loggable(qid, qbuf, sizeof(qbuf));
+        qid = logesc_str(qid, qbuf, sizeof(qbuf));
     if (v->delay >= 0)
         snprintf(dbuf, sizeof(dbuf), " delay=%lld", (long long) v->delay);
     if (s->facts.msg.spf_checked)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostname.h"
 #include "logesc.h"
 #include "sendernorm.h"
 #include "session.h"
@@ -104,8 +105,8 @@ session_set_host(struct session *s, const char *host)
 
 /*
  * session_set_helo - keep the HELO name for the SPF check of <>. It is
- * only ever a DNS name to look up (spf_check validates it), so anything
- * too long or outside the host name alphabet is dropped, not escaped.
+ * only ever a DNS name to look up, so anything too long or not a host
+ * name by hostname.h's one rule is dropped, not escaped.
  */
 void
 session_set_helo(struct session *s, const char *name)
@@ -118,7 +119,7 @@ session_set_helo(struct session *s, const char *name)
     len = strlen(name);
     if (len == 0 || len >= sizeof(s->helo))
         return;
-    if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != len)
+    if (hostname_check(name, len) != NULL)
         return;
     memcpy(s->helo, name, len + 1);
 }

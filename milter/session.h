@@ -111,7 +111,7 @@ enum mailaddr_kind session_set_rcpt(struct session *s, const char *raw);
 
 /*
  * session_loggable - raw address for a log line: escaped by
- * mailaddr_loggable, one pair of outer <> removed (the caller writes its
+ * logesc_str, one pair of outer <> removed (the caller writes its
  * own), into out. NULL raw gives "". Returns out.
  */
 char   *session_loggable(const char *raw, char *out, size_t outlen);

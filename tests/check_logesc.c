@@ -288,18 +288,6 @@ START_TEST(test_quote_every_size)
 }
 END_TEST
 
-/* The old names are thin wrappers over logesc_str. */
-START_TEST(test_mailaddr_wrapper)
-{
-    char    a[64], b[64];
-
-    mailaddr_loggable("<x y=z>\r\n", a, sizeof(a));
-    logesc_str("<x y=z>\r\n", b, sizeof(b));
-    ck_assert_str_eq(a, b);
-    ck_assert_str_eq(a, "\\x3cx\\x20y\\x3dz\\x3e\\x0d\\x0a");
-}
-END_TEST
-
 static Suite *
 logesc_suite(void)
 {
@@ -314,7 +302,6 @@ logesc_suite(void)
     tc = tcase_create("quote");
     tcase_add_loop_test(tc, test_quote, 0, NELEM(quote_cases));
     tcase_add_test(tc, test_quote_every_size);
-    tcase_add_test(tc, test_mailaddr_wrapper);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,7 +4,7 @@
  *
  * One table of raw arguments with the kind and text each must give, as
  * sender or recipient; lengths around MAILADDR_MAX built at run time; the
- * junk digest's stability; the domain helper. (mailaddr_loggable is
+ * junk digest's stability; the domain helper. (The log escaper is
  * logesc_str: check_logesc.c.)
  */
 #include "config.h"

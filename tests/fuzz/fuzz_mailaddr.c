@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "logesc.h"
 #include "mailaddr.h"
 #include "sendernorm.h"
 
@@ -65,9 +66,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     s = fuzz_str(data, size);
-    mailaddr_loggable(s, log, sizeof(log));
+    logesc_str(s, log, sizeof(log));
     fuzz_check(strlen(log) < sizeof(log));
-    mailaddr_loggable(s, log, 4);
+    logesc_str(s, log, 4);
     fuzz_check(strlen(log) < 4);
     free(s);
     return 0;
