@@ -6,7 +6,9 @@
  * the triplet's grey key and the (client key, sender domain) AWL key,
  * applies the table of policy.h with the time of the Redis server (TIME),
  * and writes back, atomically. Both keys come from triplet.c and share the
- * client key as Redis Cluster hash tag. Expiry is by TTL only.
+ * client key as Redis Cluster hash tag. Expiry is by TTL only. The script
+ * is store_redis_lua.c: one decision body, two entries (production reads
+ * TIME; the test entry of store_redis_decide_skewed moves that clock).
  *
  * Values are single integers, to keep memory per key small. Redis keeps
  * the integers 0..9999 as shared objects, so such a value costs nothing
@@ -29,16 +31,20 @@
  * record it, and the configured retry_window is used.
  *
  * Memory (INFO used_memory over 100k first sightings with the defaults and
- * the "rg:" prefix, IPv4 /24 client keys; the test "memory" prints it):
- * about 133 bytes per pending triplet, of which 64 are Redis's two dict
- * entries (keyspace and expires), 48 the 37-byte key's sds, ~21 the hash
- * tables' buckets. A key of at most 28 bytes would fit the 32-byte class.
+ * the "rg:" prefix, IPv4 /24 client keys; the test "memory" prints it and
+ * fails above 120): 117 bytes per pending triplet, of which 64 are Redis's
+ * two dict entries (keyspace and expires, 24 bytes in jemalloc's 32-byte
+ * class each), 32 the 27-byte key's sds (that class holds keys of up to
+ * 28 bytes), ~21 the hash tables' buckets (2 x 8 bytes x 131072 for 100k
+ * keys); the value is a shared integer. An IPv6 /64 client key makes the
+ * key 34 bytes and its sds 48, so 16 bytes more.
  *
  * Connections: a pool of `pool` hiredis contexts, each used by one thread at
- * a time. The mutex guards only the stack of free slots, never I/O. A slot
- * connects on first use (slot 0 at open, to warn early), logs in (AUTH,
- * SELECT) and loads the script in one pipelined round trip. A context that
- * errored is freed at once and re-made by the next call that takes the slot.
+ * a time. The mutex guards only the stack of free slots (and the test
+ * entry's SHA1), never I/O. A slot connects on first use (slot 0 at open,
+ * to warn early), logs in (AUTH, SELECT) and loads the script in one
+ * pipelined round trip. A context that errored is freed at once and
+ * re-made by the next call that takes the slot.
  * So is one that got an error reply saying that this server cannot serve
  * us now (READONLY, LOADING, MASTERDOWN, NOAUTH, WRONGPASS, CLUSTERDOWN,
  * TRYAGAIN: the table in store_redis_reply.c): the call fails with that
@@ -114,85 +120,16 @@
 #include "prober.h"
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_lua.h"
 #include "xalloc.h"
-
-#define REDIS_STR(x)  #x
-#define REDIS_XSTR(x) REDIS_STR(x)
 
 #define REDIS_POOL_MAX     1024          /* connections per store */
 #define REDIS_TIMEOUT_MAX  60000         /* ms */
-#define REDIS_AWL_COUNT_MAX 65535        /* the count's bits in the AWL value */
-#define REDIS_SHARED_MAX   10000         /* Redis shares the integers below this */
 #define REDIS_NAME_MAX     (STORE_REDIS_HOST_MAX + 32)
 #define REDIS_ADDR_MAX     64            /* a numeric IPv4 or IPv6 address */
 #define REDIS_BREAK_FAILS  3             /* consecutive failures that open the breaker */
 #define REDIS_PROBE_MIN_US 250000        /* first probe after an opening */
 #define REDIS_PROBE_MAX_US 1000000       /* probe interval cap */
-
-/*
- * The decision. KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window,
- * pass_ttl, awl_threshold, awl_ttl (seconds). Returns {action, reason, now,
- * delayed}: action 0 pass, 1 tempfail; reason 0 new, 1 early, 2 retry,
- * 3 known, 4 awl. Numbers are written with %d: Lua would print large ones
- * in exponent notation.
- */
-static const char redis_script[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1])\n"
-    "local now_ms = now * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local delay, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "local pass_ttl, threshold, awl_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local count, last, first, expires\n"
-    "if threshold > 0 then\n"
-    "  local a = tonumber(redis.call('GET', KEYS[2]))\n"
-    "  if a and a >= 0 and a < 2^53 and a == math.floor(a) then\n"
-    "    count = a % 65536\n"
-    "    last = (a - count) / 65536\n"
-    "    if count >= threshold then\n"
-    "      redis.call('EXPIRE', KEYS[2], awl_ttl)\n"
-    "      return {0, 4, now, 0}\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "local g = tonumber(redis.call('GET', KEYS[1]))\n"
-    "if g == 0 then\n"
-    "  redis.call('EXPIRE', KEYS[1], pass_ttl)\n"
-    "  return {0, 3, now, 0}\n"
-    "end\n"
-    "if g and g == math.floor(g) and g >= " REDIS_XSTR(REDIS_SHARED_MAX) " then\n"
-    "  first, expires = g, g + window\n"
-    "elseif g and g == math.floor(g) and g > 0 then\n"
-    "  local ttl = redis.call('PTTL', KEYS[1])\n"
-    "  if ttl > 0 then\n"
-    "    first = math.floor((now_ms + ttl) / 1000) - g * 60\n"
-    "    expires = first + g * 60\n"
-    "  end\n"
-    "end\n"
-    "if first and now >= expires then\n"
-    "  first = nil\n"
-    "end\n"
-    "if not first then\n"
-    "  if window % 60 == 0 and window / 60 < " REDIS_XSTR(REDIS_SHARED_MAX) " then\n"
-    "    redis.call('SET', KEYS[1], string.format('%d', window / 60), 'PX',\n"
-    "               (now + window) * 1000 + 500 - now_ms)\n"
-    "  else\n"
-    "    redis.call('SET', KEYS[1], string.format('%d', now), 'EX', window)\n"
-    "  end\n"
-    "  return {1, 0, now, 0}\n"
-    "end\n"
-    "if now - first < delay then\n"
-    "  return {1, 1, now, 0}\n"
-    "end\n"
-    "redis.call('SET', KEYS[1], '0', 'EX', pass_ttl)\n"
-    "if threshold > 0 then\n"
-    "  if not count then\n"
-    "    count, last = 1, now\n"
-    "  elseif now - last >= " REDIS_XSTR(POLICY_AWL_COUNT_INTERVAL) " then\n"
-    "    count, last = math.min(count + 1, " REDIS_XSTR(REDIS_AWL_COUNT_MAX) "), now\n"
-    "  end\n"
-    "  redis.call('SET', KEYS[2], string.format('%d', last * 65536 + count), 'EX', awl_ttl)\n"
-    "end\n"
-    "return {0, 2, now, now - first}\n";
 
 /* How one command failed, so that the caller knows whether to retry. */
 enum redis_fail {
@@ -221,9 +158,10 @@ struct store_redis {
     struct prober prober;                /* probes while the breaker is open */
     int     timeout_ms;                  /* budget of one whole call */
     char    sha[41];                     /* the script's SHA1, set at open */
+    char    sha_skewed[41];              /* the test entry's, once loaded (lock) */
     char    args[5][24];                 /* the script's ARGV, as text */
     size_t  args_len[5];                 /* and their lengths */
-    pthread_mutex_t lock;                /* guards free_slots and nfree only */
+    pthread_mutex_t lock;                /* guards free_slots, nfree, sha_skewed */
     pthread_cond_t cond;                 /* a slot was returned */
     int     nslots;                      /* pool size */
     struct redis_slot *slots;            /* nslots connections */
@@ -369,8 +307,8 @@ redis_setup(struct store_redis *rs, redisContext *c, char *err, size_t errlen)
     }
     redisAppendCommandArgv(c, 1, (const char *[]) {"PING"}, (const size_t[]) {4});
     what[n++] = "PING";
-    redisAppendCommandArgv(c, 3, (const char *[]) {"SCRIPT", "LOAD", redis_script},
-                           (const size_t[]) {6, 4, sizeof(redis_script) - 1});
+    redisAppendCommandArgv(c, 3, (const char *[]) {"SCRIPT", "LOAD", store_redis_lua_decide},
+                           (const size_t[]) {6, 4, store_redis_lua_decide_len});
     what[n++] = "SCRIPT LOAD";
 
     /* Read every reply, so that the first failure is the one reported. */
@@ -786,45 +724,116 @@ bad:
 }
 
 /*
- * redis_eval - run the script for (gkey, akey) on slot before deadline
- * (redis_run: connect, one retry on a stale connection). NOSCRIPT (the
- * server's script cache was flushed) loads the script and retries once.
- * 0, or -1 with err.
+ * redis_load - SCRIPT LOAD script on slot before deadline; its SHA1 into
+ * sha (41 bytes). 0, or -1 with err.
+ */
+static int
+redis_load(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
+           const char *script, size_t script_len, char *sha, char *err, size_t errlen)
+{
+    const char *argv[3] = {"SCRIPT", "LOAD", script};
+    size_t  lens[3] = {6, 4, script_len};
+    redisReply *r;
+
+    if ((r = redis_run(rs, slot, deadline, 3, argv, lens, err, errlen)) == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        snprintf(err, errlen, "%s: SCRIPT LOAD failed: %s", rs->name, redis_reply_text(r));
+        freeReplyObject(r);
+        return -1;
+    }
+    memcpy(sha, r->str, 41);
+    freeReplyObject(r);
+    return 0;
+}
+
+/*
+ * redis_eval - EVALSHA argv (argv[1] the SHA1 of script) on slot before
+ * deadline (redis_run: connect, one retry on a stale connection).
+ * NOSCRIPT (the server's script cache was flushed) loads the script and
+ * retries once. 0 with *out filled, or -1 with err.
  */
 static int
 redis_eval(struct store_redis *rs, struct redis_slot *slot, int64_t deadline,
-           const char *gkey, size_t glen, const char *akey, size_t alen,
-           struct policy_verdict *out, char *err, size_t errlen)
+           const char *script, size_t script_len, int argc, const char **argv,
+           const size_t *lens, struct policy_verdict *out, char *err, size_t errlen)
 {
-    const char *argv[10] = {"EVALSHA", rs->sha, "2", gkey, akey};
-    size_t  lens[10] = {7, 40, 1, glen, alen};
-    const char *load[3] = {"SCRIPT", "LOAD", redis_script};
-    size_t  llens[3] = {6, 4, sizeof(redis_script) - 1};
-    redisReply *r, *lr;
+    char    sha[41];
+    redisReply *r;
     int     rc;
 
-    for (int i = 0; i < 5; i++) {
-        argv[5 + i] = rs->args[i];
-        lens[5 + i] = rs->args_len[i];
-    }
-    if ((r = redis_run(rs, slot, deadline, 10, argv, lens, err, errlen)) == NULL)
+    if ((r = redis_run(rs, slot, deadline, argc, argv, lens, err, errlen)) == NULL)
         return -1;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
-        if ((lr = redis_run(rs, slot, deadline, 3, load, llens, err, errlen)) == NULL)
+        if (redis_load(rs, slot, deadline, script, script_len, sha, err, errlen) < 0)
             return -1;
-        if (lr->type != REDIS_REPLY_STRING) {
-            snprintf(err, errlen, "%s: NOSCRIPT reload failed: %s", rs->name,
-                     redis_reply_text(lr));
-            freeReplyObject(lr);
-            return -1;
-        }
-        freeReplyObject(lr);
-        if ((r = redis_run(rs, slot, deadline, 10, argv, lens, err, errlen)) == NULL)
+        if ((r = redis_run(rs, slot, deadline, argc, argv, lens, err, errlen)) == NULL)
             return -1;
     }
     rc = redis_verdict(rs, r, out, err, errlen);
     freeReplyObject(r);
+    return rc;
+}
+
+/*
+ * redis_decide_with - one decision on t, through the breaker: EVALSHA of
+ * the production entry (skew NULL), or of the test entry with skew (ms,
+ * as decimal text) as ARGV[6]. The test entry's SHA1 is learnt by a
+ * SCRIPT LOAD on its first use, so that production never loads it. 0, or
+ * -1 with err.
+ */
+static int
+redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *skew,
+                  struct policy_verdict *out, char *err, size_t errlen)
+{
+    char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], sha[41];
+    const char *script = skew ? store_redis_lua_decide_skewed : store_redis_lua_decide;
+    size_t  script_len = skew ? store_redis_lua_decide_skewed_len : store_redis_lua_decide_len;
+    const char *argv[11] = {"EVALSHA", rs->sha, "2", gkey, akey};
+    size_t  lens[11] = {7, 40, 1};
+    int     argc = skew ? 11 : 10;
+    enum redis_fail last;
+    int64_t deadline;
+    int     idx, rc = 0;
+
+    lens[3] = triplet_grey_key(rs->base.key_prefix, t, gkey, sizeof(gkey));
+    lens[4] = triplet_awl_key(rs->base.key_prefix, t, akey, sizeof(akey));
+    if (lens[3] == 0 || lens[4] == 0) {
+        snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->name);
+        return -1;
+    }
+    for (int i = 0; i < 5; i++) {
+        argv[5 + i] = rs->args[i];
+        lens[5 + i] = rs->args_len[i];
+    }
+    if (redis_gate(rs, 1, err, errlen) < 0)
+        return -1;
+    deadline = clock_mono_us() + (int64_t) rs->timeout_ms * 1000;
+    if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
+        return -1;
+    rs->slots[idx].last = REDIS_FAIL_NONE;
+    if (skew != NULL) {
+        argv[10] = skew;
+        lens[10] = strlen(skew);
+        pthread_mutex_lock(&rs->lock);
+        memcpy(sha, rs->sha_skewed, sizeof(sha));
+        pthread_mutex_unlock(&rs->lock);
+        if (sha[0] == 0) {
+            rc = redis_load(rs, &rs->slots[idx], deadline, script, script_len, sha, err, errlen);
+            pthread_mutex_lock(&rs->lock);
+            if (rc == 0)
+                memcpy(rs->sha_skewed, sha, sizeof(sha));
+            pthread_mutex_unlock(&rs->lock);
+        }
+        argv[1] = sha;
+    }
+    if (rc == 0)
+        rc = redis_eval(rs, &rs->slots[idx], deadline, script, script_len, argc, argv, lens,
+                        out, err, errlen);
+    last = rs->slots[idx].last;
+    redis_checkin(rs, idx);
+    redis_account(rs, last, err);
     return rc;
 }
 
@@ -833,30 +842,7 @@ static int
 redis_decide(struct store *st, const struct triplet *t,
              struct policy_verdict *out, char *err, size_t errlen)
 {
-    struct store_redis *rs = (struct store_redis *) st;
-    char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX];
-    size_t  glen, alen;
-    int64_t deadline;
-    enum redis_fail last;
-    int     idx, rc;
-
-    glen = triplet_grey_key(st->key_prefix, t, gkey, sizeof(gkey));
-    alen = triplet_awl_key(st->key_prefix, t, akey, sizeof(akey));
-    if (glen == 0 || alen == 0) {
-        snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->name);
-        return -1;
-    }
-    if (redis_gate(rs, 1, err, errlen) < 0)
-        return -1;
-    deadline = clock_mono_us() + (int64_t) rs->timeout_ms * 1000;
-    if ((idx = redis_checkout(rs, deadline, err, errlen)) < 0)
-        return -1;
-    rs->slots[idx].last = REDIS_FAIL_NONE;
-    rc = redis_eval(rs, &rs->slots[idx], deadline, gkey, glen, akey, alen, out, err, errlen);
-    last = rs->slots[idx].last;
-    redis_checkin(rs, idx);
-    redis_account(rs, last, err);
-    return rc;
+    return redis_decide_with((struct store_redis *) st, t, NULL, out, err, errlen);
 }
 
 /* ---- named blobs ---- */
@@ -1023,10 +1009,10 @@ redis_check_config(const struct store_config *conf, char *err, size_t errlen)
     }
     /* Redis refuses EX 0; an unbounded delay would never pass. */
     if (p->delay < 0 || p->retry_window < 1 || p->pass_ttl < 1
-        || p->awl_threshold < 0 || p->awl_threshold > REDIS_AWL_COUNT_MAX
+        || p->awl_threshold < 0 || p->awl_threshold > STORE_REDIS_LUA_AWL_COUNT_MAX
         || (p->awl_threshold > 0 && p->awl_ttl < 1)) {
         snprintf(err, errlen, "redis: want delay >= 0, retry_window, pass_ttl and awl_ttl"
-                 " >= 1 s, awl_threshold 0..%d", REDIS_AWL_COUNT_MAX);
+                 " >= 1 s, awl_threshold 0..%d", STORE_REDIS_LUA_AWL_COUNT_MAX);
         return -1;
     }
     return 0;
@@ -1119,4 +1105,23 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
         err[0] = 0;
     }
     return &rs->base;
+}
+
+/* store_redis_decide_skewed - store_redis.h's test hook: the test entry */
+int
+store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t skew_ms,
+                          struct policy_verdict *out, char *err, size_t errlen)
+{
+    char    skew[24];
+
+    if (st == NULL || st->ops != &redis_ops) {
+        snprintf(err, errlen, "store_redis_decide_skewed: not a redis store");
+        return -1;
+    }
+    if (skew_ms > STORE_REDIS_SKEW_MAX || skew_ms < -STORE_REDIS_SKEW_MAX) {
+        snprintf(err, errlen, "store_redis_decide_skewed: skew out of range");
+        return -1;
+    }
+    snprintf(skew, sizeof(skew), "%" PRId64, skew_ms);
+    return redis_decide_with((struct store_redis *) st, t, skew, out, err, errlen);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * store_redis.h - the Redis backend's URL parser (store_redis_url.c) and
- * its table of error replies (store_redis_reply.c), for store_redis.c,
- * store.c and the tests. The daemon reaches the backend through store.h
- * only.
+ * store_redis.h - the Redis backend's URL parser (store_redis_url.c), its
+ * table of error replies (store_redis_reply.c) and its test hook
+ * (store_redis.c), for store_redis.c, store.c and the tests. The daemon
+ * reaches the backend through store.h only.
  *
  *   redis://[[user]:password@]host[:port][/db]   host may be [IPv6]
  *   redis+unix:///path/redis.sock[?db=N][&password=P]
@@ -11,18 +11,25 @@
  * The password is taken literally (no percent-decoding); it may hold '@'
  * and '/', since the host part starts after the last '@'.
  *
- * Thread-safety: pure, any thread. No allocation.
+ * Thread-safety: the parser is pure, any thread, no allocation; the test
+ * hook is as thread-safe as store_decide().
  */
 #ifndef REDGREY_STORE_REDIS_H
 #define REDGREY_STORE_REDIS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct policy_verdict;
+struct store;
+struct triplet;
 
 #define STORE_REDIS_PORT_DEFAULT 6379
 #define STORE_REDIS_HOST_MAX     255
 #define STORE_REDIS_PATH_MAX     107     /* sun_path minus its NUL */
 #define STORE_REDIS_AUTH_MAX     255     /* user name, password */
 #define STORE_REDIS_DB_MAX       1000000 /* SELECT accepts at most this */
+#define STORE_REDIS_SKEW_MAX     ((int64_t) 1 << 50) /* ms; Lua numbers stay exact */
 
 struct store_redis_url {
     int     is_unix;                     /* 1: path, else host and port */
@@ -55,5 +62,19 @@ enum store_redis_reply_kind {
  * STORE_REDIS_REPLY_OTHER.
  */
 enum store_redis_reply_kind store_redis_reply_kind(const char *text, const char **label);
+
+/*
+ * store_redis_decide_skewed - TEST HOOK, not for the daemon: store_decide()
+ * on a Redis store st, but with the server's clock read skew_ms later
+ * (negative: earlier). It runs the same decision body as store_decide(),
+ * through a second entry of the script that adds ARGV[6] to TIME; nothing
+ * in the configuration reaches it. Only the decision's clock moves: keys
+ * still expire by the server's real clock, which a test must allow for
+ * (tests/check_policy_lua.c moves the keys' expiry times along). Returns
+ * 0 with *out filled, or -1 with a reason in err; -1 also if st is not a
+ * Redis store or |skew_ms| > STORE_REDIS_SKEW_MAX.
+ */
+int     store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t skew_ms,
+                                  struct policy_verdict *out, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store_redis_lua.c - the Redis store's decision script: policy.h's table
+ * in Lua, over the key values store_redis.c's header describes.
+ *
+ * ONE body, LUA_DECIDE_BODY, is pasted by string literal concatenation
+ * into two entries, so that they cannot drift apart: the production one
+ * takes the time from the server's TIME; the test one moves that clock by
+ * ARGV[6] ms (store_redis_decide_skewed), so that tests/check_policy_lua.c
+ * can hold the body to policy.c at any time without sleeping.
+ *
+ * KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window, pass_ttl,
+ * awl_threshold, awl_ttl (seconds). Returns {action, reason, now,
+ * delayed}: action 0 pass, 1 tempfail; reason 0 new, 1 early, 2 retry,
+ * 3 known, 4 awl.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "policy.h"
+#include "store_redis_lua.h"
+
+#define LUA_STR(x)  #x
+#define LUA_XSTR(x) LUA_STR(x)
+
+/*
+ * The body reads the time from three variables its entry sets: now (unix
+ * seconds), now_ms (the same instant in milliseconds) and skew (now_ms
+ * minus the server's TIME, in ms; 0 in production). Numbers are
+ * written with %d: Lua would print large ones in exponent notation.
+ */
+#define LUA_DECIDE_BODY \
+    "local delay, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n" \
+    "local pass_ttl, threshold, awl_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n" \
+    "local count, last, first, expires\n" \
+    "if threshold > 0 then\n" \
+    "  local a = tonumber(redis.call('GET', KEYS[2]))\n" \
+    "  if a and a >= 0 and a < 2^53 and a == math.floor(a) then\n" \
+    "    count = a % 65536\n" \
+    "    last = (a - count) / 65536\n" \
+    "    if count >= threshold then\n" \
+    "      redis.call('EXPIRE', KEYS[2], awl_ttl)\n" \
+    "      return {0, 4, now, 0}\n" \
+    "    end\n" \
+    "  end\n" \
+    "end\n" \
+    "local g = tonumber(redis.call('GET', KEYS[1]))\n" \
+    "if g == 0 then\n" \
+    "  redis.call('EXPIRE', KEYS[1], pass_ttl)\n" \
+    "  return {0, 3, now, 0}\n" \
+    "end\n" \
+    "if g and g == math.floor(g) and g >= " LUA_XSTR(STORE_REDIS_LUA_SHARED_MAX) " then\n" \
+    "  first, expires = g, g + window\n" \
+    "elseif g and g == math.floor(g) and g > 0 then\n" \
+    "  local ttl = redis.call('PTTL', KEYS[1])\n" \
+    "  if ttl > 0 then\n" \
+    "    first = math.floor((now_ms + ttl) / 1000) - g * 60\n" \
+    "    expires = first + g * 60\n" \
+    "  end\n" \
+    "end\n" \
+    "if first and now >= expires then\n" \
+    "  first = nil\n" \
+    "end\n" \
+    "if not first then\n" \
+    "  if window % 60 == 0 and window / 60 < " LUA_XSTR(STORE_REDIS_LUA_SHARED_MAX) " then\n" \
+    "    redis.call('SET', KEYS[1], string.format('%d', window / 60), 'PX',\n" \
+    "               (now + window) * 1000 + 500 - now_ms)\n" \
+    "  else\n" \
+    "    redis.call('SET', KEYS[1], string.format('%d', now), 'EX', window)\n" \
+    "  end\n" \
+    "  return {1, 0, now, 0}\n" \
+    "end\n" \
+    "if now - first < delay then\n" \
+    "  return {1, 1, now, 0}\n" \
+    "end\n" \
+    "redis.call('SET', KEYS[1], '0', 'EX', pass_ttl)\n" \
+    "if threshold > 0 then\n" \
+    "  if not count then\n" \
+    "    count, last = 1, now\n" \
+    "  elseif now - last >= " LUA_XSTR(POLICY_AWL_COUNT_INTERVAL) " then\n" \
+    "    count, last = math.min(count + 1, " LUA_XSTR(STORE_REDIS_LUA_AWL_COUNT_MAX) "), now\n" \
+    "  end\n" \
+    "  redis.call('SET', KEYS[2], string.format('%d', last * 65536 + count), 'EX', awl_ttl)\n" \
+    "end\n" \
+    "return {0, 2, now, now - first}\n"
+
+/* Production: the server's clock, one TIME call. */
+const char store_redis_lua_decide[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1])\n"
+    "local now_ms = now * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local skew = 0\n"
+    LUA_DECIDE_BODY;
+
+const size_t store_redis_lua_decide_len = sizeof(store_redis_lua_decide) - 1;
+
+/*
+ * Tests only (store_redis_decide_skewed): the server's clock moved skew ms
+ * by ARGV[6], so that a test can run the body at any time it likes.
+ */
+const char store_redis_lua_decide_skewed[] =
+    "local t = redis.call('TIME')\n"
+    "local skew = tonumber(ARGV[6])\n"
+    "if not skew or skew ~= math.floor(skew) then\n"
+    "  return redis.error_reply('skew: not an integer')\n"
+    "end\n"
+    "local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + skew\n"
+    "local now = math.floor(now_ms / 1000)\n"
+    LUA_DECIDE_BODY;
+
+const size_t store_redis_lua_decide_skewed_len = sizeof(store_redis_lua_decide_skewed) - 1;
