@@ -14,7 +14,9 @@
  * the integers 0..9999 as shared objects, so such a value costs nothing
  * beyond the key, 16 bytes less than any other value (unless
  * maxmemory-policy is an LRU or LFU one, which disables sharing):
- *   grey, passed    0; TTL pass_ttl, renewed by every pass.
+ *   grey, passed    0; expires (PEXPIREAT) at the last ms before
+ *                   now + pass_ttl, where policy.c ends it, renewed by
+ *                   every pass.
  *   grey, pending   when retry_window is whole minutes under 10000, the
  *                   number of minutes W, and the key expires at exactly
  *                   (first_seen + retry_window) s + 500 ms: first_seen is
@@ -23,7 +25,11 @@
  *                   retry_window changes in the config. Otherwise the value
  *                   is first_seen itself (>= 10000) with TTL retry_window.
  *   AWL             last_count * 65536 + count (count saturates at 65535),
- *                   TTL awl_ttl, renewed by every pass the AWL sees.
+ *                   expires at the last ms before now + awl_ttl, renewed
+ *                   by every pass the AWL sees.
+ * (One edge: a ttl of 1 s set in the last ms of a second ends in that same
+ * ms, and PEXPIREAT of the current ms deletes the key at once, where
+ * policy.c keeps the entry to the end of that ms.)
  * A value that is none of these counts as absent and is overwritten.
  * A pending entry counts as absent from first_seen + its window on, as in
  * policy.c (expires <= now), although its key lives up to a second longer:

@@ -27,27 +27,31 @@
 /*
  * The body reads the time from three variables its entry sets: now (unix
  * seconds), now_ms (the same instant in milliseconds) and skew (now_ms
- * minus the server's TIME, in ms; 0 in production). Numbers are
+ * minus the server's TIME, in ms; 0 in production), the last one to turn
+ * an absolute expiry into the server's clock for PEXPIREAT. Numbers are
  * written with %d: Lua would print large ones in exponent notation.
  */
 #define LUA_DECIDE_BODY \
     "local delay, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n" \
     "local pass_ttl, threshold, awl_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n" \
     "local count, last, first, expires\n" \
+    "local function expire_at(key, s)\n" \
+    "  redis.call('PEXPIREAT', key, string.format('%d', s * 1000 - 1 - skew))\n" \
+    "end\n" \
     "if threshold > 0 then\n" \
     "  local a = tonumber(redis.call('GET', KEYS[2]))\n" \
     "  if a and a >= 0 and a < 2^53 and a == math.floor(a) then\n" \
     "    count = a % 65536\n" \
     "    last = (a - count) / 65536\n" \
     "    if count >= threshold then\n" \
-    "      redis.call('EXPIRE', KEYS[2], awl_ttl)\n" \
+    "      expire_at(KEYS[2], now + awl_ttl)\n" \
     "      return {0, 4, now, 0}\n" \
     "    end\n" \
     "  end\n" \
     "end\n" \
     "local g = tonumber(redis.call('GET', KEYS[1]))\n" \
     "if g == 0 then\n" \
-    "  redis.call('EXPIRE', KEYS[1], pass_ttl)\n" \
+    "  expire_at(KEYS[1], now + pass_ttl)\n" \
     "  return {0, 3, now, 0}\n" \
     "end\n" \
     "if g and g == math.floor(g) and g >= " LUA_XSTR(STORE_REDIS_LUA_SHARED_MAX) " then\n" \
@@ -74,14 +78,16 @@
     "if now - first < delay then\n" \
     "  return {1, 1, now, 0}\n" \
     "end\n" \
-    "redis.call('SET', KEYS[1], '0', 'EX', pass_ttl)\n" \
+    "redis.call('SET', KEYS[1], '0')\n" \
+    "expire_at(KEYS[1], now + pass_ttl)\n" \
     "if threshold > 0 then\n" \
     "  if not count then\n" \
     "    count, last = 1, now\n" \
     "  elseif now - last >= " LUA_XSTR(POLICY_AWL_COUNT_INTERVAL) " then\n" \
     "    count, last = math.min(count + 1, " LUA_XSTR(STORE_REDIS_LUA_AWL_COUNT_MAX) "), now\n" \
     "  end\n" \
-    "  redis.call('SET', KEYS[2], string.format('%d', last * 65536 + count), 'EX', awl_ttl)\n" \
+    "  redis.call('SET', KEYS[2], string.format('%d', last * 65536 + count))\n" \
+    "  expire_at(KEYS[2], now + awl_ttl)\n" \
     "end\n" \
     "return {0, 2, now, now - first}\n"
 

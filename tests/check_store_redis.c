@@ -486,18 +486,17 @@ END_TEST
 
 /* ---- the end of a pending entry ---- */
 
-/* test_server_time - the server's TIME as seconds and milliseconds into that second */
+/* test_server_ms - the server's TIME in milliseconds */
 static long long
-test_server_time(redisContext *c, int *ms)
+test_server_ms(redisContext *c)
 {
     redisReply *r = test_cmd(c, "TIME", NULL);
-    long long sec;
+    long long ms;
 
     ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "TIME: bad reply");
-    sec = atoll(r->element[0]->str);
-    *ms = atoi(r->element[1]->str) / 1000;
+    ms = atoll(r->element[0]->str) * 1000 + atoll(r->element[1]->str) / 1000;
     freeReplyObject(r);
-    return sec;
+    return ms;
 }
 
 /*
@@ -530,8 +529,8 @@ START_TEST(test_window_end)
     struct policy_verdict v;
     struct store *st;
     struct triplet t;
-    long long now = 0;
-    int     ms, tries;
+    long long at, now, skew = 0;
+    int     tries;
 
     test_url(0, "", "", url, sizeof(url));
     st = test_open_ok(url, &p, 1, 2000);
@@ -539,35 +538,89 @@ START_TEST(test_window_end)
     ck_assert(triplet_grey_key(st->key_prefix, &t, gkey, sizeof(gkey)) > 0);
 
     /*
-     * Craft the key and decide within one second of the server's clock;
-     * start early in a second, and try again (at most 3 times) if the
-     * decision still landed in the next one.
+     * Craft the key and decide within one second, without waiting for one:
+     * the decision's clock is skewed to 500 ms into the next second of the
+     * server's, and the key's PX counts from that clock. Only a stall of
+     * 500 ms between the two commands misses the second; then try again.
      */
     for (tries = 0; tries < 3; tries++) {
-        now = test_server_time(c, &ms);
-        if (ms > 600) {
-            usleep((useconds_t) (1000 - ms + 10) * 1000);
-            now = test_server_time(c, &ms);
-        }
+        at = test_server_ms(c);
+        skew = 1500 - at % 1000;
+        now = (at + skew) / 1000;
         if (bc->compact) {
             /* expires within second now + ends_in: first_seen = that - 60 */
             snprintf(val, sizeof(val), "1");
-            snprintf(px, sizeof(px), "%lld", (now + bc->ends_in) * 1000 + 900 - (now * 1000 + ms));
+            snprintf(px, sizeof(px), "%lld", (now + bc->ends_in) * 1000 + 900 - (at + skew));
         } else {
             snprintf(val, sizeof(val), "%lld", now + bc->ends_in - bc->window);
             snprintf(px, sizeof(px), "%d", 5000);
         }
         freeReplyObject(test_cmd(c, "SET", gkey, val, "PX", px, NULL));
-        ck_assert_msg(store_decide(st, &t, &v, err, sizeof(err)) == 0, "%s: %s", bc->label, err);
+        ck_assert_msg(store_redis_decide_skewed(st, &t, skew, &v, err, sizeof(err)) == 0,
+                      "%s: %s", bc->label, err);
         if (v.now == now)
             break;
     }
-    ck_assert_msg(tries < 3, "%s: could not decide within one server second", bc->label);
+    ck_assert_msg(tries < 3, "%s: could not decide within one second", bc->label);
     ck_assert_msg(v.reason == bc->want, "%s: got %s, want %s", bc->label,
                   policy_reason_name(v.reason), policy_reason_name(bc->want));
     if (bc->want == POLICY_REASON_RETRY)
         ck_assert_msg(v.delayed == bc->want_delayed, "%s: delayed: got %lld, want %lld",
                       bc->label, (long long) v.delayed, (long long) bc->want_delayed);
+    store_free(st);
+    redisFree(c);
+}
+END_TEST
+
+/*
+ * Passed and AWL entries end where policy.c ends them: at the last ms of
+ * the second before now + pass_ttl (awl_ttl), not up to a second later as
+ * an EX ttl would (a regression: a retry at now + ttl passed as known, or
+ * by the AWL, where policy.c sees the entry expired).
+ */
+START_TEST(test_expiry_exact)
+{
+    struct policy_params p = test_params(0, 100, 1000, 2, 5000);
+    char    url[256], gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX];
+    redisContext *c = test_redis();
+    struct policy_verdict v;
+    struct store *st;
+    struct triplet a, b;
+
+    test_url(0, "", "", url, sizeof(url));
+    st = test_open_ok(url, &p, 1, 2000);
+    store_contract_triplet(&a, "203.0.113.0/24", "alice@example.org", "r1@example.net");
+    store_contract_triplet(&b, "203.0.113.0/24", "bob@example.org", "r2@example.net");
+    ck_assert(triplet_grey_key(st->key_prefix, &a, gkey, sizeof(gkey)) > 0);
+    ck_assert(triplet_awl_key(st->key_prefix, &a, akey, sizeof(akey)) > 0);
+
+    test_decide(st, &a, POLICY_REASON_NEW, "first sighting");
+    v = test_decide(st, &a, POLICY_REASON_RETRY, "retry");
+    ck_assert_int_eq(test_cmd_int(c, "PEXPIRETIME", gkey), (v.now + 1000) * 1000 - 1);
+    ck_assert_int_eq(test_cmd_int(c, "PEXPIRETIME", akey), (v.now + 5000) * 1000 - 1);
+
+    /* Renewals end on the same boundary, counted from their own now. */
+    freeReplyObject(test_cmd(c, "PEXPIRE", gkey, "50000", NULL));
+    freeReplyObject(test_cmd(c, "PEXPIRE", akey, "50000", NULL));
+    v = test_decide(st, &a, POLICY_REASON_KNOWN, "known");
+    ck_assert_int_eq(test_cmd_int(c, "PEXPIRETIME", gkey), (v.now + 1000) * 1000 - 1);
+    awl_seed(c, akey, 2, 10);
+    v = test_decide(st, &b, POLICY_REASON_AWL, "whitelisted");
+    ck_assert_int_eq(test_cmd_int(c, "PEXPIRETIME", akey), (v.now + 5000) * 1000 - 1);
+
+    /* The test entry writes the same instants on the server's clock. */
+    freeReplyObject(test_cmd(c, "DEL", gkey, akey, NULL));
+    test_decide(st, &a, POLICY_REASON_NEW, "first sighting again");
+    {
+        char    err[STORE_ERRLEN] = "";
+
+        ck_assert_msg(store_redis_decide_skewed(st, &a, 7000, &v, err, sizeof(err)) == 0,
+                      "skewed retry: %s", err);
+        ck_assert_msg(v.reason == POLICY_REASON_RETRY, "skewed retry: got %s",
+                      policy_reason_name(v.reason));
+    }
+    ck_assert_int_eq(test_cmd_int(c, "PEXPIRETIME", gkey), (v.now + 1000) * 1000 - 1 - 7000);
+    ck_assert_int_eq(test_cmd_int(c, "PEXPIRETIME", akey), (v.now + 5000) * 1000 - 1 - 7000);
     store_free(st);
     redisFree(c);
 }
@@ -670,6 +723,26 @@ START_TEST(test_noscript)
     freeReplyObject(r);
     test_decide(st, &t, POLICY_REASON_EARLY, "after SCRIPT FLUSH");
     test_decide(st, &t, POLICY_REASON_EARLY, "and again");
+
+    /* The test entry: loaded on first use, and again after a flush. */
+    for (int k = 0; k < 2; k++) {
+        struct policy_verdict v;
+        char    err[STORE_ERRLEN] = "";
+
+        ck_assert_msg(store_redis_decide_skewed(st, &t, 1000, &v, err, sizeof(err)) == 0,
+                      "skewed entry, round %d: %s", k, err);
+        ck_assert_msg(v.reason == POLICY_REASON_EARLY, "skewed entry: got %s",
+                      policy_reason_name(v.reason));
+        freeReplyObject(test_cmd(c, "SCRIPT", "FLUSH", NULL));
+    }
+    test_decide(st, &t, POLICY_REASON_EARLY, "production entry after both flushes");
+    {
+        struct policy_verdict v;
+        char    err[STORE_ERRLEN] = "";
+
+        ck_assert_msg(store_redis_decide_skewed(st, &t, STORE_REDIS_SKEW_MAX + 1, &v, err,
+                                                sizeof(err)) == -1, "skew out of range decided");
+    }
     store_free(st);
     redisFree(c);
 }
@@ -1193,6 +1266,7 @@ store_redis_suite(void)
     tcase_add_test(tc, test_awl_hourly);
     tcase_add_test(tc, test_junk_values);
     tcase_add_loop_test(tc, test_window_end, 0, sizeof(boundary_cases) / sizeof(boundary_cases[0]));
+    tcase_add_test(tc, test_expiry_exact);
     tcase_add_loop_test(tc, test_blob_junk, 0, sizeof(blob_junk_cases) / sizeof(blob_junk_cases[0]));
     tcase_add_test(tc, test_select_db);
     tcase_add_test(tc, test_noscript);
