@@ -4,7 +4,9 @@
  * over the unix socket, then what only Redis has: key layout, values and
  * TTLs, logging in, NOSCRIPT recovery, the server stopped or killed under
  * a live store, and memory per greylisted triplet. (URL parsing:
- * check_store_url.c.)
+ * check_store_url.c. Decisions over time, against policy.c:
+ * check_policy_lua.c, so the contract runs here without its sleeping
+ * TCases.)
  *
  * Runs under with-redis.sh against a private redis-server; without one the
  * program fails. The outage tests stop, kill and restart that server; an
@@ -1306,8 +1308,9 @@ main(void)
                 " run under tests/with-redis.sh\n");
         return EXIT_FAILURE;
     }
-    tcp = store_contract_suite("redis tcp", redis_open_tcp);
-    unix_socket = store_contract_suite("redis unix", redis_open_unix);
+    /* Decisions over time: check_policy_lua.c, with an injected clock instead of sleeps. */
+    tcp = store_contract_suite_untimed("redis tcp", redis_open_tcp);
+    unix_socket = store_contract_suite_untimed("redis unix", redis_open_unix);
     failed = daemon_run_suites(tcp, unix_socket, store_redis_suite(), NULL);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -4,10 +4,13 @@
  * through store_decide(), the same for every backend.
  *
  * Each test opens a fresh store with the parameters it needs. Where time
- * must pass, the test sleeps for as little as the table allows (delay 0
- * makes a retry pass at once; TTLs of 1-2 s) and asserts the times the
- * store reports, so that a wrong clock or a slow machine fails loudly
- * instead of passing by luck. Total sleeping: about 9 s per backend.
+ * must pass (the "lifecycle", "renewal" and "expiry" TCases), the test
+ * sleeps for as little as the table allows (delay 0 makes a retry pass at
+ * once; TTLs of 1-2 s) and asserts the times the store reports, so that a
+ * wrong clock or a slow machine fails loudly instead of passing by luck:
+ * about 9 s per backend. A backend whose decisions over time another test
+ * covers with an injected clock registers without those TCases
+ * (store_contract_suite_untimed; Redis: check_policy_lua.c).
  * The "blobs" TCase covers the named blobs: versions, whole reads and
  * writes, the size limit, bad names, and concurrent writers.
  *
@@ -614,11 +617,11 @@ contract_tcase(Suite *s, const char *name)
     return tc;
 }
 
-/* store_contract_suite - register the backend and build its suite */
-Suite  *
-store_contract_suite(const char *backend_name,
-                     struct store *(*open_fn)(const struct policy_params *p,
-                                              char *err, size_t errlen))
+/* contract_suite - register the backend and build its suite; timed: with the sleeping TCases */
+static Suite *
+contract_suite(const char *backend_name,
+               struct store *(*open_fn)(const struct policy_params *p, char *err, size_t errlen),
+               int timed)
 {
     int     k = contract_nbackends;
     Suite  *s = suite_create(backend_name);
@@ -634,13 +637,15 @@ store_contract_suite(const char *backend_name,
 
     tc = contract_tcase(s, "first sighting");
     tcase_add_loop_test(tc, test_first_sighting, k, k + 1);
-    tc = contract_tcase(s, "lifecycle");
-    tcase_add_loop_test(tc, test_lifecycle, k, k + 1);
-    tc = contract_tcase(s, "renewal");
-    tcase_add_loop_test(tc, test_renewal, k, k + 1);
-    tc = contract_tcase(s, "expiry");
-    tcase_add_loop_test(tc, test_expiry, k, k + 1);
-    tcase_add_loop_test(tc, test_expiry_edge, k, k + 1);
+    if (timed) {
+        tc = contract_tcase(s, "lifecycle");
+        tcase_add_loop_test(tc, test_lifecycle, k, k + 1);
+        tc = contract_tcase(s, "renewal");
+        tcase_add_loop_test(tc, test_renewal, k, k + 1);
+        tc = contract_tcase(s, "expiry");
+        tcase_add_loop_test(tc, test_expiry, k, k + 1);
+        tcase_add_loop_test(tc, test_expiry_edge, k, k + 1);
+    }
     tc = contract_tcase(s, "awl");
     tcase_add_loop_test(tc, test_awl, k, k + 1);
     tcase_add_loop_test(tc, test_awl_off, k, k + 1);
@@ -656,4 +661,22 @@ store_contract_suite(const char *backend_name,
     tcase_add_loop_test(tc, test_blob_bad_names, k, k + 1);
     tcase_add_loop_test(tc, test_blob_concurrent, k, k + 1);
     return s;
+}
+
+/* store_contract_suite - every TCase of the contract for backend_name */
+Suite  *
+store_contract_suite(const char *backend_name,
+                     struct store *(*open_fn)(const struct policy_params *p,
+                                              char *err, size_t errlen))
+{
+    return contract_suite(backend_name, open_fn, 1);
+}
+
+/* store_contract_suite_untimed - the contract without the TCases that sleep */
+Suite  *
+store_contract_suite_untimed(const char *backend_name,
+                             struct store *(*open_fn)(const struct policy_params *p,
+                                                      char *err, size_t errlen))
+{
+    return contract_suite(backend_name, open_fn, 0);
 }

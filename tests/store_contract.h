@@ -27,4 +27,13 @@ Suite  *store_contract_suite(const char *backend_name,
                              struct store *(*open_fn)(const struct policy_params *p,
                                                       char *err, size_t errlen));
 
+/*
+ * store_contract_suite_untimed - the same without the TCases that sleep
+ * for time to pass ("lifecycle", "renewal", "expiry"): for a backend whose
+ * decisions over time another test covers with an injected clock
+ */
+Suite  *store_contract_suite_untimed(const char *backend_name,
+                                     struct store *(*open_fn)(const struct policy_params *p,
+                                                              char *err, size_t errlen));
+
 #endif
