@@ -176,7 +176,8 @@ redis_eval(struct store_redis *rs, int idx, int64_t deadline,
         freeReplyObject(r);
         if (redis_load(rs, idx, deadline, script, script_len, sha, err, errlen) < 0)
             return -1;
-        if ((r = redis_conn_run(&rs->conn, idx, deadline, argc, argv, lens, err, errlen)) == NULL)
+        r = redis_conn_run(&rs->conn, idx, deadline, argc, argv, lens, err, errlen);
+        if (r == NULL)
             return -1;
     }
     rc = redis_verdict(rs, r, out, err, errlen);
@@ -351,7 +352,8 @@ redis_blob_put(struct store *st, const char *name, const void *data, size_t len,
     else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
              || redis_blob_number(r->element[0], 1, &version) < 0
              || redis_blob_number(r->element[1], 0, &stamp) < 0)
-        snprintf(err, errlen, "%s: blob %s: unexpected reply to the write", rs->conn.name, name);
+        snprintf(err, errlen, "%s: blob %s: unexpected reply to the write", rs->conn.name,
+                 name);
     else {
         if (meta != NULL) {
             meta->version = version;
