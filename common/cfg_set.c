@@ -233,7 +233,8 @@ cfg_set_ndigits(const char *s)
 
 /*
  * cfg_set_reply - "4XX 4.X.Y text". Greylisting only ever defers mail, so
- * a 2xx, 3xx or 5xx code is refused. libmilter takes the text as a format
+ * a 2xx, 3xx or 5xx code is refused, and so is 421, which makes the MTA
+ * close the whole SMTP session instead of deferring one recipient. libmilter takes the text as a format
  * (a lone '%' makes it drop the text), so '%' must come as "%%".
  */
 int
@@ -248,6 +249,9 @@ cfg_set_reply(struct cfg *cfg, const struct cfg_key *k, const char *value,
     if (value[0] != '4')
         return cfg_set_bad(err, errlen, k, value,
                        "must be a 4xx code: greylisting defers mail, it never rejects it");
+    if (strncmp(value, "421", 3) == 0)
+        return cfg_set_bad(err, errlen, k, value,
+                       "421 closes the SMTP session: use another 4xx code, such as 451");
     x = value + 3 + strspn(value + 3, " ");
     /* Each test only runs once the ones before it held: never past the NUL. */
     if (cfg_set_ndigits(x) != 1 || x[1] != '.'
