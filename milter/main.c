@@ -436,6 +436,8 @@ main(int argc, char **argv)
         log_fatal("smfi_register failed");
     if (smfi_setconn(c->socket) != MI_SUCCESS)
         log_fatal("socket %s: smfi_setconn failed", c->socket);
+    /* libmilter's own default is 7210 s: a stalled peer would hold a thread that long. */
+    (void) smfi_settimeout((int) c->milter_timeout);
     errno = 0;
     if (smfi_opensocket(true) != MI_SUCCESS)
         log_fatal("socket %s: cannot listen (address in use, bad address or no permission%s%s)",

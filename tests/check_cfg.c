@@ -50,6 +50,7 @@ value_of(const struct cfg *cfg, const char *key, char *buf, size_t len)
         {"trusted_networks", offsetof(struct cfg, trusted_networks_text), 's'},
         {"on_store_error", offsetof(struct cfg, on_store_error), 'i'},
         {"store_timeout", offsetof(struct cfg, store_timeout_ms), 'i'},
+        {"milter_timeout", offsetof(struct cfg, milter_timeout), 'l'},
         {"store_pool", offsetof(struct cfg, store_pool), 'i'},
         {"key_prefix", offsetof(struct cfg, key_prefix), 's'},
         {"reply", offsetof(struct cfg, reply), 's'},
@@ -390,6 +391,11 @@ static const struct {
     {"lmdb_mapsize above", "lmdb_mapsize", "1025G", -1, "out of range 1M..1T"},
     {"lmdb_mapsize junk", "lmdb_mapsize", "4GB", -1, "want a size"},
     {"reply 5xx", "reply", "550 5.7.1 Go away", -1, "must be a 4xx code"},
+    {"milter_timeout low", "milter_timeout", "1s", 0, "1"},
+    {"milter_timeout high", "milter_timeout", "7210s", 0, "7210"},
+    {"milter_timeout zero", "milter_timeout", "0", -1, "out of range 1s.."},
+    {"milter_timeout above", "milter_timeout", "7211s", -1, "out of range 1s.."},
+    {"milter_timeout ms", "milter_timeout", "1500ms", -1, "must be whole seconds"},
     {"reply 421", "reply", "421 4.3.2 Shutting down", -1, "421 closes the SMTP session"},
 };
 
@@ -841,7 +847,7 @@ START_TEST(test_sample_conf)
         ck_assert_msg(strstr(sample, needle) != NULL, "contrib/redgrey.conf lacks \"#%s\"", line);
         nkeys++;
     }
-    ck_assert_uint_eq(nkeys, 33);
+    ck_assert_uint_eq(nkeys, 34);
     free(want);
 
     daemon_scratch_path(path, sizeof(path), "sample.conf");
