@@ -84,6 +84,53 @@ START_TEST(test_silent_peer)
 }
 END_TEST
 
+/* Configurations for redgrey -t: exit 0 always, and which warnings. */
+static const struct warn_case {
+    const char *label;
+    const char *text;
+    const char *want;                    /* in the output, or NULL: no warning at all */
+    const char *never;                   /* not in the output, or NULL */
+} warn_cases[] = {
+    {"defaults", "socket = inet:10029@127.0.0.1\n", NULL, NULL},
+    {"over 10 s", "dns_timeout = 9s\nstore_timeout = 1500ms\n",
+     "warning: dns_timeout + store_timeout is 10500 ms, more than the 10 s", "milter_timeout ("},
+    {"exactly 10 s", "dns_timeout = 9s\nstore_timeout = 1s\n", NULL, NULL},
+    {"over milter_timeout", "milter_timeout = 5s\ndns_timeout = 5s\nstore_timeout = 250ms\n",
+     "more than milter_timeout (5 s)", "the 10 s"},
+    {"any address", "socket = inet:10029\n", "listens on a non-loopback address", NULL},
+    {"0.0.0.0", "socket = inet:10029@0.0.0.0\n", "listens on a non-loopback address", NULL},
+    {"inet6 any", "socket = inet6:10029@::\n", "listens on a non-loopback address", NULL},
+    {"inet6 loopback", "socket = inet6:10029@[::1]\n", NULL, NULL},
+    {"localhost", "socket = inet:10029@localhost\n", NULL, NULL},
+    {"127.0.0.2", "socket = inet:10029@127.0.0.2\n", NULL, NULL},
+    {"unix", "socket = unix:/run/redgrey/milter.sock\n", NULL, NULL},
+};
+
+/* test_t_warnings - redgrey -t says what is risky, and exits 0 */
+START_TEST(test_t_warnings)
+{
+    const struct warn_case *k = &warn_cases[_i];
+    char    path[700], text[1024], out[4096];
+    const char *argv[] = {DAEMON_REDGREY_BIN, "-t", "-c", path, NULL};
+    int     rc;
+
+    daemon_scratch_path(path, sizeof(path), "warn.conf");
+    snprintf(text, sizeof(text), "store = lmdb:/var/lib/redgrey\nuser = \"\"\n%s", k->text);
+    ck_assert_int_eq(daemon_write_file(path, text), 0);
+    rc = daemon_capture(argv, out, sizeof(out), 10000);
+    ck_assert_msg(rc == 0 && strstr(out, "configuration OK") != NULL, "%s: exit %d: %s",
+                  k->label, rc, out);
+    if (k->want != NULL)
+        ck_assert_msg(strstr(out, k->want) != NULL, "%s: got \"%s\", want \"%s\" in it",
+                      k->label, out, k->want);
+    else
+        ck_assert_msg(strstr(out, "warning") == NULL, "%s: got a warning: %s", k->label, out);
+    if (k->never != NULL)
+        ck_assert_msg(strstr(out, k->never) == NULL, "%s: got \"%s\", which has \"%s\"",
+                      k->label, out, k->never);
+}
+END_TEST
+
 static Suite *
 hostile_suite(void)
 {
@@ -91,6 +138,11 @@ hostile_suite(void)
     TCase  *tc = tcase_create("milter");
 
     tcase_add_loop_test(tc, test_silent_peer, 0, 2);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("check");
+    tcase_add_loop_test(tc, test_t_warnings, 0, sizeof(warn_cases) / sizeof(warn_cases[0]));
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
