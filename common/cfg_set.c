@@ -20,6 +20,7 @@
 #include "cfg_priv.h"
 #include "ipaddr.h"
 #include "netblock.h"
+#include "store.h"
 #include "xalloc.h"
 
 #define CFG_REPLY_TEXT_MAX 200           /* bytes of reply text */
@@ -115,21 +116,32 @@ cfg_set_socket(struct cfg *cfg, const struct cfg_key *k, const char *value,
     return cfg_set_string(cfg, k, value, err, errlen);
 }
 
-/* cfg_set_store - a store URL; its own parser checks the rest at open */
+/*
+ * cfg_set_store - a store URL; its own parser checks the rest at open.
+ * An error shows the URL with its password masked (store_url_redact).
+ */
 int
 cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
               char *err, size_t errlen)
 {
     static const char *const kinds[] = {"lmdb:", "redis://", "redis+unix://"};
+    char    shown[1100];
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         size_t  n = strlen(kinds[i]);
 
-        if (strncmp(value, kinds[i], n) == 0 && value[n] != '\0' && !cfg_set_has_blank(value))
-            return cfg_set_string(cfg, k, value, err, errlen);
+        if (strncmp(value, kinds[i], n) == 0 && value[n] != '\0' && !cfg_set_has_blank(value)) {
+            if (cfg_set_string(cfg, k, value, err, errlen) == 0)
+                return 0;
+            break;
+        }
     }
-    return cfg_set_bad(err, errlen, k, value,
-                   "want lmdb:/DIR, redis://HOST[:PORT][/DB] or redis+unix:///PATH");
+    store_url_redact(value, shown, sizeof(shown));
+    return cfg_set_bad(err, errlen, k, shown,
+                   strlen(value) > (size_t) k->max ? "longer than %lld bytes"
+                   : cfg_set_has_ctrl(value) ? "contains a control character"
+                   : "want lmdb:/DIR, redis://HOST[:PORT][/DB] or redis+unix:///PATH",
+                   (long long) k->max);
 }
 
 /*

@@ -5,7 +5,8 @@
  * packet is dropped within milter_timeout (libmilter's read timeout; a
  * peer silent between packets holds no thread in Debian's worker-pool
  * libmilter and is swept only every 600 s, too slow to test here); redgrey -t warns about timeouts the MTA would
- * not wait for. Starts its own daemons (tests/daemon.h).
+ * not wait for; no store password shows in any output, for every URL
+ * form, right, wrong or with the store down. Starts its own daemons (tests/daemon.h).
  */
 #include "config.h"
 
@@ -17,8 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "daemon.h"
 #include "miltc.h"
+#include "mta.h"
 
 #define STOP_MS      8000                /* bound on a daemon's stop */
 #define SILENT_S     2                   /* milter_timeout of the silent-peer test */
@@ -131,6 +135,98 @@ START_TEST(test_t_warnings)
 }
 END_TEST
 
+/* ---- secrets ------------------------------------------------------------ */
+
+#define PW_RIGHT "Right5ecretPw"         /* requirepass of the test Redis */
+#define PW_WRONG "Wr0ngSecretPw"         /* a password it refuses */
+
+/* One store URL form: %s host:port (or the unix socket), then the password. */
+static const struct secret_case {
+    const char *label;
+    const char *fmt;                     /* "redis://:%s@%s" style: password, then where */
+    int     unix_sock;                   /* where is the unix socket, not host:port */
+    int     down;                        /* point at a port nobody listens on */
+    const char *pw;
+} secret_cases[] = {
+    {"right password", "redis://:%s@%s/0", 0, 0, PW_RIGHT},
+    {"wrong password", "redis://:%s@%s/0", 0, 0, PW_WRONG},
+    {"user, right password", "redis://default:%s@%s", 0, 0, PW_RIGHT},
+    {"user, wrong password", "redis://default:%s@%s", 0, 0, PW_WRONG},
+    {"unix, right password", "redis+unix://%2$s?password=%1$s", 1, 0, PW_RIGHT},
+    {"unix, wrong password", "redis+unix://%2$s?db=1&password=%1$s", 1, 0, PW_WRONG},
+    {"store down", "redis://:%s@%s/0", 0, 1, PW_RIGHT},
+};
+
+/* redis_requirepass - set the test Redis's password (with AUTH if one is set already) */
+static void
+redis_requirepass(void)
+{
+    const char *where = getenv("REDGREY_TEST_REDIS"), *colon;
+    redisContext *r;
+    redisReply *rep;
+
+    ck_assert_msg(where != NULL && (colon = strrchr(where, ':')) != NULL, "no test Redis");
+    {
+        char    host[64];
+
+        snprintf(host, sizeof(host), "%.*s", (int) (colon - where), where);
+        r = redisConnect(host, atoi(colon + 1));
+    }
+    ck_assert_msg(r != NULL && r->err == 0, "connect to the test Redis");
+    rep = redisCommand(r, "AUTH %s", PW_RIGHT);
+    freeReplyObject(rep);                /* an error before requirepass is set: fine */
+    rep = redisCommand(r, "CONFIG SET requirepass %s", PW_RIGHT);
+    ck_assert_msg(rep != NULL && rep->type == REDIS_REPLY_STATUS, "CONFIG SET requirepass");
+    freeReplyObject(rep);
+    redisFree(r);
+}
+
+/* test_no_secret - -t, the daemon's start and one recipient: no password anywhere */
+START_TEST(test_no_secret)
+{
+    const struct secret_case *k = &secret_cases[_i];
+    char    where[600], url[800], path[700], out[8192], reply[512];
+    const char *argv[] = {DAEMON_REDGREY_BIN, "-t", "-c", path, NULL};
+    struct daemon_redgrey_opts o = {0};
+    struct mta_conn m = {.family = '4', .addr = "192.0.2.7"};
+    struct daemon d;
+    char   *log, text[1024];
+    int     rc;
+
+    redis_requirepass();
+    if (k->unix_sock)
+        snprintf(where, sizeof(where), "%s", getenv("REDGREY_TEST_REDIS_SOCK"));
+    else if (k->down)
+        snprintf(where, sizeof(where), "127.0.0.1:%d", daemon_free_port());
+    else
+        snprintf(where, sizeof(where), "%s", getenv("REDGREY_TEST_REDIS"));
+    snprintf(url, sizeof(url), k->fmt, k->pw, where);
+
+    /* redgrey -t, which contacts the store once */
+    daemon_scratch_path(path, sizeof(path), "secret.conf");
+    snprintf(text, sizeof(text), "store = %s\nuser = \"\"\n", url);
+    ck_assert_int_eq(daemon_write_file(path, text), 0);
+    rc = daemon_capture(argv, out, sizeof(out), 10000);
+    ck_assert_msg(rc == 0, "%s: -t exit %d: %s", k->label, rc, out);
+    ck_assert_msg(strstr(out, k->pw) == NULL, "%s: -t shows the password: %s", k->label, out);
+    if (k->down || k->pw == (const char *) PW_WRONG)
+        ck_assert_msg(strstr(out, "warning") != NULL, "%s: -t did not warn: %s", k->label, out);
+
+    /* the daemon: start, one recipient (greylisted or accepted), stop */
+    o.store = url;
+    snprintf(text, sizeof(text), "secret%d", _i);
+    ck_assert_int_eq(daemon_start_redgrey_with(&d, text, &o), 0);
+    (void) mta_one_rcpt(&d, &m, "<a@example.org>", "<b@example.net>", NULL, reply,
+                        sizeof(reply), NULL);
+    ck_assert_int_eq(daemon_stop(&d, STOP_MS), 0);
+    log = daemon_read_file_ok(d.log);
+    ck_assert_msg(strstr(log, "starting") != NULL, "%s: no start in the log", k->label);
+    ck_assert_msg(strstr(log, k->pw) == NULL, "%s: the log shows the password:\n%s", k->label, log);
+    ck_assert_msg(strstr(reply, k->pw) == NULL, "%s: the MTA is shown the password", k->label);
+    free(log);
+}
+END_TEST
+
 static Suite *
 hostile_suite(void)
 {
@@ -138,6 +234,11 @@ hostile_suite(void)
     TCase  *tc = tcase_create("milter");
 
     tcase_add_loop_test(tc, test_silent_peer, 0, 2);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("secrets");
+    tcase_add_loop_test(tc, test_no_secret, 0, sizeof(secret_cases) / sizeof(secret_cases[0]));
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 
