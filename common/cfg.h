@@ -54,6 +54,7 @@ struct cfg {
     char   *trusted_networks_text;       /* the same blocks as text, for cfg_dump */
     enum cfg_on_error on_store_error;
     int     store_timeout_ms;            /* connect and command timeout */
+    int64_t milter_timeout;              /* seconds libmilter waits for the MTA */
     int     store_pool;                  /* Redis connections */
     char   *key_prefix;                  /* store key prefix */
     char   *reply;                       /* "451 4.7.1 text", as configured */

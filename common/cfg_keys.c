@@ -65,6 +65,8 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_enum, cfg_keys_on_error_parse, cfg_keys_on_error_names, "when the store fails: accept the mail or tempfail it"},
     {"store_timeout", CFG_TYPE_MSECS, "250ms", 10, 10 * CFG_SEC, OFF(store_timeout_ms),
      cfg_set_msecs, NULL, NULL, "connect and command timeout of the store"},
+    {"milter_timeout", CFG_TYPE_SECONDS, "30m", 1 * CFG_SEC, 7210 * CFG_SEC, OFF(milter_timeout),
+     cfg_set_seconds, NULL, NULL, "how long a session may wait for the MTA's next command before it is dropped"},
     {"store_pool", CFG_TYPE_INT, "8", 1, 256, OFF(store_pool),
      cfg_set_int, NULL, NULL, "Redis connections shared by the milter threads"},
     {"key_prefix", CFG_TYPE_STRING, "rg:", 1, 64, OFF(key_prefix),

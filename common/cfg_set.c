@@ -20,6 +20,7 @@
 #include "cfg_priv.h"
 #include "ipaddr.h"
 #include "netblock.h"
+#include "store.h"
 #include "xalloc.h"
 
 #define CFG_REPLY_TEXT_MAX 200           /* bytes of reply text */
@@ -115,21 +116,32 @@ cfg_set_socket(struct cfg *cfg, const struct cfg_key *k, const char *value,
     return cfg_set_string(cfg, k, value, err, errlen);
 }
 
-/* cfg_set_store - a store URL; its own parser checks the rest at open */
+/*
+ * cfg_set_store - a store URL; its own parser checks the rest at open.
+ * An error shows the URL with its password masked (store_url_redact).
+ */
 int
 cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
               char *err, size_t errlen)
 {
     static const char *const kinds[] = {"lmdb:", "redis://", "redis+unix://"};
+    char    shown[1100];
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         size_t  n = strlen(kinds[i]);
 
-        if (strncmp(value, kinds[i], n) == 0 && value[n] != '\0' && !cfg_set_has_blank(value))
-            return cfg_set_string(cfg, k, value, err, errlen);
+        if (strncmp(value, kinds[i], n) == 0 && value[n] != '\0' && !cfg_set_has_blank(value)) {
+            if (cfg_set_string(cfg, k, value, err, errlen) == 0)
+                return 0;
+            break;
+        }
     }
-    return cfg_set_bad(err, errlen, k, value,
-                   "want lmdb:/DIR, redis://HOST[:PORT][/DB] or redis+unix:///PATH");
+    store_url_redact(value, shown, sizeof(shown));
+    return cfg_set_bad(err, errlen, k, shown,
+                   strlen(value) > (size_t) k->max ? "longer than %lld bytes"
+                   : cfg_set_has_ctrl(value) ? "contains a control character"
+                   : "want lmdb:/DIR, redis://HOST[:PORT][/DB] or redis+unix:///PATH",
+                   (long long) k->max);
 }
 
 /*
@@ -233,7 +245,8 @@ cfg_set_ndigits(const char *s)
 
 /*
  * cfg_set_reply - "4XX 4.X.Y text". Greylisting only ever defers mail, so
- * a 2xx, 3xx or 5xx code is refused. libmilter takes the text as a format
+ * a 2xx, 3xx or 5xx code is refused, and so is 421, which makes the MTA
+ * close the whole SMTP session instead of deferring one recipient. libmilter takes the text as a format
  * (a lone '%' makes it drop the text), so '%' must come as "%%".
  */
 int
@@ -248,6 +261,9 @@ cfg_set_reply(struct cfg *cfg, const struct cfg_key *k, const char *value,
     if (value[0] != '4')
         return cfg_set_bad(err, errlen, k, value,
                        "must be a 4xx code: greylisting defers mail, it never rejects it");
+    if (strncmp(value, "421", 3) == 0)
+        return cfg_set_bad(err, errlen, k, value,
+                       "421 closes the SMTP session: use another 4xx code, such as 451");
     x = value + 3 + strspn(value + 3, " ");
     /* Each test only runs once the ones before it held: never past the NUL. */
     if (cfg_set_ndigits(x) != 1 || x[1] != '.'

@@ -18,25 +18,57 @@
 #include "store.h"
 #include "store_redis.h"
 
-/* store_url_redact - copy url into out with any password replaced by "***" */
+/*
+ * store_url_redact_query - in the NUL-terminated s (a buffer of size
+ * bytes), replace the value of every "password=" query parameter by "***",
+ * cutting the end of s if it no longer fits
+ */
+static void
+store_url_redact_query(char *s, size_t size)
+{
+    char   *q = strchr(s, '?');
+
+    while (q != NULL) {
+        char   *v = q + 1, *end = v + strcspn(v, "&");
+
+        if (strncmp(v, "password=", 9) == 0) {
+            size_t  room, mask, tail;
+
+            v += 9;
+            end = v + strcspn(v, "&");
+            room = size - (size_t) (v - s) - 1;  /* bytes from v to the last before the NUL */
+            mask = room < 3 ? room : 3;
+            tail = strlen(end);
+            if (mask + tail > room)
+                tail = room - mask;
+            memmove(v + mask, end, tail);
+            memcpy(v, "***", mask);
+            v[mask + tail] = '\0';
+            end = v + mask;
+        }
+        q = *end == '&' ? end : NULL;
+    }
+}
+
+/*
+ * store_url_redact - copy url into out with any password replaced by
+ * "***": the one of "scheme://[user]:password@..." and the value of a
+ * "?password=" or "&password=" parameter
+ */
 void
 store_url_redact(const char *url, char *out, size_t outlen)
 {
     const char *auth = strstr(url, "://");
     const char *at, *colon;
 
-    /* Only "scheme://user:password@..." carries a secret; keep the rest. */
-    if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL) {
-        snprintf(out, outlen, "%s", url);
+    if (outlen == 0)
         return;
-    }
-    auth += 3;
-    colon = memchr(auth, ':', (size_t) (at - auth));
-    if (colon == NULL) {
+    if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL
+        || (colon = memchr(auth + 3, ':', (size_t) (at - (auth + 3)))) == NULL)
         snprintf(out, outlen, "%s", url);
-        return;
-    }
-    snprintf(out, outlen, "%.*s:***%s", (int) (colon - url), url, at);
+    else
+        snprintf(out, outlen, "%.*s:***%s", (int) (colon - url), url, at);
+    store_url_redact_query(out, outlen);
 }
 
 /* store_url_check - the URL's syntax, as the backend will parse it */

@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -42,6 +43,7 @@
 #include "callbacks.h"
 #include "cfg.h"
 #include "cfg_store.h"
+#include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
 #include "refresh.h"
@@ -363,6 +365,75 @@ main_serve(const struct cfg *c)
     return rc;
 }
 
+/*
+ * main_loopback_host - 1 if the host of an inet/inet6 socket spec is only
+ * loopback addresses; 0 for anything else (no host is every address)
+ */
+static int
+main_loopback_host(const char *host)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+    char    buf[256];
+    size_t  len = strlen(host);
+    int     loop = 1;
+
+    /* libmilter takes inet6:PORT@[::1] as well as inet6:PORT@::1 */
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof(buf)) {
+        memcpy(buf, host + 1, len - 2);
+        buf[len - 2] = '\0';
+        host = buf;
+    }
+    if (*host == '\0' || getaddrinfo(host, NULL, &hints, &res) != 0)
+        return 0;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        struct ipaddr ip;
+
+        if (ipaddr_from_sockaddr(ai->ai_addr, &ip) != 0
+            || !(ip.family == AF_INET ? ip.b[0] == 127
+                 : memcmp(ip.b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0))
+            loop = 0;
+    }
+    freeaddrinfo(res);
+    return loop;
+}
+
+/*
+ * main_warnings - configurations that work but are risky: each warning
+ * goes to stderr (-t) or to the log (start). Returns how many.
+ */
+static int
+main_warnings(const struct cfg *c, int to_stderr)
+{
+    char    msg[3][600];
+    const char *at;
+    long    budget = (long) c->dns_timeout_ms + c->store_timeout_ms;
+    int     n = 0;
+
+    /* A recipient may wait for SPF and then the store: the MTA must wait longer. */
+    if (budget > 10000)
+        snprintf(msg[n++], sizeof(msg[0]),
+                 "dns_timeout + store_timeout is %ld ms, more than the 10 s Sendmail waits "
+                 "for a milter by default: the MTA may give up on redgrey first", budget);
+    if (budget > (long) c->milter_timeout * 1000)
+        snprintf(msg[n++], sizeof(msg[0]),
+                 "dns_timeout + store_timeout is %ld ms, more than milter_timeout (%lld s)",
+                 budget, (long long) c->milter_timeout);
+    /* libmilter trusts its peer: see SECURITY in redgrey(8). */
+    if ((strncmp(c->socket, "inet:", 5) == 0 || strncmp(c->socket, "inet6:", 6) == 0)
+        && ((at = strchr(c->socket, '@')) == NULL || !main_loopback_host(at + 1)))
+        snprintf(msg[n++], sizeof(msg[0]),
+                 "socket %s listens on a non-loopback address: libmilter trusts every "
+                 "peer, and a malformed packet can crash redgrey (see SECURITY in redgrey(8))",
+                 c->socket);
+    for (int i = 0; i < n; i++) {
+        if (to_stderr)
+            fprintf(stderr, "redgrey: warning: %s\n", msg[i]);
+        else
+            log_warn("%s", msg[i]);
+    }
+    return n;
+}
+
 /* main - options, configuration, socket, privileges, then serve */
 int
 main(int argc, char **argv)
@@ -423,6 +494,7 @@ main(int argc, char **argv)
         cfg_store_config(c, &sc);
         if (store_check_reach(&sc, err, sizeof(err)) != 0)
             fprintf(stderr, "redgrey: warning: %s\n", err);
+        (void) main_warnings(c, 1);
         printf("redgrey: %s: configuration OK\n", path);
         cfg_free(c);
         return 0;
@@ -430,12 +502,15 @@ main(int argc, char **argv)
 
     log_init(PACKAGE_NAME, c->log_facility, c->log_level, foreground);
     signal(SIGPIPE, SIG_IGN);
+    (void) main_warnings(c, 0);
 
     /* Open the socket as root, before anything can lose privileges. */
     if (callbacks_register() != 0)
         log_fatal("smfi_register failed");
     if (smfi_setconn(c->socket) != MI_SUCCESS)
         log_fatal("socket %s: smfi_setconn failed", c->socket);
+    /* libmilter's own default is 7210 s: a stalled peer would hold a thread that long. */
+    (void) smfi_settimeout((int) c->milter_timeout);
     errno = 0;
     if (smfi_opensocket(true) != MI_SUCCESS)
         log_fatal("socket %s: cannot listen (address in use, bad address or no permission%s%s)",

@@ -50,6 +50,7 @@ value_of(const struct cfg *cfg, const char *key, char *buf, size_t len)
         {"trusted_networks", offsetof(struct cfg, trusted_networks_text), 's'},
         {"on_store_error", offsetof(struct cfg, on_store_error), 'i'},
         {"store_timeout", offsetof(struct cfg, store_timeout_ms), 'i'},
+        {"milter_timeout", offsetof(struct cfg, milter_timeout), 'l'},
         {"store_pool", offsetof(struct cfg, store_pool), 'i'},
         {"key_prefix", offsetof(struct cfg, key_prefix), 's'},
         {"reply", offsetof(struct cfg, reply), 's'},
@@ -390,6 +391,12 @@ static const struct {
     {"lmdb_mapsize above", "lmdb_mapsize", "1025G", -1, "out of range 1M..1T"},
     {"lmdb_mapsize junk", "lmdb_mapsize", "4GB", -1, "want a size"},
     {"reply 5xx", "reply", "550 5.7.1 Go away", -1, "must be a 4xx code"},
+    {"milter_timeout low", "milter_timeout", "1s", 0, "1"},
+    {"milter_timeout high", "milter_timeout", "7210s", 0, "7210"},
+    {"milter_timeout zero", "milter_timeout", "0", -1, "out of range 1s.."},
+    {"milter_timeout above", "milter_timeout", "7211s", -1, "out of range 1s.."},
+    {"milter_timeout ms", "milter_timeout", "1500ms", -1, "must be whole seconds"},
+    {"reply 421", "reply", "421 4.3.2 Shutting down", -1, "421 closes the SMTP session"},
 };
 
 START_TEST(test_key)
@@ -462,7 +469,11 @@ static const struct {
     {"default", "451 4.7.1 Greylisted, please try again later", 0, "451", "4.7.1",
      "Greylisted, please try again later"},
     {"450", "450 4.2.0 Busy", 0, "450", "4.2.0", "Busy"},
-    {"long xcode", "421 4.123.456 x", 0, "421", "4.123.456", "x"},
+    {"long xcode", "452 4.123.456 x", 0, "452", "4.123.456", "x"},
+    {"421", "421 4.7.1 Closing", -1, "421 closes the SMTP session", NULL, NULL},
+    {"421 no xcode", "421 Bye", -1, "421 closes the SMTP session", NULL, NULL},
+    {"420", "420 4.7.1 Wait", 0, "420", "4.7.1", "Wait"},
+    {"499", "499 4.7.1 Wait", 0, "499", "4.7.1", "Wait"},
     {"extra blanks", "451   4.7.1   Wait", 0, "451", "4.7.1", "Wait"},
     {"percent doubled", "451 4.7.1 100%% sure", 0, "451", "4.7.1", "100%% sure"},
     {"hash", "451 4.7.1 #1 wait", 0, "451", "4.7.1", "#1 wait"},
@@ -642,6 +653,8 @@ static const struct {
     {"retry_window <= delay", "retry-window.conf", 4,
      "retry_window (2h) must be longer than delay (2h)"},
     {"5xx reply", "reply-5xx.conf", 2, "reply: bad value \"550 5.7.1 Go away\": must be a 4xx code"},
+    {"421 reply", "reply-421.conf", 3,
+     "reply: bad value \"421 4.7.1 Closing\": 421 closes the SMTP session"},
     {"unterminated quote", "unterminated.conf", 2, "user: unterminated '\"' in value"},
     {"comment after value", "trailing-comment.conf", 2,
      "delay: bad value \"5m # five minutes\": want a duration"},
@@ -834,7 +847,7 @@ START_TEST(test_sample_conf)
         ck_assert_msg(strstr(sample, needle) != NULL, "contrib/redgrey.conf lacks \"#%s\"", line);
         nkeys++;
     }
-    ck_assert_uint_eq(nkeys, 33);
+    ck_assert_uint_eq(nkeys, 34);
     free(want);
 
     daemon_scratch_path(path, sizeof(path), "sample.conf");

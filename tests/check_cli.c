@@ -34,6 +34,10 @@ static const struct check_case {
     {"store bad port", "store = redis://:pw@127.0.0.1:99999\n", 1, "redgrey: ", ": store \"", "pw@"},
     {"relative lmdb dir", "store = lmdb:var/lib/redgrey\n", 1, "redgrey: ", ": store \"lmdb:var/lib/redgrey\": ",
      NULL},
+    {"store with a blank", "store = \"redis://:s3cret@127.0.0.1 x\"\n", 1, "redgrey: ",
+     ":1: store: bad value \"redis://:***@127.0.0.1 x\"", "s3cret"},
+    {"unix store with a blank", "store = \"redis+unix:///r.sock?password=s3cret x\"\n", 1,
+     "redgrey: ", ":1: store: bad value", "s3cret"},
     {"missing file", NULL, 1, "redgrey: ", "", NULL},
 };
 

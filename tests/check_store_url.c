@@ -202,6 +202,37 @@ START_TEST(test_url_check)
 END_TEST
 
 /* test_blob_key - PREFIX "blob:" NAME; the longest fits STORE_BLOB_KEY_MAX; too small gives 0 */
+/* store_url_redact: every form of password becomes "***"; len is the buffer */
+static const struct {
+    const char *url;
+    size_t  len;
+    const char *want;
+} redact_cases[] = {
+    {"redis://:pw@127.0.0.1:6379/0", 128, "redis://:***@127.0.0.1:6379/0"},
+    {"redis://user:pw@127.0.0.1", 128, "redis://user:***@127.0.0.1"},
+    {"redis://127.0.0.1:6379/2", 128, "redis://127.0.0.1:6379/2"},
+    {"redis+unix:///run/r.sock?password=hunter2", 128, "redis+unix:///run/r.sock?password=***"},
+    {"redis+unix:///run/r.sock?db=2&password=hunter2&x=1", 128,
+     "redis+unix:///run/r.sock?db=2&password=***&x=1"},
+    {"redis+unix:///run/r.sock?password=a&db=1", 128, "redis+unix:///run/r.sock?password=***&db=1"},
+    {"redis+unix:///r?password=ab&password=cd", 128, "redis+unix:///r?password=***&password=***"},
+    {"redis+unix:///r?password=a", 20, "redis+unix:///r?pas"},
+    {"redis+unix:///r?password=a&db=1", 28, "redis+unix:///r?password=**"},
+    {"redis+unix:///r?password=abcdef", 30, "redis+unix:///r?password=***"},
+    {"lmdb:/var/lib/redgrey", 128, "lmdb:/var/lib/redgrey"},
+};
+
+START_TEST(test_url_redact)
+{
+    char    out[128];
+
+    memset(out, 'x', sizeof(out));
+    store_url_redact(redact_cases[_i].url, out, redact_cases[_i].len);
+    ck_assert_msg(strcmp(out, redact_cases[_i].want) == 0, "%s (%zu): got \"%s\", want \"%s\"",
+                  redact_cases[_i].url, redact_cases[_i].len, out, redact_cases[_i].want);
+}
+END_TEST
+
 START_TEST(test_blob_key)
 {
     char    prefix[TRIPLET_PREFIX_MAX + 1], name[STORE_BLOB_NAME_MAX + 1];
@@ -236,6 +267,7 @@ store_url_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("blob key");
     tcase_add_test(tc, test_blob_key);
+    tcase_add_loop_test(tc, test_url_redact, 0, sizeof(redact_cases) / sizeof(redact_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }
