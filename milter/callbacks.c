@@ -50,12 +50,15 @@
 #include "decision.h"
 #include "lists.h"
 #include "log.h"
+#include "reload.h"
 #include "session.h"
 #include "spf_shared.h"
 
-/* What the callbacks share, set by callbacks_init() before smfi_main(). */
-static const struct cfg *cb_cfg;
-static struct decision_config cb_decision; /* the part of cb_cfg the decision reads */
+/*
+ * What the callbacks share, set by callbacks_init() before smfi_main().
+ * The configuration is not here: each session pins the snapshot current
+ * at its start (milter/reload.h) and reads only that one.
+ */
 static struct store *cb_store;
 static char cb_hostname[SESSION_HOST_MAX] = "localhost";
 static atomic_int cb_active;             /* sessions attached, not closed */
@@ -78,12 +81,10 @@ cb_store_notify(const char *line)
     log_warn("%s", line);
 }
 
-/* callbacks_init - the configuration and store the callbacks use */
+/* callbacks_init - the store the callbacks use */
 void
-callbacks_init(const struct cfg *cfg, struct store *store)
+callbacks_init(struct store *store)
 {
-    cb_cfg = cfg;
-    decision_config_init(&cb_decision, cfg);
     cb_store = store;
     store_set_notify(store, cb_store_notify);
     if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
@@ -112,6 +113,15 @@ callbacks_stop(void)
     atomic_store(&cb_stopping, 1);
 }
 
+/* cb_session_free - free s, unpin its configuration, count it out */
+static void
+cb_session_free(struct session *s)
+{
+    reload_put(s->snap);
+    session_free(s);                     /* and its whitelist reference */
+    atomic_fetch_sub(&cb_active, 1);     /* last: main may free everything now */
+}
+
 /*
  * cb_session_attach - allocate and attach a session; NULL when stopping
  * or out of memory (the connection is then answered "continue" without
@@ -132,9 +142,10 @@ cb_session_attach(SMFICTX *ctx)
         log_warn("out of memory for a session: not greylisting this connection");
         return NULL;
     }
-    if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
-        session_free(s);
-        atomic_fetch_sub(&cb_active, 1);
+    /* The configuration of the whole connection: a reload does not change it. */
+    s->snap = reload_get();
+    if (s->snap == NULL || smfi_setpriv(ctx, s) != MI_SUCCESS) {
+        cb_session_free(s);
         return NULL;
     }
     return s;
@@ -191,7 +202,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         s->facts.mta.data_step = (f1 & SMFIP_NODATA) != 0;
         steps |= s->nr_flags;
         /* A null-sender tempfail deferred to DATA needs the DATA step. */
-        if (cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
+        if (s->snap->cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
             steps &= ~(unsigned long) SMFIP_NODATA;
     }
 
@@ -252,8 +263,8 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
      */
     if (s == NULL && (s = cb_session_attach(ctx)) == NULL)
         return SMFIS_CONTINUE;
-    session_set_client(s, hostaddr, cb_cfg->netmask_v4, cb_cfg->netmask_v6,
-                       cb_cfg->trusted_networks);
+    session_set_client(s, hostaddr, s->snap->cfg->netmask_v4, s->snap->cfg->netmask_v6,
+                       s->snap->cfg->trusted_networks);
     session_set_host(s, smfi_getsymval(ctx, "j"));
     session_set_helo(s, NULL);
     session_reset_message(s);
@@ -295,12 +306,12 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
 
     if (kind == MAILADDR_JUNK || identity[0] == '\0')
         return;
-    if (!cb_cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
+    if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
         return;
     (void) spf_check_client(spf_shared_get(), &s->ip, s->helo,
                             kind == MAILADDR_NULL ? NULL : s->from_domain, &m->spf);
     m->spf_checked = 1;
-    if (m->spf.keyable && cb_cfg->spf_keying)
+    if (m->spf.keyable && s->snap->cfg->spf_keying)
         session_set_spf_key(s, m->spf.domain);
     m->wl_sender = wlist_sender_domain(s->wl, m->spf.domain, 1);
 }
@@ -408,10 +419,10 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     session_set_rcpt(s, argv != NULL ? argv[0] : NULL);
     s->facts.wl_rcpt = wlist_recipient(s->wl, s->t.rcpt);
     s->facts.store = DECISION_STORE_NOT_ASKED;
-    decision_make(&cb_decision, &s->facts, &v);
+    decision_make(&s->snap->decision, &s->facts, &v);
     if (v.action == DECISION_ASK_STORE) {
         cb_store_ask(s);
-        decision_make(&cb_decision, &s->facts, &v);
+        decision_make(&s->snap->decision, &s->facts, &v);
     }
 
     cb_log(ctx, s, &v);
@@ -446,7 +457,7 @@ mlfi_data(SMFICTX *ctx)
 
     if (s == NULL)
         return SMFIS_CONTINUE;
-    decision_data(&cb_decision, &s->facts, &v);
+    decision_data(&s->snap->decision, &s->facts, &v);
     if (v.reason != DECISION_REASON_NONE)
         cb_log(ctx, s, &v);
     if (v.action == DECISION_TEMPFAIL)
@@ -522,8 +533,7 @@ mlfi_close(SMFICTX *ctx)
 
     if (s != NULL) {
         smfi_setpriv(ctx, NULL);
-        session_free(s);                 /* and its whitelist reference */
-        atomic_fetch_sub(&cb_active, 1); /* last: main may free everything now */
+        cb_session_free(s);
     }
     return SMFIS_CONTINUE;
 }

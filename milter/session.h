@@ -28,6 +28,8 @@
 #include "triplet.h"
 #include "wlist.h"
 
+struct reload_snap;
+
 #define SESSION_LOGADDR_MAX 256          /* escaped address in a log line */
 #define SESSION_HOST_MAX    256          /* the MTA's host name (j macro) */
 
@@ -41,6 +43,7 @@ struct session {
      */
     struct decision_facts facts;
     unsigned long nr_flags;              /* SMFIP_NR_* granted: those steps do not reply */
+    const struct reload_snap *snap;      /* configuration pinned at the start (reload.h) */
 
     /* Set at connect (helo at HELO); wl renewed at each MAIL. */
     struct ipaddr ip;                    /* the client, v4-mapped folded to v4 */
