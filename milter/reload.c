@@ -117,17 +117,17 @@ reload_str_differs(const char *a, const char *b)
 static void
 reload_restart_keys(const struct cfg *o, const struct cfg *n)
 {
-#define RELOAD_STR(k) \
-    if (reload_str_differs(o->k, n->k)) log_warn("reload: " #k " changed: needs a restart")
-#define RELOAD_NUM(k) \
-    if (o->k != n->k) log_warn("reload: " #k " changed: needs a restart")
+#define RELOAD_KEY(k, differs) \
+    if (differs) log_warn("reload: %s changed: needs a restart", k)
+#define RELOAD_STR(k) RELOAD_KEY(#k, reload_str_differs(o->k, n->k))
+#define RELOAD_NUM(k) RELOAD_KEY(#k, o->k != n->k)
     RELOAD_STR(socket);
     RELOAD_STR(user);
     RELOAD_STR(group);
     RELOAD_STR(pidfile);
     RELOAD_STR(store);
     RELOAD_STR(key_prefix);
-    RELOAD_NUM(store_timeout_ms);
+    RELOAD_KEY("store_timeout", o->store_timeout_ms != n->store_timeout_ms);
     RELOAD_NUM(store_pool);
     RELOAD_NUM(lmdb_mapsize);
     RELOAD_NUM(delay);
@@ -136,13 +136,14 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_NUM(awl_threshold);
     RELOAD_NUM(awl_ttl);
     RELOAD_STR(dns_servers);
-    RELOAD_NUM(dns_timeout_ms);
+    RELOAD_KEY("dns_timeout", o->dns_timeout_ms != n->dns_timeout_ms);
     RELOAD_STR(spf_probe);
     RELOAD_STR(spf_domains);
     RELOAD_NUM(spf_refresh);
     RELOAD_NUM(log_level);
     RELOAD_NUM(log_facility);
 #undef RELOAD_STR
+#undef RELOAD_KEY
 #undef RELOAD_NUM
 }
 
