@@ -9,13 +9,14 @@
  * and apply what decision_make() (common/decision.c, where the whole
  * decision lives) says: the milter answer and its reply, one log line
  * per recipient, the X-Greylist header at eom. This is the only place
- * that logs decisions. Nothing here ever rejects: the worst answer is a
+ * that logs decisions, and the one summary line per message at its end
+ * (eom or abort). Nothing here ever rejects: the worst answer is a
  * tempfail, so a bug or an outage can delay mail but never bounce it.
  *
  * Negotiation asks the MTA for as little as possible: no headers or body,
  * no DATA unless the null sender is greylisted there, no replies to
  * CONNECT, HELO and MAIL (always "continue"), and only the macros the
- * decision and its log line use.
+ * decision and its log lines use.
  *
  * The null sender with null_sender_stage = data: each recipient is still
  * decided (and logged) at RCPT, but a tempfail is only remembered and
@@ -50,6 +51,7 @@
 #include "decision.h"
 #include "lists.h"
 #include "log.h"
+#include "logesc.h"
 #include "reload.h"
 #include "session.h"
 #include "spf_shared.h"
@@ -266,6 +268,11 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     session_set_client(s, hostaddr, s->snap->cfg->netmask_v4, s->snap->cfg->netmask_v6,
                        s->snap->cfg->trusted_networks);
     session_set_host(s, smfi_getsymval(ctx, "j"));
+    {
+        const char *name = smfi_getsymval(ctx, "{client_name}");
+
+        snprintf(s->client_name, sizeof(s->client_name), "%s", name != NULL ? name : "");
+    }
     session_set_helo(s, NULL);
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
@@ -335,6 +342,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
     kind = session_set_sender(s, argv != NULL ? argv[0] : NULL);
+    s->msg_open = 1;
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->facts.msg.auth = auth != NULL && auth[0] != '\0';
     if (decision_skip(&s->facts) == DECISION_REASON_NONE)
@@ -378,6 +386,50 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
              qid, v->log_action, decision_reason_name(v->reason), s->client,
              s->t.client_key[0] != '\0' ? s->t.client_key : "-",
              s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf);
+}
+
+/* cb_count - one recipient's verdict into the message's summary counts */
+static void
+cb_count(struct session *s, const struct decision_verdict *v)
+{
+    s->rcpts++;
+    if (strcmp(v->log_action, "greylist") == 0)
+        s->n_greylist++;
+    else if (strcmp(v->log_action, "pass") == 0)
+        s->n_pass++;
+    else
+        s->n_accept++;
+    if (v->delay > s->largest_delay)
+        s->largest_delay = v->delay;
+}
+
+/*
+ * cb_summary - the one line per message, at its end (eom or abort):
+ * QUEUEID: summary client=NAME[IP] helo=HELO from=<S> rcpts=N greylist=N
+ * pass=N accept=N key=K delay=N|- end=eom|abort. Every field from the
+ * network goes through logesc. Only once per message: the reset after it
+ * clears msg_open (Postfix may abort twice).
+ */
+static void
+cb_summary(SMFICTX *ctx, const struct session *s, const char *end)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+    char    qbuf[LOGESC_SIZE(64)], nbuf[LOGESC_SIZE(SESSION_HOST_MAX)];
+    char    hbuf[LOGESC_SIZE(SPF_CHECK_DOMAIN_MAX + 1)];
+    char    dbuf[32] = "-";
+
+    if (!s->msg_open)
+        return;
+    if (s->largest_delay >= 0)
+        snprintf(dbuf, sizeof(dbuf), "%lld", (long long) s->largest_delay);
+    log_info("%s: summary client=%s%s helo=%s from=<%s> rcpts=%u greylist=%u pass=%u "
+             "accept=%u key=%s delay=%s end=%s",
+             qid != NULL && qid[0] != '\0' ? logesc_str(qid, qbuf, sizeof(qbuf)) : "NOQUEUE",
+             s->client_name[0] != '\0' ? logesc_str(s->client_name, nbuf, sizeof(nbuf))
+             : "unknown", s->client,
+             s->helo[0] != '\0' ? logesc_str(s->helo, hbuf, sizeof(hbuf)) : "-",
+             s->from_log, s->rcpts, s->n_greylist, s->n_pass, s->n_accept,
+             s->t.client_key[0] != '\0' ? s->t.client_key : "-", dbuf, end);
 }
 
 /*
@@ -426,6 +478,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     }
 
     cb_log(ctx, s, &v);
+    cb_count(s, &v);
     if (v.header && v.delay > s->max_delay)
         s->max_delay = v.delay;
     switch (v.action) {
@@ -503,6 +556,7 @@ mlfi_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     if (s->max_delay >= 0)
         cb_add_header(ctx, s);
+    cb_summary(ctx, s, "eom");
     session_reset_message(s);
     return SMFIS_CONTINUE;
 }
@@ -517,8 +571,10 @@ mlfi_abort(SMFICTX *ctx)
 {
     struct session *s = smfi_getpriv(ctx);
 
-    if (s != NULL)
+    if (s != NULL) {
+        cb_summary(ctx, s, "abort");
         session_reset_message(s);
+    }
     return SMFIS_CONTINUE;
 }
 
