@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "miltc.h"
@@ -268,6 +271,62 @@ START_TEST(test_reload_load)
 }
 END_TEST
 
+/*
+ * test_term_drains - SIGTERM while a session is in flight and a
+ * big-sender expansion hangs on a DNS server that never answers: the
+ * session still gets its answer, and the daemon exits 0 within the
+ * bound (libmilter's 5 s poll, 3 s for sessions, 2 s for the expansion:
+ * under the unit's TimeoutStopSec of 15 s), long before the expansion's
+ * DNS timeout.
+ */
+START_TEST(test_term_drains)
+{
+    struct miltc *c = malloc(sizeof(*c));
+    char    list[600], extra[1400], addr[32], why[300];
+    struct mta_conn m = {'4', addr, NULL, NULL, NULL, 0};
+    struct timespec t0;
+    int     port, fd, r, status;
+    long    took;
+
+    ck_assert_ptr_nonnull(c);
+    /* A UDP port that is bound but never read: every query times out. */
+    ck_assert_int_ge(fd = daemon_bind_loopback(SOCK_DGRAM, &port), 0);
+    daemon_scratch_path(list, sizeof(list), "drain-domains");
+    ck_assert_int_eq(daemon_write_file(list, "slow.example\n"), 0);
+    snprintf(extra, sizeof(extra), "reply = " OLD_REPLY "\nspf_keying = no\n"
+             "spf_domains = %s\ndns_servers = 127.0.0.1:%d\ndns_timeout = 20s\n", list, port);
+    if (daemon_start_redgrey(&rd, "drain", extra, NULL) != 0) {
+        daemon_log_print(&rd);
+        ck_abort_msg("drain: redgrey did not start");
+    }
+    ck_assert_msg(daemon_log_wait(&rd, "bigsenders: expanding", 1, WAIT_MS) == 1,
+                  "no expansion started");
+    new_addr(addr, sizeof(addr));
+    ck_assert_msg(mta_connect(c, &rd, &m, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_int_eq(mta_mail(c, "<a@sender.example>", NULL), SMFIR_CONTINUE);
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(daemon_signal(&rd, SIGTERM), 0);
+    r = miltc_rcpt(c, "<b@rcpt.example>");
+    ck_assert_msg(r == SMFIR_REPLYCODE, "in flight after SIGTERM: got %s, want 'y'",
+                  mta_answer_name(r));
+    ck_assert_str_eq(c->reply, OLD_REPLY);
+    miltc_abort(c);
+    miltc_quit(c);
+    free(c);
+
+    status = daemon_wait(&rd, STOP_MS + 4000);
+    took = daemon_ms_since(&t0);
+    close(fd);
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        daemon_log_print(&rd);
+    ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "exit: got status 0x%x after %ld ms, want exit 0", status, took);
+    ck_assert_msg(took < 12000, "the stop took %ld ms, want under 12 s", took);
+    ck_assert_int_eq(daemon_log_count(&rd, "big-sender expansion still running"), 1);
+}
+END_TEST
+
 /* reload_suite - the tests */
 static Suite *
 reload_suite(void)
@@ -279,6 +338,7 @@ reload_suite(void)
     tcase_add_test(tc, test_reload_reply);
     tcase_add_test(tc, test_reload_bad);
     tcase_add_test(tc, test_reload_load);
+    tcase_add_test(tc, test_term_drains);
     tcase_set_timeout(tc, 90);
     suite_add_tcase(s, tc);
     return s;
