@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "grace.h"
 #include "lists.h"
 #include "log.h"
@@ -67,7 +68,7 @@ static struct grace lists_grace;         /* lists_wlist calls in flight */
 static pthread_mutex_t lists_writer = PTHREAD_MUTEX_INITIALIZER; /* serialises installs */
 static char *lists_paths[WLIST_NKINDS];  /* the configured files (copies); NULL = none */
 static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER; /* paths, stamps, reloads */
-static pthread_cond_t lists_wake = PTHREAD_COND_INITIALIZER; /* lists_fini wakes the thread */
+static pthread_cond_t lists_wake;      /* lists_fini wakes the thread (monotonic waits) */
 static pthread_t lists_thread;           /* the reload thread */
 static int lists_thread_running;         /* lists_thread was started, not joined */
 static atomic_int lists_stopping;        /* set by lists_fini */
@@ -211,22 +212,6 @@ lists_reload(const char *why, char *err, size_t errlen)
     return 0;
 }
 
-/* lists_deadline - now + lists_interval_ms on the realtime clock (the condvar's) */
-static struct timespec
-lists_deadline(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += lists_interval_ms / 1000;
-    ts.tv_nsec += (lists_interval_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* lists_reload_main - the reload thread: every interval, reload what changed */
 static void *
 lists_reload_main(void *arg)
@@ -236,7 +221,7 @@ lists_reload_main(void *arg)
     (void) arg;
     pthread_mutex_lock(&lists_lock);
     while (!atomic_load(&lists_stopping)) {
-        struct timespec ts = lists_deadline();
+        struct timespec ts = clock_ts_after_ms(lists_interval_ms);
         int     rc = 0;
 
         while (!atomic_load(&lists_stopping) && rc != ETIMEDOUT)
@@ -328,11 +313,17 @@ lists_init(const struct cfg *c, char *err, size_t errlen)
     /* The reload thread takes no signal: those are for the main thread and libmilter. */
     lists_interval_from_env();
     atomic_store(&lists_stopping, 0);
+    if ((rc = clock_cond_init(&lists_wake)) != 0) {
+        snprintf(err, errlen, "cannot start the whitelist reload thread: %s", strerror(rc));
+        lists_fini();
+        return -1;
+    }
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &set);
     rc = pthread_create(&lists_thread, NULL, lists_reload_main, NULL);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
     if (rc != 0) {
+        pthread_cond_destroy(&lists_wake);
         snprintf(err, errlen, "cannot start the whitelist reload thread: %s", strerror(rc));
         lists_fini();
         return -1;
@@ -365,6 +356,7 @@ lists_fini(void)
         pthread_cond_signal(&lists_wake);
         pthread_mutex_unlock(&lists_lock);
         pthread_join(lists_thread, NULL);
+        pthread_cond_destroy(&lists_wake);
         lists_thread_running = 0;
     }
     lists_install(NULL);
