@@ -9,13 +9,14 @@
  * and apply what decision_make() (common/decision.c, where the whole
  * decision lives) says: the milter answer and its reply, one log line
  * per recipient, the X-Greylist header at eom. This is the only place
- * that logs decisions. Nothing here ever rejects: the worst answer is a
+ * that logs decisions, and the one summary line per message at its end
+ * (eom or abort). Nothing here ever rejects: the worst answer is a
  * tempfail, so a bug or an outage can delay mail but never bounce it.
  *
  * Negotiation asks the MTA for as little as possible: no headers or body,
  * no DATA unless the null sender is greylisted there, no replies to
  * CONNECT, HELO and MAIL (always "continue"), and only the macros the
- * decision and its log line use.
+ * decision and its log lines use.
  *
  * The null sender with null_sender_stage = data: each recipient is still
  * decided (and logged) at RCPT, but a tempfail is only remembered and
@@ -51,12 +52,15 @@
 #include "lists.h"
 #include "log.h"
 #include "logesc.h"
+#include "reload.h"
 #include "session.h"
 #include "spf_shared.h"
 
-/* What the callbacks share, set by callbacks_init() before smfi_main(). */
-static const struct cfg *cb_cfg;
-static struct decision_config cb_decision; /* the part of cb_cfg the decision reads */
+/*
+ * What the callbacks share, set by callbacks_init() before smfi_main().
+ * The configuration is not here: each session pins the snapshot current
+ * at its start (milter/reload.h) and reads only that one.
+ */
 static struct store *cb_store;
 static char cb_hostname[SESSION_HOST_MAX] = "localhost";
 static atomic_int cb_active;             /* sessions attached, not closed */
@@ -79,12 +83,10 @@ cb_store_notify(const char *line)
     log_warn("%s", line);
 }
 
-/* callbacks_init - the configuration and store the callbacks use */
+/* callbacks_init - the store the callbacks use */
 void
-callbacks_init(const struct cfg *cfg, struct store *store)
+callbacks_init(struct store *store)
 {
-    cb_cfg = cfg;
-    decision_config_init(&cb_decision, cfg);
     cb_store = store;
     store_set_notify(store, cb_store_notify);
     if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
@@ -113,6 +115,15 @@ callbacks_stop(void)
     atomic_store(&cb_stopping, 1);
 }
 
+/* cb_session_free - free s, unpin its configuration, count it out */
+static void
+cb_session_free(struct session *s)
+{
+    reload_put(s->snap);
+    session_free(s);                     /* and its whitelist reference */
+    atomic_fetch_sub(&cb_active, 1);     /* last: main may free everything now */
+}
+
 /*
  * cb_session_attach - allocate and attach a session; NULL when stopping
  * or out of memory (the connection is then answered "continue" without
@@ -133,9 +144,10 @@ cb_session_attach(SMFICTX *ctx)
         log_warn("out of memory for a session: not greylisting this connection");
         return NULL;
     }
-    if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
-        session_free(s);
-        atomic_fetch_sub(&cb_active, 1);
+    /* The configuration of the whole connection: a reload does not change it. */
+    s->snap = reload_get();
+    if (s->snap == NULL || smfi_setpriv(ctx, s) != MI_SUCCESS) {
+        cb_session_free(s);
         return NULL;
     }
     return s;
@@ -192,7 +204,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         s->facts.mta.data_step = (f1 & SMFIP_NODATA) != 0;
         steps |= s->nr_flags;
         /* A null-sender tempfail deferred to DATA needs the DATA step. */
-        if (cb_cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
+        if (s->snap->cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
             steps &= ~(unsigned long) SMFIP_NODATA;
     }
 
@@ -253,9 +265,14 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
      */
     if (s == NULL && (s = cb_session_attach(ctx)) == NULL)
         return SMFIS_CONTINUE;
-    session_set_client(s, hostaddr, cb_cfg->netmask_v4, cb_cfg->netmask_v6,
-                       cb_cfg->trusted_networks);
+    session_set_client(s, hostaddr, s->snap->cfg->netmask_v4, s->snap->cfg->netmask_v6,
+                       s->snap->cfg->trusted_networks);
     session_set_host(s, smfi_getsymval(ctx, "j"));
+    {
+        const char *name = smfi_getsymval(ctx, "{client_name}");
+
+        snprintf(s->client_name, sizeof(s->client_name), "%s", name != NULL ? name : "");
+    }
     session_set_helo(s, NULL);
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
@@ -296,12 +313,12 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
 
     if (kind == MAILADDR_JUNK || identity[0] == '\0')
         return;
-    if (!cb_cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
+    if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
         return;
     (void) spf_check_client(spf_shared_get(), &s->ip, s->helo,
                             kind == MAILADDR_NULL ? NULL : s->from_domain, &m->spf);
     m->spf_checked = 1;
-    if (m->spf.keyable && cb_cfg->spf_keying)
+    if (m->spf.keyable && s->snap->cfg->spf_keying)
         session_set_spf_key(s, m->spf.domain);
     m->wl_sender = wlist_sender_domain(s->wl, m->spf.domain, 1);
 }
@@ -325,6 +342,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
     kind = session_set_sender(s, argv != NULL ? argv[0] : NULL);
+    s->msg_open = 1;
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->facts.msg.auth = auth != NULL && auth[0] != '\0';
     if (decision_skip(&s->facts) == DECISION_REASON_NONE)
@@ -370,6 +388,50 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
              s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf);
 }
 
+/* cb_count - one recipient's verdict into the message's summary counts */
+static void
+cb_count(struct session *s, const struct decision_verdict *v)
+{
+    s->rcpts++;
+    if (strcmp(v->log_action, "greylist") == 0)
+        s->n_greylist++;
+    else if (strcmp(v->log_action, "pass") == 0)
+        s->n_pass++;
+    else
+        s->n_accept++;
+    if (v->delay > s->largest_delay)
+        s->largest_delay = v->delay;
+}
+
+/*
+ * cb_summary - the one line per message, at its end (eom or abort):
+ * QUEUEID: summary client=NAME[IP] helo=HELO from=<S> rcpts=N greylist=N
+ * pass=N accept=N key=K delay=N|- end=eom|abort. Every field from the
+ * network goes through logesc. Only once per message: the reset after it
+ * clears msg_open (Postfix may abort twice).
+ */
+static void
+cb_summary(SMFICTX *ctx, const struct session *s, const char *end)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+    char    qbuf[LOGESC_SIZE(64)], nbuf[LOGESC_SIZE(SESSION_HOST_MAX)];
+    char    hbuf[LOGESC_SIZE(SPF_CHECK_DOMAIN_MAX + 1)];
+    char    dbuf[32] = "-";
+
+    if (!s->msg_open)
+        return;
+    if (s->largest_delay >= 0)
+        snprintf(dbuf, sizeof(dbuf), "%lld", (long long) s->largest_delay);
+    log_info("%s: summary client=%s%s helo=%s from=<%s> rcpts=%u greylist=%u pass=%u "
+             "accept=%u key=%s delay=%s end=%s",
+             qid != NULL && qid[0] != '\0' ? logesc_str(qid, qbuf, sizeof(qbuf)) : "NOQUEUE",
+             s->client_name[0] != '\0' ? logesc_str(s->client_name, nbuf, sizeof(nbuf))
+             : "unknown", s->client,
+             s->helo[0] != '\0' ? logesc_str(s->helo, hbuf, sizeof(hbuf)) : "-",
+             s->from_log, s->rcpts, s->n_greylist, s->n_pass, s->n_accept,
+             s->t.client_key[0] != '\0' ? s->t.client_key : "-", dbuf, end);
+}
+
 /*
  * cb_store_ask - ask the store about the triplet and put the outcome into
  * the facts; an outage is logged here, rate-limited.
@@ -409,13 +471,14 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     session_set_rcpt(s, argv != NULL ? argv[0] : NULL);
     s->facts.wl_rcpt = wlist_recipient(s->wl, s->t.rcpt);
     s->facts.store = DECISION_STORE_NOT_ASKED;
-    decision_make(&cb_decision, &s->facts, &v);
+    decision_make(&s->snap->decision, &s->facts, &v);
     if (v.action == DECISION_ASK_STORE) {
         cb_store_ask(s);
-        decision_make(&cb_decision, &s->facts, &v);
+        decision_make(&s->snap->decision, &s->facts, &v);
     }
 
     cb_log(ctx, s, &v);
+    cb_count(s, &v);
     if (v.header && v.delay > s->max_delay)
         s->max_delay = v.delay;
     switch (v.action) {
@@ -447,7 +510,7 @@ mlfi_data(SMFICTX *ctx)
 
     if (s == NULL)
         return SMFIS_CONTINUE;
-    decision_data(&cb_decision, &s->facts, &v);
+    decision_data(&s->snap->decision, &s->facts, &v);
     if (v.reason != DECISION_REASON_NONE)
         cb_log(ctx, s, &v);
     if (v.action == DECISION_TEMPFAIL)
@@ -493,6 +556,7 @@ mlfi_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     if (s->max_delay >= 0)
         cb_add_header(ctx, s);
+    cb_summary(ctx, s, "eom");
     session_reset_message(s);
     return SMFIS_CONTINUE;
 }
@@ -507,8 +571,10 @@ mlfi_abort(SMFICTX *ctx)
 {
     struct session *s = smfi_getpriv(ctx);
 
-    if (s != NULL)
+    if (s != NULL) {
+        cb_summary(ctx, s, "abort");
         session_reset_message(s);
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -523,8 +589,7 @@ mlfi_close(SMFICTX *ctx)
 
     if (s != NULL) {
         smfi_setpriv(ctx, NULL);
-        session_free(s);                 /* and its whitelist reference */
-        atomic_fetch_sub(&cb_active, 1); /* last: main may free everything now */
+        cb_session_free(s);
     }
     return SMFIS_CONTINUE;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * callbacks.h - the libmilter glue: registration and the shared state the
- * callbacks read (configuration and store), set once before smfi_main().
+ * callbacks.h - the libmilter glue: registration and the store the
+ * callbacks share, set once before smfi_main(). Each session reads the
+ * configuration snapshot it pinned at its start (milter/reload.h).
  *
  * Thread-safety: callbacks_register() and callbacks_init() run in the
  * main thread before smfi_main(); callbacks_stop() and callbacks_active()
@@ -17,10 +18,11 @@
 int     callbacks_register(void);
 
 /*
- * callbacks_init - give the callbacks the configuration and the store;
- * both must outlive smfi_main() and every session still open after it.
+ * callbacks_init - give the callbacks the store; it must outlive
+ * smfi_main() and every session still open after it. The configuration
+ * comes from reload_get(), so reload_init() must have run.
  */
-void    callbacks_init(const struct cfg *cfg, struct store *store);
+void    callbacks_init(struct store *store);
 
 /* callbacks_active - number of sessions not closed yet */
 int     callbacks_active(void);

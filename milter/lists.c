@@ -18,14 +18,12 @@
  * and the wlist_ref(). The wait lasts as long as the longest
  * load-and-ref in flight: a few instructions.
  *
- * The reload thread sleeps in sigtimedwait() on SIGUSR1: a signal means
- * "reload now", a timeout means "reload if a file changed". SIGUSR1 is
- * blocked in every thread (lists_init blocks it before libmilter starts
- * its threads, which inherit the mask), so it is only ever taken there;
- * libmilter's own signal thread waits for SIGHUP, SIGTERM and SIGINT and
- * never sees it. The reload thread itself blocks every signal, so that
- * those three still go to libmilter. Stopping sends SIGUSR1 to the
- * thread itself.
+ * The reload thread sleeps on a condition variable: a timeout means
+ * "reload if a file changed". A forced reload (SIGHUP or SIGUSR1, through
+ * milter/reload.c) calls lists_reconfigure() from the daemon's main
+ * thread, with the file names of the new configuration. One mutex
+ * (lists_lock) serialises the two and guards the file names; readers
+ * never take it.
  *
  * A bad file at reload is logged once: the state of the files at that
  * failure is remembered, and they are not tried again (nor the failure
@@ -43,6 +41,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "grace.h"
 #include "lists.h"
 #include "log.h"
@@ -68,6 +67,8 @@ static _Atomic(struct wlist *) lists_cur; /* current whitelists, one reference o
 static struct grace lists_grace;         /* lists_wlist calls in flight */
 static pthread_mutex_t lists_writer = PTHREAD_MUTEX_INITIALIZER; /* serialises installs */
 static char *lists_paths[WLIST_NKINDS];  /* the configured files (copies); NULL = none */
+static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER; /* paths, stamps, reloads */
+static pthread_cond_t lists_wake;      /* lists_fini wakes the thread (monotonic waits) */
 static pthread_t lists_thread;           /* the reload thread */
 static int lists_thread_running;         /* lists_thread was started, not joined */
 static atomic_int lists_stopping;        /* set by lists_fini */
@@ -172,63 +173,89 @@ lists_install(struct wlist *w)
 }
 
 /*
- * lists_reload - reload when forced (SIGUSR1) or when a file changed and
- * is not in the state that already failed. Runs in the reload thread.
+ * lists_reload - reload when forced (why names the cause, else NULL) or
+ * when a file changed and is not in the state that already failed.
+ * Called with lists_lock held. Returns 0, or -1 when a file is bad (logged
+ * here, with err set to it).
  */
-static void
-lists_reload(int forced)
+static int
+lists_reload(const char *why, char *err, size_t errlen)
 {
+    int     forced = why != NULL;
     struct wlist_files files;
     struct lists_stamp now[WLIST_NKINDS];
     struct wlist *cur, *w;
-    char    err[CFG_ERRLEN], desc[160];
+    char    desc[160];
     int     changed;
 
     cur = lists_wlist();
     changed = wlist_changed(cur);
     wlist_unref(cur);
     if (!forced && !changed)
-        return;
+        return 0;
     lists_stamp_files(now);
     if (!forced && lists_failed_valid && lists_stamp_same(now, lists_failed))
-        return;
+        return 0;
 
     lists_files(&files);
     err[0] = '\0';
-    if ((w = wlist_load(&files, err, sizeof(err))) == NULL) {
+    if ((w = wlist_load(&files, err, errlen)) == NULL) {
         log_warn("whitelists not reloaded, keeping the lists in use: %s", err);
         memcpy(lists_failed, now, sizeof(lists_failed));
         lists_failed_valid = 1;
-        return;
+        return -1;
     }
     lists_failed_valid = 0;
     lists_install(w);
-    log_info("whitelists reloaded (%s): %s", forced ? "SIGUSR1" : "a file changed",
+    log_info("whitelists reloaded (%s): %s", forced ? why : "a file changed",
              lists_describe(w, desc, sizeof(desc)));
+    return 0;
 }
 
-/* lists_reload_main - the reload thread: wait for SIGUSR1 or the interval */
+/* lists_reload_main - the reload thread: every interval, reload what changed */
 static void *
 lists_reload_main(void *arg)
 {
-    sigset_t set;
-    struct timespec ts = {lists_interval_ms / 1000, (lists_interval_ms % 1000) * 1000000L};
-    int     sig;
+    char    err[CFG_ERRLEN];
 
     (void) arg;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
+    pthread_mutex_lock(&lists_lock);
     while (!atomic_load(&lists_stopping)) {
-        sig = sigtimedwait(&set, NULL, &ts);
+        struct timespec ts = clock_ts_after_ms(lists_interval_ms);
+        int     rc = 0;
+
+        while (!atomic_load(&lists_stopping) && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&lists_wake, &lists_lock, &ts);
         if (atomic_load(&lists_stopping))
             break;
-        if (sig == SIGUSR1)
-            lists_reload(1);
-        else if (sig < 0 && errno == EAGAIN)
-            lists_reload(0);
-        /* EINTR (another signal's handler ran): wait again. */
+        (void) lists_reload(NULL, err, sizeof(err));
     }
+    pthread_mutex_unlock(&lists_lock);
     return NULL;
+}
+
+/* lists_reconfigure - take c's file names and reload now; the old names stay on failure */
+int
+lists_reconfigure(const struct cfg *c, const char *why, char *err, size_t errlen)
+{
+    char   *old[WLIST_NKINDS];
+    int     rc;
+
+    pthread_mutex_lock(&lists_lock);
+    for (int k = 0; k < WLIST_NKINDS; k++)
+        old[k] = lists_paths[k] != NULL ? xstrdup(lists_paths[k]) : NULL;
+    lists_paths_set(c);
+    rc = lists_reload(why, err, errlen);
+    for (int k = 0; k < WLIST_NKINDS; k++) {
+        if (rc != 0) {
+            free(lists_paths[k]);
+            lists_paths[k] = old[k];
+        } else {
+            free(old[k]);
+        }
+    }
+    pthread_mutex_unlock(&lists_lock);
+    return rc;
 }
 
 /* lists_check - load and drop the whitelists lists_init would load */
@@ -264,7 +291,7 @@ lists_interval_from_env(void)
         lists_interval_ms = ms;
 }
 
-/* lists_init - whitelists, SIGUSR1 blocked, reload thread */
+/* lists_init - whitelists, reload thread */
 int
 lists_init(const struct cfg *c, char *err, size_t errlen)
 {
@@ -283,22 +310,20 @@ lists_init(const struct cfg *c, char *err, size_t errlen)
     lists_install(w);
     log_info("whitelists loaded: %s", lists_describe(w, desc, sizeof(desc)));
 
-    /*
-     * SIGUSR1 is blocked here, before libmilter's threads exist, so it is
-     * blocked in all of them. The reload thread starts with every signal
-     * blocked: SIGTERM and the like must reach libmilter's sigwait, and
-     * SIGUSR1 reaches the thread through sigtimedwait only.
-     */
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* The reload thread takes no signal: those are for the main thread and libmilter. */
     lists_interval_from_env();
     atomic_store(&lists_stopping, 0);
+    if ((rc = clock_cond_init(&lists_wake)) != 0) {
+        snprintf(err, errlen, "cannot start the whitelist reload thread: %s", strerror(rc));
+        lists_fini();
+        return -1;
+    }
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &set);
     rc = pthread_create(&lists_thread, NULL, lists_reload_main, NULL);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
     if (rc != 0) {
+        pthread_cond_destroy(&lists_wake);
         snprintf(err, errlen, "cannot start the whitelist reload thread: %s", strerror(rc));
         lists_fini();
         return -1;
@@ -326,9 +351,12 @@ void
 lists_fini(void)
 {
     if (lists_thread_running) {
+        pthread_mutex_lock(&lists_lock);
         atomic_store(&lists_stopping, 1);
-        pthread_kill(lists_thread, SIGUSR1);
+        pthread_cond_signal(&lists_wake);
+        pthread_mutex_unlock(&lists_lock);
         pthread_join(lists_thread, NULL);
+        pthread_cond_destroy(&lists_wake);
         lists_thread_running = 0;
     }
     lists_install(NULL);

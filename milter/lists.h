@@ -5,12 +5,12 @@
  *
  * They are loaded at startup, before smfi_main(); a bad whitelist line is
  * a startup error. Afterwards the whitelists are replaced as a whole when
- * a file changes (checked every 10 s) or on SIGUSR1; a reload that meets
- * a bad file logs it once and keeps the lists in use.
+ * a file changes (checked every 10 s) or when lists_reconfigure() asks
+ * (SIGHUP, SIGUSR1); a reload that meets a bad file logs it once and
+ * keeps the lists in use.
  *
  * Thread-safety: lists_init(), lists_check() and lists_fini() run in the
- * main thread (lists_init before any other thread exists); lists_wlist()
- * from any thread.
+ * main thread; lists_wlist() and lists_reconfigure() from any thread.
  */
 #ifndef REDGREY_LISTS_H
 #define REDGREY_LISTS_H
@@ -29,11 +29,19 @@
 int     lists_check(const struct cfg *c, char *err, size_t errlen);
 
 /*
- * lists_init - load the whitelists, block SIGUSR1 in the calling thread (so every thread started later inherits
- * the block) and start the reload thread. Call before any other thread
- * exists, after the last fork. Returns 0, or -1 with a reason in err.
+ * lists_init - load the whitelists and start the reload thread (which
+ * blocks every signal). Call after the last fork. Returns 0, or -1 with a
+ * reason in err.
  */
 int     lists_init(const struct cfg *c, char *err, size_t errlen);
+
+/*
+ * lists_reconfigure - use the whitelist files c names from now on and
+ * reload them at once, logged with why ("SIGHUP"). A bad file is logged
+ * here; the lists and file names in use stay. Returns 0, or -1 with
+ * "FILE:LINE: reason" in err. From any thread after lists_init.
+ */
+int     lists_reconfigure(const struct cfg *c, const char *why, char *err, size_t errlen);
 
 /*
  * lists_wlist - a reference to the current whitelists (the caller drops

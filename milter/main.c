@@ -12,9 +12,21 @@
  * "ready", or prints the daemon's error and exits 1, so that init systems
  * and admins see startup failures.
  *
+ * Signals. libmilter's own signal thread sigwait()s for SIGHUP, SIGTERM
+ * and SIGINT and stops smfi_main() on any of them. SIGHUP must reload
+ * instead, so smfi_main() runs in a thread of its own and the main
+ * thread keeps SIGHUP and SIGUSR1 unblocked, with handlers that write
+ * to a pipe the main thread polls: Linux hands a process-directed signal
+ * to the main thread whenever that thread does not block it, so
+ * libmilter's sigwait is never woken for them. Every other thread
+ * blocks all four (the mask is set before the first thread starts).
+ * The main thread then runs each reload (milter/reload.c) itself.
+ *
  * Stopping is libmilter's business: its signal thread turns SIGTERM and
  * SIGINT into a stop, smfi_main() returns (within about 5 s, its poll
- * interval), and redgrey frees the store and removes its pidfile. Session
+ * interval), and redgrey frees the store and removes its pidfile. Open
+ * sessions get 3 s to finish, a big-sender expansion in progress 2 s
+ * more; whatever is still running then ends with the exit (0). Session
  * threads outlive smfi_main(), so the callbacks are told to make no new
  * session first (callbacks_stop), and the shared state is freed only once
  * the count of sessions has reached 0, where it then stays.
@@ -30,6 +42,8 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
+#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -47,12 +61,20 @@
 #include "lists.h"
 #include "log.h"
 #include "refresh.h"
+#include "reload.h"
 #include "spf_shared.h"
 #include "store.h"
 
 #define MAIN_STOP_WAIT_MS 3000           /* wait for open sessions at exit */
+#define MAIN_REFRESH_WAIT_MS 2000        /* then for a big-sender expansion in progress */
 
 static int main_ready_fd = -1;           /* pipe to the waiting parent, or -1 */
+static int main_sig_pipe[2] = {-1, -1};  /* signal handlers -> main loop */
+
+/* What the main loop reads from main_sig_pipe. */
+#define MAIN_EV_HUP  'H'                 /* SIGHUP: reload */
+#define MAIN_EV_USR1 'U'                 /* SIGUSR1: reload */
+#define MAIN_EV_DONE 'Q'                 /* smfi_main() returned */
 
 /* main_usage - the synopsis and options */
 static void
@@ -298,13 +320,109 @@ main_nodelay(void)
     }
 }
 
+/* main_sig_handler - SIGHUP, SIGUSR1: one byte to the main loop (async-signal-safe) */
+static void
+main_sig_handler(int sig)
+{
+    int     saved = errno;
+    char    ev = sig == SIGHUP ? MAIN_EV_HUP : MAIN_EV_USR1;
+    ssize_t n = write(main_sig_pipe[1], &ev, 1);
+
+    (void) n;                            /* a full pipe has a reload queued already */
+    errno = saved;
+}
+
+/* main_sig_mask - the four signals only the main loop and libmilter take */
+static void
+main_sig_mask(sigset_t *set, int with_stop)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+    if (with_stop) {
+        sigaddset(set, SIGTERM);
+        sigaddset(set, SIGINT);
+    }
+}
+
+/*
+ * main_signals_setup - the pipe, the handlers, and SIGHUP, SIGUSR1,
+ * SIGTERM and SIGINT blocked in the calling thread, so that every thread
+ * started later inherits the block. Before the first thread exists.
+ */
+static void
+main_signals_setup(void)
+{
+    struct sigaction sa;
+    sigset_t set;
+
+    if (pipe(main_sig_pipe) != 0)
+        log_fatal("pipe: %s", strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        (void) fcntl(main_sig_pipe[i], F_SETFD, FD_CLOEXEC);
+        (void) fcntl(main_sig_pipe[i], F_SETFL, O_NONBLOCK);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = main_sig_handler;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGHUP, &sa, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0)
+        log_fatal("sigaction: %s", strerror(errno));
+    main_sig_mask(&set, 1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* main_milter - the libmilter thread: smfi_main(), then tell the main loop */
+static void *
+main_milter(void *arg)
+{
+    int    *rc = arg;
+    char    ev = MAIN_EV_DONE;
+
+    *rc = smfi_main();
+    while (write(main_sig_pipe[1], &ev, 1) < 0 && errno == EINTR)
+        continue;
+    return NULL;
+}
+
+/*
+ * main_loop - run smfi_main() in its own thread and serve reloads until
+ * it returns; returns smfi_main()'s value
+ */
+static int
+main_loop(void)
+{
+    struct pollfd pfd = {main_sig_pipe[0], POLLIN, 0};
+    pthread_t tid;
+    sigset_t set;
+    int     rc = MI_FAILURE, done = 0, e;
+    char    ev;
+
+    if ((e = pthread_create(&tid, NULL, main_milter, &rc)) != 0)
+        main_fatal("cannot start the milter thread: %s", strerror(e));
+    main_sig_mask(&set, 0);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    while (!done) {
+        if (poll(&pfd, 1, -1) < 0)
+            continue;                    /* EINTR: a handler ran; read its byte */
+        while (read(main_sig_pipe[0], &ev, 1) == 1) {
+            if (ev == MAIN_EV_DONE)
+                done = 1;
+            else if (!done)
+                (void) reload_now(ev == MAIN_EV_HUP ? "SIGHUP" : "SIGUSR1");
+        }
+    }
+    pthread_join(tid, NULL);
+    return rc;
+}
+
 /*
  * main_serve - from an open socket to a stopped daemon: open the store,
  * write the pidfile, report ready, run libmilter, clean up. Returns the
  * exit code.
  */
 static int
-main_serve(const struct cfg *c)
+main_serve(struct cfg *c)
 {
     struct store_config sc;
     struct store *st;
@@ -313,7 +431,7 @@ main_serve(const struct cfg *c)
     const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
     int     rc, left;
 
-    /* lists_init first of the threads: it blocks SIGUSR1, which they must inherit. */
+    /* The signal mask of main_signals_setup is inherited by every thread started here. */
     if (refresh_check(c, err, sizeof(err)) != 0 || lists_init(c, err, sizeof(err)) != 0
         || spf_shared_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
@@ -331,7 +449,8 @@ main_serve(const struct cfg *c)
     }
     if (main_ready_fd >= 0 && chdir("/") != 0)
         log_warn("chdir /: %s", strerror(errno));
-    callbacks_init(c, st);
+    reload_init(c);                      /* from here on, the snapshot owns c */
+    callbacks_init(st);
     if (refresh_start(c, st, err, sizeof(err)) != 0) {
         store_free(st);
         main_fatal("%s", err);
@@ -340,7 +459,7 @@ main_serve(const struct cfg *c)
     store_url_redact(c->store, url, sizeof(url));
     log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION, c->socket, url);
     main_ready();
-    rc = smfi_main();
+    rc = main_loop();
     log_info("stopping");
 
     rc = rc == MI_SUCCESS ? 0 : 1;
@@ -358,10 +477,16 @@ main_serve(const struct cfg *c)
                  left, MAIN_STOP_WAIT_MS);
         exit(rc);
     }
-    refresh_stop();
+    /* A stop stays within about 5 + 3 + 2 s: under the unit's TimeoutStopSec. */
+    if (refresh_stop_within(MAIN_REFRESH_WAIT_MS) != 0) {
+        log_warn("big-sender expansion still running after %d ms: exiting without closing "
+                 "the store", MAIN_REFRESH_WAIT_MS);
+        exit(rc);
+    }
     store_free(st);
     spf_shared_fini();
     lists_fini();
+    reload_fini();
     return rc;
 }
 
@@ -440,7 +565,7 @@ main(int argc, char **argv)
 {
     const char *path = CFG_DEFAULT_PATH;
     const char *sock;
-    int     foreground = 0, check = 0, ch, rc;
+    int     foreground = 0, check = 0, ch;
     char    err[CFG_ERRLEN];
     struct cfg *c;
 
@@ -503,6 +628,7 @@ main(int argc, char **argv)
     log_init(PACKAGE_NAME, c->log_facility, c->log_level, foreground);
     signal(SIGPIPE, SIG_IGN);
     (void) main_warnings(c, 0);
+    main_signals_setup();
 
     /* Open the socket as root, before anything can lose privileges. */
     if (callbacks_register() != 0)
@@ -526,7 +652,5 @@ main(int argc, char **argv)
     main_drop_privileges(c);
     if (!foreground)
         main_detach();
-    rc = main_serve(c);
-    cfg_free(c);
-    return rc;
+    return main_serve(c);                /* which frees c */
 }

@@ -56,6 +56,7 @@ static struct {
     pthread_mutex_t mu;                  /* guards the sleep and stop's wake-up */
     pthread_cond_t cond;                 /* signalled by refresh_stop */
     atomic_int stop;                     /* 1: finish now */
+    int     done;                        /* 1: the thread has finished (under mu) */
     struct store_blob_meta installed;    /* version and stamp in memory; version 0: none */
     unsigned seed;                       /* rand_r state for jitter */
     long    poll_ms;                     /* poll interval before jitter */
@@ -385,6 +386,10 @@ refresh_main(void *arg)
         found = refresh_load(&meta);
         refresh_maybe_expand(found, &meta);
     } while (!refresh_sleep(rf.poll_ms - rf.poll_ms / 10 + rf_random(rf.poll_ms / 5 + 1)));
+    pthread_mutex_lock(&rf.mu);
+    rf.done = 1;
+    pthread_cond_broadcast(&rf.cond);   /* refresh_stop_within may be waiting */
+    pthread_mutex_unlock(&rf.mu);
     return NULL;
 }
 
@@ -427,6 +432,7 @@ refresh_start(const struct cfg *cfg, struct store *st, char *err, size_t errlen)
     rf.seed = (unsigned) getpid() ^ (unsigned) time(NULL);
     rf.poll_ms = refresh_poll_ms();
     atomic_store(&rf.stop, 0);
+    rf.done = 0;
     refresh_jitter();
 
     /* Before serving: the stored set, so that a restart does not wait for DNS. */
@@ -459,10 +465,33 @@ refresh_stop(void)
         return;
     pthread_mutex_lock(&rf.mu);
     atomic_store(&rf.stop, 1);
-    pthread_cond_signal(&rf.cond);
+    pthread_cond_broadcast(&rf.cond);
     pthread_mutex_unlock(&rf.mu);
     pthread_join(rf.tid, NULL);
     pthread_cond_destroy(&rf.cond);
     rf.started = 0;
     bigsender_reset();
+}
+
+/* refresh_stop_within - ask the thread to stop; refresh_stop once it has, or -1 after ms */
+int
+refresh_stop_within(long ms)
+{
+    struct timespec ts = clock_ts_after_ms(ms);
+    int     done;
+
+    if (!rf.started)
+        return 0;
+    pthread_mutex_lock(&rf.mu);
+    atomic_store(&rf.stop, 1);
+    pthread_cond_broadcast(&rf.cond);
+    while (!rf.done)
+        if (pthread_cond_timedwait(&rf.cond, &rf.mu, &ts) == ETIMEDOUT)
+            break;
+    done = rf.done;
+    pthread_mutex_unlock(&rf.mu);
+    if (!done)
+        return -1;
+    refresh_stop();
+    return 0;
 }

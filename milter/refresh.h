@@ -82,4 +82,13 @@ int     refresh_start(const struct cfg *cfg, struct store *st, char *err, size_t
  */
 void    refresh_stop(void);
 
+/*
+ * refresh_stop_within - refresh_stop(), bounded: the thread is asked to
+ * stop and given ms to finish (an expansion stops after the domain it is
+ * on, which may take long on slow DNS). Returns 0 once it is stopped as by
+ * refresh_stop(), or -1 if it is still running: then cfg and st must stay
+ * (the daemon exits without freeing them).
+ */
+int     refresh_stop_within(long ms);
+
 #endif

@@ -126,7 +126,8 @@ session_set_helo(struct session *s, const char *name)
 
 /*
  * session_reset_message - forget the message and recipient facts, sender,
- * recipient, the DATA reply and delays; netblock key back
+ * recipient, the DATA reply, delays and the summary's counts; netblock
+ * key back
  */
 void
 session_reset_message(struct session *s)
@@ -137,6 +138,9 @@ session_reset_message(struct session *s)
     s->facts.wl_rcpt = 0;
     s->facts.store = DECISION_STORE_NOT_ASKED;
     s->max_delay = -1;
+    s->msg_open = 0;
+    s->rcpts = s->n_greylist = s->n_pass = s->n_accept = 0;
+    s->largest_delay = -1;
     s->from_log[0] = '\0';
     s->from_domain[0] = '\0';
     s->to_log[0] = '\0';

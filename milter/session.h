@@ -28,6 +28,8 @@
 #include "triplet.h"
 #include "wlist.h"
 
+struct reload_snap;
+
 #define SESSION_LOGADDR_MAX 256          /* escaped address in a log line */
 #define SESSION_HOST_MAX    256          /* the MTA's host name (j macro) */
 
@@ -41,6 +43,7 @@ struct session {
      */
     struct decision_facts facts;
     unsigned long nr_flags;              /* SMFIP_NR_* granted: those steps do not reply */
+    const struct reload_snap *snap;      /* configuration pinned at the start (reload.h) */
 
     /* Set at connect (helo at HELO); wl renewed at each MAIL. */
     struct ipaddr ip;                    /* the client, v4-mapped folded to v4 */
@@ -49,11 +52,16 @@ struct session {
     char    mta_host[SESSION_HOST_MAX];  /* the j macro, or "" */
     char    helo[SPF_CHECK_DOMAIN_MAX + 1]; /* HELO/EHLO argument, or "" (junk, too long) */
     struct wlist *wl;                    /* whitelists in use: a reference, or NULL */
+    char    client_name[SESSION_HOST_MAX]; /* the MTA's {client_name} (raw), or "" */
 
     /* Set at MAIL, reset at MAIL and abort. */
     int64_t max_delay;                   /* largest delay of a header-giving pass; -1 none */
     char    from_log[SESSION_LOGADDR_MAX]; /* sender as logged, without <> */
     char    from_domain[MAILADDR_MAX + 1]; /* domain of the sender as given, or "" */
+    int     msg_open;                    /* a MAIL started the message: a summary is due */
+    unsigned rcpts;                      /* recipients decided, then per action: */
+    unsigned n_greylist, n_pass, n_accept;
+    int64_t largest_delay;               /* largest delay= of any recipient; -1 none */
 
     /* Set at each RCPT. */
     char    to_log[SESSION_LOGADDR_MAX]; /* recipient as logged, without <> */

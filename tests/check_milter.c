@@ -998,12 +998,17 @@ START_TEST(test_log_escaping)
     (void) miltc_abort(c);
     (void) miltc_quit(c);
     free(c);
-    ck_assert_msg(daemon_log_wait(&mil, "zzforge1", 1, TIMEOUT_MS) == 1, "no decision line");
+    /* The sender is on the decision line and on the message's summary line. */
+    ck_assert_msg(daemon_log_wait(&mil, "zzforge1", 2, TIMEOUT_MS) == 2,
+                  "want the decision and the summary line");
 
-    /* One line has the markers, and after "info: " it is exactly the expected line. */
-    ck_assert_int_eq(log_count("zzforge1"), 1);
+    /*
+     * One decision line has the markers (the summary line, tested by
+     * test_summary, has the sender too), and after "info: " it is
+     * exactly the expected line.
+     */
     ck_assert_int_eq(log_count("zzforge2"), 1);
-    ck_assert_int_eq(log_count("redgrey[1]"), 1);
+    ck_assert_int_eq(log_count("redgrey[1]"), 2);
     text = daemon_read_file(mil.log);
     ck_assert_ptr_nonnull(text);
     line = strstr(text, "zzforge1");
@@ -1036,6 +1041,58 @@ START_TEST(test_log_escaping)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- summary */
+
+/*
+ * test_summary - one summary line per message, at abort and at eom: the
+ * queue id, client name[IP], HELO, sender, counts per action, key and
+ * largest delay, every field from the network escaped; a second abort
+ * (Postfix sends two) adds no line.
+ */
+START_TEST(test_summary)
+{
+    static const char want_abort[] = "Q8\\x3dx: summary client=mx\\x20a\\x3db.example"
+        "[198.18.211.1] helo=helo.example from=<zzsum1@sender.example> rcpts=2 greylist=2 "
+        "pass=0 accept=0 key=198.18.211.0/24 delay=- end=abort";
+    static const char want_eom[] = "Q9: summary client=unknown[100.64.0.9] helo=client.example "
+        "from=<zzsum2@sender.example> rcpts=1 greylist=0 pass=0 accept=1 key=100.64.0.0/24 "
+        "delay=- end=eom";
+    static const char *const eom_qid[] = {"i", "Q9"};
+    struct mta_conn m = {'4', "198.18.211.1", "helo.example", "mx a=b.example", NULL, 0};
+    struct miltc *c = malloc(sizeof(*c));
+    char    why[300];
+    int     r;
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_msg(mta_connect(c, &mil, &m, why, sizeof(why)) == 0, "%s", why);
+    ck_assert_int_eq(mta_mail(c, "<zzsum1@sender.example>", NULL), SMFIR_CONTINUE);
+    r = mta_rcpt(c, "<a@rcpt.example>", "Q8=x");
+    ck_assert_msg(r == SMFIR_REPLYCODE, "rcpt a: got %s, want 'y'", answer_name(r));
+    r = mta_rcpt(c, "<b@rcpt.example>", "Q8=x");
+    ck_assert_msg(r == SMFIR_REPLYCODE, "rcpt b: got %s, want 'y'", answer_name(r));
+    ck_assert_int_eq(miltc_abort(c), 0);
+    ck_assert_int_eq(miltc_abort(c), 0);
+    (void) miltc_quit(c);
+
+    /* A trusted client: accepted, the message ends with eom. */
+    ck_assert_msg(mta_open(c, '4', "100.64.0.9", why, sizeof(why)) == 0, "%s", why);
+    ck_assert_int_eq(mta_mail(c, "<zzsum2@sender.example>", NULL), SMFIR_CONTINUE);
+    r = mta_rcpt(c, "<c@rcpt.example>", "Q9");
+    ck_assert_msg(r == SMFIR_CONTINUE, "trusted rcpt: got %s, want 'c'", answer_name(r));
+    ck_assert_int_eq(miltc_macro(c, SMFIC_BODYEOB, eom_qid, 2), 0);
+    r = miltc_eom(c);
+    ck_assert_msg(r == SMFIR_CONTINUE, "eom: got %s, want 'c'", answer_name(r));
+    (void) miltc_quit(c);
+    free(c);
+
+    ck_assert_msg(daemon_log_wait(&mil, want_eom, 1, TIMEOUT_MS) == 1, "want \"%s\"", want_eom);
+    ck_assert_msg(log_count(want_abort) == 1, "want \"%s\" once, got %d", want_abort,
+                  log_count(want_abort));
+    ck_assert_int_eq(log_count("summary client=mx"), 1);
+    ck_assert_int_eq(log_count("from=<zzsum2@sender.example> rcpts="), 1);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- suite */
 
 static Suite *
@@ -1056,6 +1113,7 @@ milter_suite(void)
     tcase_add_test(tc, test_store_down);
     tcase_add_test(tc, test_concurrent);
     tcase_add_test(tc, test_log_escaping);
+    tcase_add_test(tc, test_summary);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 
