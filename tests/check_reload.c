@@ -230,7 +230,7 @@ client_run(void *arg)
                          sizeof(reply), NULL);
         if (r != SMFIR_REPLYCODE
             || (strcmp(reply, OLD_REPLY) != 0 && strcmp(reply, NEW_REPLY) != 0))
-            snprintf(w->fail, sizeof(w->fail), "%s: got %s (%s), want 'y' with a configured "
+            snprintf(w->fail, sizeof(w->fail), "%s: got %s (%.200s), want 'y' with a configured "
                      "reply", addr, mta_answer_name(r), reply);
         w->sessions++;
     }
