@@ -103,6 +103,13 @@ log_msg(int level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* log_wants - whether level passes the threshold */
+int
+log_wants(int level)
+{
+    return level <= log_threshold;
+}
+
 /* log_fatal - log, also on stderr when logging to syslog, and exit */
 void
 log_fatal(const char *fmt, ...)

@@ -29,6 +29,9 @@ int log_level_parse(const char *name);
 /* log_facility_parse - "mail", "daemon", "local0".."local7"; -1 if unknown */
 int log_facility_parse(const char *name);
 
+/* log_wants - 1 if a message at level would be written (to skip building it) */
+int log_wants(int level);
+
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int level, const char *fmt, va_list ap);
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

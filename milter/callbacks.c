@@ -368,10 +368,15 @@ cb_tempfail(SMFICTX *ctx, const struct decision_reply *r)
 static void
 cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
 {
-    const char *qid = smfi_getsymval(ctx, "i");
+    const char *qid;
     char    qbuf[64];
     char    dbuf[32] = "";
     char    sbuf[32] = "";
+
+    /* Below log_level info nothing is written: do not build the line. */
+    if (!log_wants(LOG_INFO))
+        return;
+    qid = smfi_getsymval(ctx, "i");
 
     /* The queue id is unset up to the first accepted RCPT (Postfix). */
     if (qid == NULL || qid[0] == '\0')
@@ -413,13 +418,14 @@ cb_count(struct session *s, const struct decision_verdict *v)
 static void
 cb_summary(SMFICTX *ctx, const struct session *s, const char *end)
 {
-    const char *qid = smfi_getsymval(ctx, "i");
+    const char *qid;
     char    qbuf[LOGESC_SIZE(64)], nbuf[LOGESC_SIZE(SESSION_HOST_MAX)];
     char    hbuf[LOGESC_SIZE(SPF_CHECK_DOMAIN_MAX + 1)];
     char    dbuf[32] = "-";
 
-    if (!s->msg_open)
+    if (!s->msg_open || !log_wants(LOG_INFO))
         return;
+    qid = smfi_getsymval(ctx, "i");
     if (s->largest_delay >= 0)
         snprintf(dbuf, sizeof(dbuf), "%lld", (long long) s->largest_delay);
     log_info("%s: summary client=%s%s helo=%s from=<%s> rcpts=%u greylist=%u pass=%u "
