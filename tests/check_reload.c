@@ -323,7 +323,18 @@ START_TEST(test_term_drains)
     ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "exit: got status 0x%x after %ld ms, want exit 0", status, took);
     ck_assert_msg(took < 12000, "the stop took %ld ms, want under 12 s", took);
-    ck_assert_int_eq(daemon_log_count(&rd, "big-sender expansion still running"), 1);
+    /*
+     * The exit skips closing the store either for the expansion or, when
+     * libmilter had not yet closed the test's session after its stop, for
+     * that session (the earlier of the two bounded waits); one of the two
+     * must say so.
+     */
+    if (daemon_log_count(&rd, "big-sender expansion still running")
+        + daemon_log_count(&rd, "sessions still open after") != 1)
+        daemon_log_print(&rd);
+    ck_assert_msg(daemon_log_count(&rd, "big-sender expansion still running")
+                  + daemon_log_count(&rd, "sessions still open after") == 1,
+                  "want one line saying why the store was left open");
 }
 END_TEST
 
