@@ -20,13 +20,13 @@
 
 /*
  * store_url_redact_query - in the NUL-terminated s (a buffer of size
- * bytes), replace the value of every "password=" query parameter by "***",
- * cutting the end of s if it no longer fits
+ * bytes), from s + from on, replace the value of every "password=" query
+ * parameter by "***", cutting the end of s if it no longer fits
  */
 static void
-store_url_redact_query(char *s, size_t size)
+store_url_redact_query(char *s, size_t size, size_t from)
 {
-    char   *q = strchr(s, '?');
+    char   *q = strchr(s + from, '?');
 
     while (q != NULL) {
         char   *v = q + 1, *end = v + strcspn(v, "&");
@@ -60,15 +60,25 @@ store_url_redact(const char *url, char *out, size_t outlen)
 {
     const char *auth = strstr(url, "://");
     const char *at, *colon;
+    size_t  from = 0;
 
     if (outlen == 0)
         return;
     if (auth == NULL || (at = strrchr(auth + 3, '@')) == NULL
-        || (colon = memchr(auth + 3, ':', (size_t) (at - (auth + 3)))) == NULL)
+        || (colon = memchr(auth + 3, ':', (size_t) (at - (auth + 3)))) == NULL) {
         snprintf(out, outlen, "%s", url);
-    else
+    } else {
         snprintf(out, outlen, "%.*s:***%s", (int) (colon - url), url, at);
-    store_url_redact_query(out, outlen);
+        /*
+         * In redis://USER:PASSWORD@HOST the query starts after the user
+         * part: a '?' inside a user name is not one. (redis+unix:// has no
+         * user part: what looks like one is the path, searched whole.)
+         */
+        if (strncmp(url, "redis://", 8) == 0)
+            from = (size_t) (colon - url) + 4;
+    }
+    if (from < strlen(out))
+        store_url_redact_query(out, outlen, from);
 }
 
 /* store_url_check - the URL's syntax, as the backend will parse it */
