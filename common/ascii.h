@@ -51,7 +51,14 @@ ascii_isxdigit(int c)
     return ascii_isdigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* ascii_isspace - space, \t, \n, \v, \f or \r */
+/* ascii_isgraph - visible: 0x21..0x7e */
+static inline int
+ascii_isgraph(int c)
+{
+    return c > 0x20 && c < 0x7f;
+}
+
+/* ascii_isspace - blank, tab, CR, LF, VT or FF */
 static inline int
 ascii_isspace(int c)
 {

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "ascii.h"
 #include "spf_record.h"
 
 #define SPF_VERSION     "v=spf1"
@@ -60,50 +61,13 @@ fail(const struct scan *sc, size_t offset, const char *reason)
     return -1;
 }
 
-/* is_digit, is_alpha, is_alnum, is_visible - ASCII classes */
-static int
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int
-is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-is_alnum(char c)
-{
-    return is_alpha(c) || is_digit(c);
-}
-
-static int
-is_visible(char c)
-{
-    return c >= 0x21 && c <= 0x7e;
-}
-
-/* lower - ASCII lowercase of c */
-static char
-lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
-}
-
 /* same_word - 1 if s[0..n) is word (lowercase) in any case */
 static int
 same_word(const char *s, size_t n, const char *word)
 {
-    size_t  i;
-
     if (strlen(word) != n)
         return 0;
-    for (i = 0; i < n; i++)
-        if (lower(s[i]) != word[i])
-            return 0;
-    return 1;
+    return ascii_ncasecmp(s, word, n) == 0;
 }
 
 /* spf_record_is_spf - "v=spf1" in any case, then a space or the end */
@@ -129,19 +93,19 @@ macro_var(const struct scan *sc, size_t i, size_t end, int allow_crt, size_t *ne
 
     if (p >= end)
         return fail(sc, i, "unterminated macro");
-    c = lower(s[p]);
+    c = ascii_tolower((unsigned char) s[p]);
     if (memchr("slodiphcrtv", c, 11) == NULL)
         return fail(sc, p, "unknown macro letter");
     if (!allow_crt && (c == 'c' || c == 'r' || c == 't'))
         return fail(sc, p, "macro letter c, r or t outside exp=");
-    for (p++; p < end && is_digit(s[p]); p++) {
+    for (p++; p < end && ascii_isdigit((unsigned char) s[p]); p++) {
         if (++ndig > SPF_RECORD_MAX_DIGITS)
             return fail(sc, p, "more than 3 digits in a macro");
         val = val * 10 + (unsigned) (s[p] - '0');
     }
     if (ndig > 0 && (val == 0 || val > SPF_RECORD_MAX_RHS))
         return fail(sc, p - ndig, "macro digits not in 1..128");
-    if (p < end && lower(s[p]) == 'r')
+    if (p < end && ascii_tolower((unsigned char) s[p]) == 'r')
         p++;
     while (p < end && memchr(".-+,/_=", s[p], 7) != NULL)
         p++;
@@ -203,14 +167,14 @@ toplabel(const char *s, size_t a, size_t b)
     size_t  i;
     int     alpha = 0, dash = 0;
 
-    if (b <= a || b - a > TOPLABEL_MAX || !is_alnum(s[a]) || !is_alnum(s[b - 1]))
+    if (b <= a || b - a > TOPLABEL_MAX || !ascii_isalnum((unsigned char) s[a]) || !ascii_isalnum((unsigned char) s[b - 1]))
         return 0;
     for (i = a; i < b; i++) {
-        if (is_alpha(s[i]))
+        if (ascii_isalpha((unsigned char) s[i]))
             alpha = 1;
         else if (s[i] == '-')
             dash = 1;
-        else if (!is_digit(s[i]))
+        else if (!ascii_isdigit((unsigned char) s[i]))
             return 0;
     }
     return alpha || dash;
@@ -263,7 +227,7 @@ trailing_cidr(const char *s, size_t a, size_t b)
 {
     size_t  d = b;
 
-    while (d > a && is_digit(s[d - 1]))
+    while (d > a && ascii_isdigit((unsigned char) s[d - 1]))
         d--;
     if (d == b || d == a || s[d - 1] != '/')
         return b;
@@ -309,7 +273,7 @@ ip4_network(const char *s, size_t a, size_t b)
         size_t  d = i;
         unsigned v = 0;
 
-        while (i < b && is_digit(s[i]) && i - d < 3)
+        while (i < b && ascii_isdigit((unsigned char) s[i]) && i - d < 3)
             v = v * 10 + (unsigned) (s[i++] - '0');
         if (i == d || v > 255 || (s[d] == '0' && i - d > 1))
             return 0;
@@ -383,7 +347,7 @@ modifier(struct scan *sc, size_t a, size_t n, size_t b)
     const char *s = sc->s;
     size_t  tail;
 
-    if (!is_alpha(s[a]))
+    if (!ascii_isalpha((unsigned char) s[a]))
         return fail(sc, a, "modifier name must start with a letter");
     if (b - (n + 1) > SPF_RECORD_MAX_SPEC)
         return fail(sc, n + 1, "modifier value longer than 253 bytes");
@@ -409,7 +373,7 @@ term(struct scan *sc, size_t a, size_t b)
 
     if (memchr("+-?~", s[a], 4) != NULL)
         q++;
-    for (n = q; n < b && (is_alnum(s[n]) || s[n] == '-' || s[n] == '_' || s[n] == '.'); n++)
+    for (n = q; n < b && (ascii_isalnum((unsigned char) s[n]) || s[n] == '-' || s[n] == '_' || s[n] == '.'); n++)
         ;
     if (n == q)
         return fail(sc, q, "term does not start with a name");
@@ -446,7 +410,7 @@ spf_record_check(const char *text, size_t len, struct spf_record_error *err)
         if (i == len)
             break;
         for (j = i; j < len && text[j] != ' '; j++)
-            if (!is_visible(text[j]))
+            if (!ascii_isgraph((unsigned char) text[j]))
                 return fail(&sc, j, "character not allowed in a term");
         if (++nterms > SPF_RECORD_MAX_TERMS)
             return fail(&sc, i, "more than 64 terms");

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
+#include "logesc.h"
 #include "spf_record.h"
 #include "spf_screen.h"
 
@@ -30,46 +32,20 @@ static struct {
     unsigned long quiet;                 /* rejections not logged since */
 } screen_log = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
 
-/*
- * screen_escape - s[0..len) (at most max bytes of it) into out[outlen]:
- * printable ASCII as is, '"', '\' and every other byte as \xNN, "..."
- * when cut. Always NUL-terminated.
- */
-static void
-screen_escape(const char *s, size_t len, size_t max, char *out, size_t outlen)
-{
-    size_t  i, o = 0;
-
-    for (i = 0; i < len && i < max && o + 5 < outlen; i++) {
-        unsigned char c = (unsigned char) s[i];
-
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            out[o++] = (char) c;
-        else
-            o += (size_t) snprintf(out + o, outlen - o, "\\x%02x", c);
-    }
-    if (i < len && o + 4 < outlen) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 /* screen_log_due - 1 if a line may be written now; *quiet gets the count skipped */
 static int
 screen_log_due(unsigned long *quiet)
 {
-    struct timespec ts;
+    time_t  now = clock_mono_s();
     int     due;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     pthread_mutex_lock(&screen_log.lock);
-    due = !screen_log.logged || ts.tv_sec - screen_log.last >= SPF_SCREEN_LOG_INTERVAL;
+    due = !screen_log.logged || now - screen_log.last >= SPF_SCREEN_LOG_INTERVAL;
     if (due) {
         *quiet = screen_log.quiet;
         screen_log.quiet = 0;
         screen_log.logged = 1;
-        screen_log.last = ts.tv_sec;
+        screen_log.last = now;
     } else {
         screen_log.quiet++;
     }
@@ -81,20 +57,20 @@ screen_log_due(unsigned long *quiet)
 static void
 screen_report(const char *domain, const char *txt, size_t len, const struct spf_record_error *e)
 {
-    char    dom[SCREEN_DOMAIN_SHOWN * 4 + 8], near[SCREEN_TEXT_SHOWN * 4 + 8];
+    char    dom[LOGESC_QUOTE_SIZE(SCREEN_DOMAIN_SHOWN)], near[LOGESC_QUOTE_SIZE(SCREEN_TEXT_SHOWN)];
     unsigned long quiet;
     size_t  at = e->offset < len ? e->offset : len;
 
     if (!screen_log_due(&quiet))
         return;
-    screen_escape(domain, strlen(domain), SCREEN_DOMAIN_SHOWN, dom, sizeof(dom));
-    screen_escape(txt + at, len - at, SCREEN_TEXT_SHOWN, near, sizeof(near));
+    logesc_quote(domain, SCREEN_DOMAIN_SHOWN, dom, sizeof(dom));
+    logesc_quote(txt + at, SCREEN_TEXT_SHOWN, near, sizeof(near));
     if (quiet > 0)
-        log_warn("spf: rejected the SPF record of \"%s\": %s at byte %zu, near \"%s\" "
+        log_warn("spf: rejected the SPF record of %s: %s at byte %zu, near %s "
                  "(permerror; %lu more rejected records not logged)", dom, e->reason,
                  e->offset, near, quiet);
     else
-        log_warn("spf: rejected the SPF record of \"%s\": %s at byte %zu, near \"%s\" "
+        log_warn("spf: rejected the SPF record of %s: %s at byte %zu, near %s "
                  "(permerror)", dom, e->reason, e->offset, near);
 }
 

@@ -25,6 +25,7 @@ START_TEST(test_classes)
         ck_assert_int_eq(ascii_isalpha(c), up || lo);
         ck_assert_int_eq(ascii_isalnum(c), up || lo || dig);
         ck_assert_int_eq(ascii_isxdigit(c), dig || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
+        ck_assert_int_eq(ascii_isgraph(c), c >= '!' && c <= '~');
         ck_assert_int_eq(ascii_isspace(c), c == ' ' || c == '\t' || c == '\n' || c == '\v'
                          || c == '\f' || c == '\r');
         ck_assert_int_eq(ascii_tolower(c), up ? c + 32 : c);
