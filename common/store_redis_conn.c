@@ -64,10 +64,8 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -75,7 +73,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -85,6 +82,7 @@
 #include "prober.h"
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_addr.h"
 #include "store_redis_conn.h"
 #include "store_redis_sentinel.h"
 #include "xalloc.h"
@@ -280,53 +278,6 @@ redis_setup(struct redis_conn *rs, redisContext *c, char *err, size_t errlen)
 }
 
 /*
- * redis_resolve - host (the URL's, or a sentinel's answer) as a numeric address into addr[addrlen].
- * IPv4 is preferred when the name has both, as hiredis itself does. No
- * deadline (getaddrinfo has none): at open and in the probing thread
- * only, never in a call (see "Names" above). 0, or -1 with err.
- */
-static int
-redis_resolve(const struct redis_conn *rs, const char *host, char *addr, size_t addrlen,
-              char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL, *pick = NULL;
-    int     rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-        snprintf(err, errlen, "%s: cannot resolve %s: %s", rs->name, host,
-                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-        return -1;
-    }
-    for (struct addrinfo *ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET)
-            pick = ai;
-    for (struct addrinfo *ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET6)
-            pick = ai;
-    rc = pick == NULL ? EAI_FAMILY
-        : getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, (socklen_t) addrlen,
-                      NULL, 0, NI_NUMERICHOST);
-    freeaddrinfo(res);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: no usable address for %s: %s", rs->name, host,
-                 gai_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
-/* redis_hostport - addr and port as HOST:PORT, or [IPv6]:PORT */
-static const char *
-redis_hostport(const char *addr, int port, char *buf, size_t len)
-{
-    snprintf(buf, len, strchr(addr, ':') != NULL ? "[%s]:%d" : "%s:%d", addr, port);
-    return buf;
-}
-
-/*
  * redis_set_addr - make addr, port where connects go; a change drops the
  * pool's old contexts, and a move between two primaries a sentinel named
  * is logged (through the notify function) with both
@@ -340,7 +291,7 @@ redis_set_addr(struct redis_conn *rs, const char *addr, int port)
     pthread_mutex_lock(&rs->addr_lock);
     if (strcmp(rs->addr, addr) != 0 || rs->port != port) {
         moved = rs->url.nsentinels > 0 && rs->addr[0] != 0;
-        redis_hostport(rs->addr, rs->port, from, sizeof(from));
+        store_redis_addr_format(rs->addr, rs->port, from, sizeof(from));
         snprintf(rs->addr, sizeof(rs->addr), "%s", addr);
         rs->port = port;
         atomic_fetch_add(&rs->addr_gen, 1);
@@ -348,7 +299,7 @@ redis_set_addr(struct redis_conn *rs, const char *addr, int port)
     pthread_mutex_unlock(&rs->addr_lock);
     if (moved)
         store_notify(rs->owner, "%s: primary moved from %s to %s (Sentinel failover)",
-                     rs->name, from, redis_hostport(addr, port, to, sizeof(to)));
+                     rs->name, from, store_redis_addr_format(addr, port, to, sizeof(to)));
 }
 
 /*
@@ -578,7 +529,6 @@ redis_where(struct redis_conn *rs, char *addr, size_t addrlen, int *port,
             char *err, size_t errlen)
 {
     char    host[STORE_REDIS_HOST_MAX + 1], why[STORE_ERRLEN];
-    unsigned char buf[sizeof(struct in6_addr)];
 
     addr[0] = 0;
     *port = rs->url.port;
@@ -589,17 +539,17 @@ redis_where(struct redis_conn *rs, char *addr, size_t addrlen, int *port,
         return 0;
     }
     if (rs->url.nsentinels == 0)
-        return redis_resolve(rs, rs->url.host, addr, addrlen, err, errlen);
+        return store_redis_addr_resolve(rs->name, rs->url.host, addr, addrlen, err, errlen);
     if (redis_sentinel_ask(&rs->sentinel, clock_mono_us() + (int64_t) rs->timeout_ms * 1000,
                            host, sizeof(host), port, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "%s: %s", rs->name, why);
         return -1;
     }
-    if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1) {
+    if (store_redis_addr_numeric(host)) {
         snprintf(addr, addrlen, "%.*s", (int) addrlen - 1, host);
         return 0;
     }
-    return redis_resolve(rs, host, addr, addrlen, err, errlen);
+    return store_redis_addr_resolve(rs->name, host, addr, addrlen, err, errlen);
 }
 
 /*
@@ -755,15 +705,6 @@ redis_conn_end(struct redis_conn *rs, int idx, const char *err)
     redis_account(rs, last, err);
 }
 
-/* redis_numeric - 1 if host is an IPv4 or IPv6 address, so never looked up */
-static int
-redis_numeric(const char *host)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
 /*
  * redis_conn_init - set up rs for url: a pool of pool slots, none
  * connected, calls of timeout_ms, script loaded by every new connection,
@@ -798,7 +739,7 @@ redis_conn_init(struct redis_conn *rs, struct store *owner, const struct store_r
     pthread_mutex_init(&rs->addr_lock, NULL);
     atomic_init(&rs->addr_gen, 0);
     breaker_init(&rs->breaker, &bc);
-    rs->numeric = !url->is_unix && redis_numeric(url->host);
+    rs->numeric = !url->is_unix && store_redis_addr_numeric(url->host);
     if (rs->numeric)
         snprintf(rs->addr, sizeof(rs->addr), "%.*s", (int) sizeof(rs->addr) - 1, url->host);
     pthread_condattr_init(&ca);
@@ -835,9 +776,6 @@ redis_conn_start(struct redis_conn *rs, char *err, size_t errlen)
     if (prober_start(&rs->prober, &rs->breaker, redis_probe, redis_report, rs,
                      err, errlen) < 0)
         return -1;
-    if (rs->url.nsentinels > 0
-        && redis_sentinel_start(&rs->sentinel, redis_follow, rs, err, errlen) < 0)
-        return -1;
     if (redis_probe_slot(rs, &rs->slots[0], err, errlen) < 0) {
         redis_drop(&rs->slots[0]);
         redis_why_set(rs, err);
@@ -845,6 +783,15 @@ redis_conn_start(struct redis_conn *rs, char *err, size_t errlen)
             prober_wake(&rs->prober);
     } else if (errlen > 0) {
         err[0] = 0;
+    }
+    /* After the first probe, so that the watcher finds the address set. */
+    if (rs->url.nsentinels > 0) {
+        char    why[STORE_ERRLEN];
+
+        if (redis_sentinel_start(&rs->sentinel, redis_follow, rs, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: %s", rs->name, why);
+            return -1;
+        }
     }
     return 0;
 }

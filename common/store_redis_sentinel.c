@@ -14,9 +14,9 @@
  * The watcher: one thread subscribes to +switch-master on one sentinel
  * (the next one when that connection fails) and calls the follow function
  * at once when a message names our master; it also calls it every
- * REDIS_SENTINEL_POLL_US (a switch it missed while reconnecting), and,
- * forced, soon after redis_sentinel_kick (a call failed on the primary:
- * READONLY, a reset). Kicks are folded into at most one forced follow per
+ * REDIS_SENTINEL_POLL_US (a switch it missed while reconnecting), and
+ * soon after redis_sentinel_kick (a call failed on the primary: READONLY,
+ * a reset). Kicks are folded into at most one follow per
  * REDIS_SENTINEL_KICK_US, so a failing primary under load costs a few
  * questions a second, not one per call. The subscription is read with
  * poll(2) and hiredis's reader, never with a socket timeout, which would
