@@ -294,34 +294,36 @@ sn_url(const struct sn_ha *h, char *buf, size_t len)
 
 /* ------------------------------------------------ the store, observed */
 
-static pthread_mutex_t notes_lock = PTHREAD_MUTEX_INITIALIZER;
-static char notes[8192];
+/* What the store's notify function heard of moves (each test runs in its own process). */
+static pthread_mutex_t sn_moves_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sn_moves;                     /* "primary moved" lines */
+static char sn_move_line[STORE_ERRLEN * 2]; /* the first of them */
 
-/* notes_add - store_notify_fn */
+/* sn_notify - store_notify_fn: count the moves, keep the first line */
 static void
-notes_add(const char *line)
+sn_notify(const char *line)
 {
-    pthread_mutex_lock(&notes_lock);
-    snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes), "%s\n", line);
-    pthread_mutex_unlock(&notes_lock);
+    pthread_mutex_lock(&sn_moves_lock);
+    if (strstr(line, "primary moved") != NULL && sn_moves++ == 0)
+        snprintf(sn_move_line, sizeof(sn_move_line), "%s", line);
+    pthread_mutex_unlock(&sn_moves_lock);
 }
 
-/* notes_has - how many lines hold needle */
+/* sn_moved - how many moves were reported */
 static int
-notes_has(const char *needle)
+sn_moved(void)
 {
-    int     n = 0;
+    int     n;
 
-    pthread_mutex_lock(&notes_lock);
-    for (const char *p = notes; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    pthread_mutex_unlock(&notes_lock);
+    pthread_mutex_lock(&sn_moves_lock);
+    n = sn_moves;
+    pthread_mutex_unlock(&sn_moves_lock);
     return n;
 }
 
 static char sn_prefix[32];
 
-/* sn_open - a store on url (delay 1 s), notes_add as notify */
+/* sn_open - a store on url (delay 1 s), sn_notify as notify */
 static struct store *
 sn_open(const char *url)
 {
@@ -337,7 +339,7 @@ sn_open(const char *url)
     st = store_open(&conf, err, sizeof(err));
     ck_assert_msg(st != NULL, "open %s: %s", url, err);
     ck_assert_msg(err[0] == 0, "open %s: warning %s", url, err);
-    store_set_notify(st, notes_add);
+    store_set_notify(st, sn_notify);
     return st;
 }
 
@@ -488,7 +490,7 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
           const char *what)
 {
     char    err[STORE_ERRLEN], from[32], to[32], key[TRIPLET_KEY_MAX];
-    long long t_switch = 0, t_moved = 0, t_end;
+    long long t_switch = 0, t_end;
     struct triplet t;
     redisReply *r;
 
@@ -500,13 +502,11 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
     }
     ck_assert_msg(t_switch != 0, "%s: no switch to the replica within %d ms", what, SWITCH_MS);
     atomic_store(&l->mark, t_switch);
-    while (atomic_load(&l->resumed) == 0 && daemon_now_ms() - t_switch < RESUME_MS) {
-        if (t_moved == 0 && notes_has("primary moved") > 0)
-            t_moved = daemon_now_ms();
+    while (atomic_load(&l->resumed) == 0 && daemon_now_ms() - t_switch < RESUME_MS)
         daemon_sleep_ms(5);
-    }
     ck_assert_msg(atomic_load(&l->resumed) != 0, "%s: no decision within %d ms of the switch"
-                  " (%ld errors; notes: %s)", what, RESUME_MS, atomic_load(&l->errors), notes);
+                  " (%ld errors, %d moves)", what, RESUME_MS, atomic_load(&l->errors),
+                  sn_moved());
     atomic_store(&l->recovered, atomic_load(&l->resumed));
     t_end = daemon_now_ms() + AFTER_MS;
     while (daemon_now_ms() < t_end)
@@ -528,9 +528,9 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
     /* The move, logged once with the old and the new address. */
     snprintf(from, sizeof(from), "from 127.0.0.1:%d", h->primary.port);
     snprintf(to, sizeof(to), "to 127.0.0.1:%d", h->replica.port);
-    ck_assert_msg(notes_has("primary moved") == 1 && notes_has(from) == 1
-                  && notes_has(to) == 1, "%s: want one move %s %s; notes: %s", what, from, to,
-                  notes);
+    ck_assert_msg(sn_moved() == 1 && strstr(sn_move_line, from) != NULL
+                  && strstr(sn_move_line, to) != NULL, "%s: %d moves, the first \"%s\":"
+                  " want one, %s %s", what, sn_moved(), sn_move_line, from, to);
 
     /* Greylisted before, replicated: passes on the new primary (delay 1 s). */
     ck_assert_msg(sn_decide(st, -1, 1, err, sizeof(err)) == POLICY_PASS,
@@ -582,8 +582,13 @@ START_TEST(test_down_sentinel)
 }
 END_TEST
 
-/* SENTINEL FAILOVER under load */
-START_TEST(test_failover)
+/*
+ * sn_replace - the harness, a store on it, a triplet greylisted and
+ * replicated, the load; then the primary replaced: by SENTINEL FAILOVER,
+ * or by SIGKILL (kill) and the sentinels' promotion; then sn_follow
+ */
+static void
+sn_replace(int kill, const char *what)
 {
     struct sn_ha h;
     struct sn_load l;
@@ -597,34 +602,30 @@ START_TEST(test_failover)
     sn_greylist_replicated(st, &h);
     sn_load_start(&l, st);
     t0 = daemon_now_ms();
-    r = sn_reply(h.sentinel[0].port, "SENTINEL FAILOVER " MASTER);
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS, "SENTINEL FAILOVER: %s",
-                  r != NULL && r->str != NULL ? r->str : "no reply");
-    freeReplyObject(r);
-    sn_follow(st, &l, &h, t0, "FAILOVER");
+    if (kill)
+        sn_kill(&h.primary);
+    else {
+        r = sn_reply(h.sentinel[0].port, "SENTINEL FAILOVER " MASTER);
+        ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS, "SENTINEL FAILOVER: %s",
+                      r != NULL && r->str != NULL ? r->str : "no reply");
+        freeReplyObject(r);
+    }
+    sn_follow(st, &l, &h, t0, what);
     store_free(st);
     sn_ha_stop(&h);
+}
+
+/* SENTINEL FAILOVER under load */
+START_TEST(test_failover)
+{
+    sn_replace(0, "FAILOVER");
 }
 END_TEST
 
 /* SIGKILL of the primary under load: the sentinels promote the replica */
 START_TEST(test_kill_primary)
 {
-    struct sn_ha h;
-    struct sn_load l;
-    char    url[256];
-    struct store *st;
-    long long t0;
-
-    sn_ha_start(&h);
-    st = sn_open(sn_url(&h, url, sizeof(url)));
-    sn_greylist_replicated(st, &h);
-    sn_load_start(&l, st);
-    t0 = daemon_now_ms();
-    sn_kill(&h.primary);
-    sn_follow(st, &l, &h, t0, "SIGKILL");
-    store_free(st);
-    sn_ha_stop(&h);
+    sn_replace(1, "SIGKILL");
 }
 END_TEST
 
