@@ -42,6 +42,7 @@
 #include "triplet.h"
 
 #define MASTER        "rgmaster"
+#define SN_PASS       "sn-t0psecret"     /* the sentinels' requirepass */
 #define STORE_TIMEOUT 200                /* ms: the stores opened here */
 #define RESUME_MS     5000               /* decisions resume within this of the switch */
 #define SETTLE_MS     15000              /* bound on the harness coming up */
@@ -104,20 +105,48 @@ sn_redis(int port, int ms)
     return c;
 }
 
-/* sn_reply - the reply to a command on a new connection to port (caller frees), or NULL */
+/*
+ * sn_vreply - the reply to a command on a new connection to port, after
+ * AUTH pass if not NULL (caller frees), or NULL
+ */
 static redisReply *
-sn_reply(int port, const char *fmt, ...)
+sn_vreply(int port, const char *pass, const char *fmt, va_list ap)
 {
     redisContext *c = sn_redis(port, 1000);
     redisReply *r = NULL;
-    va_list ap;
 
     if (c == NULL)
         return NULL;
-    va_start(ap, fmt);
+    if (pass != NULL)
+        freeReplyObject(redisCommand(c, "AUTH %s", pass));
     r = redisvCommand(c, fmt, ap);
-    va_end(ap);
     redisFree(c);
+    return r;
+}
+
+/* sn_reply - sn_vreply to a server, without AUTH */
+static redisReply *
+sn_reply(int port, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = sn_vreply(port, NULL, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* sn_sreply - sn_vreply to a sentinel, which wants SN_PASS */
+static redisReply *
+sn_sreply(const struct sn_proc *s, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = sn_vreply(s->port, SN_PASS, fmt, ap);
+    va_end(ap);
     return r;
 }
 
@@ -144,7 +173,7 @@ sn_spawn(struct sn_proc *p, int port, const char *const *argv)
     sn_procs[slot] = p;
     while (daemon_now_ms() - t0 < 5000) {
         redisReply *r = sn_reply(port, "PING");
-        int     up = r != NULL && r->type == REDIS_REPLY_STATUS;
+        int     up = r != NULL;          /* PONG, or NOAUTH from a sentinel */
 
         freeReplyObject(r);
         if (up)
@@ -184,7 +213,11 @@ sn_server(struct sn_proc *p, int replicaof)
     ck_abort_msg("cannot start redis-server on a free loopback port");
 }
 
-/* sn_sentinel - redis-sentinel as p on a free port, watching MASTER at primary */
+/*
+ * sn_sentinel - redis-sentinel as p on a free port, watching MASTER at
+ * primary, with the password SN_PASS (which the sentinels also use with
+ * each other)
+ */
 static void
 sn_sentinel(struct sn_proc *p, int primary)
 {
@@ -198,6 +231,7 @@ sn_sentinel(struct sn_proc *p, int primary)
         snprintf(conf, sizeof(conf), "%s/sentinel-%d.conf", daemon_tmp(), n);
         snprintf(text, sizeof(text),
                  "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/sentinel-%d.log\n"
+                 "requirepass " SN_PASS "\n"
                  "sentinel monitor " MASTER " 127.0.0.1 %d 2\n"
                  "sentinel down-after-milliseconds " MASTER " 1000\n"
                  "sentinel failover-timeout " MASTER " 5000\n",
@@ -224,7 +258,7 @@ sn_field(const redisReply *r, const char *name)
 static int
 sn_master_port(const struct sn_proc *s)
 {
-    redisReply *r = sn_reply(s->port, "SENTINEL get-master-addr-by-name " MASTER);
+    redisReply *r = sn_sreply(s, "SENTINEL get-master-addr-by-name " MASTER);
     int     port = -1;
 
     if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2
@@ -256,7 +290,7 @@ sn_ha_start(struct sn_ha *h)
         freeReplyObject(info);
 
         for (int i = 0; i < 3; i++) {
-            redisReply *r = sn_reply(h->sentinel[i].port, "SENTINEL master " MASTER);
+            redisReply *r = sn_sreply(&h->sentinel[i], "SENTINEL master " MASTER);
 
             ready += sn_field(r, "num-slaves") == 1 && sn_field(r, "num-other-sentinels") == 2;
             freeReplyObject(r);
@@ -298,48 +332,67 @@ sn_url(const struct sn_ha *h, char *buf, size_t len)
 static pthread_mutex_t sn_moves_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sn_moves;                     /* "primary moved" lines */
 static char sn_move_line[STORE_ERRLEN * 2]; /* the first of them */
+static long long sn_move_ms;             /* when it came */
 
 /* sn_notify - store_notify_fn: count the moves, keep the first line */
 static void
 sn_notify(const char *line)
 {
     pthread_mutex_lock(&sn_moves_lock);
-    if (strstr(line, "primary moved") != NULL && sn_moves++ == 0)
+    if (strstr(line, "primary moved") != NULL && sn_moves++ == 0) {
         snprintf(sn_move_line, sizeof(sn_move_line), "%s", line);
+        sn_move_ms = daemon_now_ms();
+    }
     pthread_mutex_unlock(&sn_moves_lock);
 }
 
-/* sn_moved - how many moves were reported */
+/* sn_moved - how many moves were reported; when the first was, into *ms (may be NULL) */
 static int
-sn_moved(void)
+sn_moved(long long *ms)
 {
     int     n;
 
     pthread_mutex_lock(&sn_moves_lock);
     n = sn_moves;
+    if (ms != NULL)
+        *ms = sn_move_ms;
     pthread_mutex_unlock(&sn_moves_lock);
     return n;
 }
 
 static char sn_prefix[32];
 
-/* sn_open - a store on url (delay 1 s), sn_notify as notify */
+/*
+ * sn_open_with - a store on url (delay 1 s) with the sentinels' password
+ * pass, sn_notify as notify; the open's warning into err
+ */
 static struct store *
-sn_open(const char *url)
+sn_open_with(const char *url, const char *pass, char *err, size_t errlen)
 {
     struct store_config conf = {
         .url = url, .key_prefix = sn_prefix, .timeout_ms = STORE_TIMEOUT, .pool = 8,
         .params = {.delay = 1, .retry_window = 600, .pass_ttl = 3600, .awl_threshold = 0,
                    .awl_ttl = 3600},
+        .sentinel_password = pass,
     };
-    char    err[STORE_ERRLEN] = "";
     struct store *st;
 
     snprintf(sn_prefix, sizeof(sn_prefix), "sn%ld:", (long) getpid());
-    st = store_open(&conf, err, sizeof(err));
+    err[0] = 0;
+    st = store_open(&conf, err, errlen);
     ck_assert_msg(st != NULL, "open %s: %s", url, err);
-    ck_assert_msg(err[0] == 0, "open %s: warning %s", url, err);
     store_set_notify(st, sn_notify);
+    return st;
+}
+
+/* sn_open - sn_open_with the right password, which must give no warning */
+static struct store *
+sn_open(const char *url)
+{
+    char    err[STORE_ERRLEN];
+    struct store *st = sn_open_with(url, SN_PASS, err, sizeof(err));
+
+    ck_assert_msg(err[0] == 0, "open %s: warning %s", url, err);
     return st;
 }
 
@@ -490,7 +543,7 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
           const char *what)
 {
     char    err[STORE_ERRLEN], from[32], to[32], key[TRIPLET_KEY_MAX];
-    long long t_switch = 0, t_end;
+    long long t_switch = 0, t_moved = 0, t_end;
     struct triplet t;
     redisReply *r;
 
@@ -501,22 +554,29 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
             daemon_sleep_ms(10);
     }
     ck_assert_msg(t_switch != 0, "%s: no switch to the replica within %d ms", what, SWITCH_MS);
-    atomic_store(&l->mark, t_switch);
+    /* Resumed: the first success of a decision begun after the store moved. */
+    while (sn_moved(&t_moved) == 0 && daemon_now_ms() - t_switch < RESUME_MS)
+        daemon_sleep_ms(5);
+    ck_assert_msg(t_moved != 0, "%s: the store did not move within %d ms of the switch"
+                  " (%ld errors, first: %s)", what, RESUME_MS, atomic_load(&l->errors),
+                  l->first_err);
+    atomic_store(&l->mark, t_moved);
     while (atomic_load(&l->resumed) == 0 && daemon_now_ms() - t_switch < RESUME_MS)
         daemon_sleep_ms(5);
     ck_assert_msg(atomic_load(&l->resumed) != 0, "%s: no decision within %d ms of the switch"
-                  " (%ld errors, %d moves)", what, RESUME_MS, atomic_load(&l->errors),
-                  sn_moved());
+                  " (%ld errors, first: %s)", what, RESUME_MS, atomic_load(&l->errors),
+                  l->first_err);
     atomic_store(&l->recovered, atomic_load(&l->resumed));
     t_end = daemon_now_ms() + AFTER_MS;
     while (daemon_now_ms() < t_end)
         daemon_sleep_ms(10);
     sn_load_stop(l);
 
-    printf("sentinel %s: switch %lld ms after it, decisions resumed %lld ms after the"
-           " switch; %ld verdicts, %ld store errors during the switch (first: %s),"
-           " slowest decision %lld ms\n", what, t_switch - t_cause,
-           atomic_load(&l->resumed) - t_switch, atomic_load(&l->ok), atomic_load(&l->errors),
+    printf("sentinel %s: the sentinels switched %lld ms after it; the store moved %+lld ms"
+           " and decided on the new primary %+lld ms from the switch; %ld verdicts, %ld"
+           " store errors during the switch (first: %s), slowest decision %lld ms\n", what,
+           t_switch - t_cause, t_moved - t_switch, atomic_load(&l->resumed) - t_switch,
+           atomic_load(&l->ok), atomic_load(&l->errors),
            l->first_err[0] ? l->first_err : "none", atomic_load(&l->longest));
     ck_assert_msg(atomic_load(&l->bad) == 0, "%s: %ld decisions neither verdict nor error",
                   what, atomic_load(&l->bad));
@@ -528,9 +588,9 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
     /* The move, logged once with the old and the new address. */
     snprintf(from, sizeof(from), "from 127.0.0.1:%d", h->primary.port);
     snprintf(to, sizeof(to), "to 127.0.0.1:%d", h->replica.port);
-    ck_assert_msg(sn_moved() == 1 && strstr(sn_move_line, from) != NULL
+    ck_assert_msg(sn_moved(NULL) == 1 && strstr(sn_move_line, from) != NULL
                   && strstr(sn_move_line, to) != NULL, "%s: %d moves, the first \"%s\":"
-                  " want one, %s %s", what, sn_moved(), sn_move_line, from, to);
+                  " want one, %s %s", what, sn_moved(NULL), sn_move_line, from, to);
 
     /* Greylisted before, replicated: passes on the new primary (delay 1 s). */
     ck_assert_msg(sn_decide(st, -1, 1, err, sizeof(err)) == POLICY_PASS,
@@ -549,7 +609,9 @@ sn_follow(struct store *st, struct sn_load *l, const struct sn_ha *h, long long 
 
 /*
  * Decisions through the sentinels, with the first one of the URL down:
- * it is skipped, open gives no warning, redgrey -t is content.
+ * it is skipped, open gives no warning, redgrey -t is content (given
+ * sentinel_password). Without the sentinels' password the store warns
+ * and decides nothing.
  */
 START_TEST(test_down_sentinel)
 {
@@ -571,13 +633,21 @@ START_TEST(test_down_sentinel)
     ck_assert_msg(sn_decide(st, -1, 1, err, sizeof(err)) == POLICY_TEMPFAIL, "early: %s", err);
     store_free(st);
 
+    /* Without the sentinels' password: a warning saying so, and no decisions. */
+    st = sn_open_with(url, NULL, err, sizeof(err));
+    ck_assert_msg(strstr(err, "NOAUTH") != NULL, "no sentinel password: warning \"%s\"", err);
+    ck_assert_msg(sn_decide(st, -1, 2, err, sizeof(err)) == -1, "decided without the sentinels");
+    store_free(st);
+
     snprintf(path, sizeof(path), "%s/sn-check.conf", daemon_tmp());
-    snprintf(conf, sizeof(conf), "store = %s\nuser = \"\"\n", url);
+    snprintf(conf, sizeof(conf), "store = %s\nuser = \"\"\nsentinel_password = " SN_PASS "\n",
+             url);
     ck_assert_int_eq(daemon_write_file(path, conf), 0);
     rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "warning") == NULL
                   && strstr(out, "configuration OK") != NULL,
                   "redgrey -t, one sentinel down: exit %d, \"%s\"", rc, out);
+    ck_assert_msg(strstr(out, SN_PASS) == NULL, "redgrey -t shows the password: %s", out);
     sn_ha_stop(&h);
 }
 END_TEST
@@ -605,7 +675,7 @@ sn_replace(int kill, const char *what)
     if (kill)
         sn_kill(&h.primary);
     else {
-        r = sn_reply(h.sentinel[0].port, "SENTINEL FAILOVER " MASTER);
+        r = sn_sreply(&h.sentinel[0], "SENTINEL FAILOVER " MASTER);
         ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS, "SENTINEL FAILOVER: %s",
                       r != NULL && r->str != NULL ? r->str : "no reply");
         freeReplyObject(r);
