@@ -251,8 +251,6 @@ entry_verdict(const struct spf_guard *g, const struct gs_entry *e, const struct 
     v->v6_nets = e->v6;
     if (e->status != SPF_GUARD_DOMAIN)
         v->why = e->status;
-    else if (e->probe)
-        v->why = SPF_GUARD_PROBE;
     else if (!netset_contains(e->set, ip))
         v->why = f->pass_all ? SPF_GUARD_UNBOUNDED : f->pass_exists ? SPF_GUARD_EXISTS
             : f->pass_macro ? SPF_GUARD_MACRO : f->pass_ptr ? SPF_GUARD_PTR : SPF_GUARD_OUTSIDE;
@@ -265,7 +263,7 @@ entry_verdict(const struct spf_guard *g, const struct gs_entry *e, const struct 
         v->wide_family = AF_INET6;
         v->wide_prefix = 64 - log2_ceil(e->v6);
     } else {
-        v->why = SPF_GUARD_DOMAIN;
+        v->why = e->probe ? SPF_GUARD_PROBE : SPF_GUARD_DOMAIN;
     }
     v->keyable = v->why == SPF_GUARD_DOMAIN;
 }
