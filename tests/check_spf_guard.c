@@ -21,8 +21,13 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+
 #include "daemon.h"
 #include "ipaddr.h"
+#include "miltc.h"
+#include "mta.h"
 #include "spf_check.h"
 #include "spf_guard.h"
 #include "zone.h"
@@ -350,6 +355,191 @@ START_TEST(test_explain)
 }
 END_TEST
 
+/* ------------------------------------------------------------ end to end */
+
+static struct daemon dns;                /* dnsmasq */
+static struct daemon awl;                /* redgrey, awl_threshold = 1 */
+
+/* The zone under e2e.test for dnsmasq; every record is TXT unless said. */
+static const char *const dns_records[] = {
+    "--txt-record=evall.e2e.test,v=spf1 -ip4:192.0.2.1 -ip6:2001:db8::1 +all",
+    "--txt-record=ev8.e2e.test,v=spf1 ip4:10.0.0.0/8 ip4:11.0.0.0/8 ip4:12.0.0.0/8 "
+    "ip4:13.0.0.0/8 ip4:14.0.0.0/8 ip4:15.0.0.0/8 ip4:16.0.0.0/8 ip4:17.0.0.0/8 -all",
+    "--txt-record=evex.e2e.test,v=spf1 -ip4:192.0.2.1 exists:%{ir}.x.e2e.test -all",
+    "--address=/x.e2e.test/127.0.0.2",
+    "--txt-record=evl.e2e.test,v=spf1 exists:%{l}.u.e2e.test -all",
+    "--host-record=alice.u.e2e.test,127.0.0.2",
+    "--txt-record=ev6.e2e.test,v=spf1 ip6:::/1 -all",
+    "--txt-record=ms.e2e.test,v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 "
+    "ip4:104.47.0.0/17 ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/48 include:spfd.ms.e2e.test -all",
+    "--txt-record=spfd.ms.e2e.test,v=spf1 ip4:51.4.72.0/24 ip4:51.5.72.0/24 ip4:51.5.80.0/27 "
+    "ip4:51.4.80.0/27 -all",
+    "--txt-record=google.e2e.test,v=spf1 include:_netblocks.google.e2e.test "
+    "include:_netblocks2.google.e2e.test ~all",
+    "--txt-record=_netblocks.google.e2e.test,v=spf1 ip4:64.233.160.0/19 ip4:72.14.192.0/18 "
+    "ip4:74.125.0.0/16 ip4:173.194.0.0/16 ip4:209.85.128.0/17 ~all",
+    "--txt-record=_netblocks2.google.e2e.test,v=spf1 ip6:2001:4860:4000::/36 "
+    "ip6:2a00:1450:4000::/36 ~all",
+    "--txt-record=ses.e2e.test,v=spf1 ip4:199.255.192.0/22 ip4:54.240.0.0/18 "
+    "ip4:23.251.224.0/19 ip4:76.223.128.0/19 -all",
+    NULL,
+};
+
+/*
+ * One sender pool: the first client seeds and retries (one passed
+ * triplet: with awl_threshold = 1 that is an auto-whitelist entry for
+ * its key and the domain), then other clients of the domain send to a
+ * new recipient: pooled (reason=awl on spf:DOMAIN) or not (reason=new on
+ * their own netblock).
+ */
+static const struct pool_case {
+    const char *domain;
+    const char *sender;                  /* local part */
+    char    fam1;
+    const char *c1, *net1;
+    char    fam2;
+    const char *c2, *net2;
+    char    fam3;                        /* 0: no third client */
+    const char *c3;
+    const char *spf;                     /* the seed's SPF fields */
+} pool_cases[] = {
+    {"evall.e2e.test", "a", '4', "198.18.10.1", "198.18.10.0/24", '4', "198.19.20.2",
+     "198.19.20.0/24", '6', "2001:db8:20::2", "spf=pass spf_key=netblock why=unbounded(+all)"},
+    {"ev8.e2e.test", "a", '4', "10.1.2.3", "10.1.2.0/24", '4', "11.2.3.4", "11.2.3.0/24", 0, NULL,
+     "spf=pass spf_key=netblock why=too-wide(ip4/5)"},
+    {"evex.e2e.test", "a", '4', "198.18.11.1", "198.18.11.0/24", '4', "198.19.21.2",
+     "198.19.21.0/24", 0, NULL, "spf=pass spf_key=netblock why=exists"},
+    {"evl.e2e.test", "alice", '4', "198.18.12.1", "198.18.12.0/24", '4', "198.19.22.2",
+     "198.19.22.0/24", 0, NULL, "spf=pass spf_key=netblock why=exists"},
+    {"ev6.e2e.test", "a", '6', "2001:db8:1::5", "2001:db8:1::/64", '6', "2001:db9::5",
+     "2001:db9::/64", 0, NULL, "spf=pass spf_key=netblock why=too-wide(ip6/1)"},
+    {"ms.e2e.test", "a", '4', "40.92.1.1", NULL, '4', "52.101.3.3", NULL, '6',
+     "2a01:111:f403::25", "spf=pass spf_key=domain"},
+    {"google.e2e.test", "a", '4', "74.125.1.1", NULL, '4', "173.194.2.2", NULL, '6',
+     "2a00:1450:4000::1", "spf=pass spf_key=domain"},
+    {"ses.e2e.test", "a", '4', "54.240.1.1", NULL, '4', "23.251.230.1", NULL, 0, NULL,
+     "spf=pass spf_key=domain"},
+};
+
+/* pool_send - one RCPT of the row's sender to TAG-DOMAIN@pool.test (into to, bare); the answer */
+static int
+pool_send(const struct pool_case *c, char fam, const char *addr, const char *tag, char *to,
+          size_t tolen)
+{
+    struct mta_conn m = {fam, addr, NULL, NULL, NULL, 0};
+    char    from[128], rcpt[200], reply[MILTC_REPLY_MAX];
+
+    snprintf(from, sizeof(from), "<%s@%s>", c->sender, c->domain);
+    snprintf(to, tolen, "%s-%s@pool.test", tag, c->domain);
+    snprintf(rcpt, sizeof(rcpt), "<%s>", to);
+    return mta_one_rcpt(&awl, &m, from, rcpt, NULL, reply, sizeof(reply), NULL);
+}
+
+/* assert_line - the daemon logged needle exactly once */
+#define assert_line(needle) \
+    ck_assert_msg(daemon_log_count(&awl, (needle)) == 1, "log of %s: want one \"%s\", got %d", \
+                  awl.name, (needle), daemon_log_count(&awl, (needle)))
+
+/*
+ * test_pools - the evasions earn an auto-whitelist entry for their own
+ * netblock only (a new client of the domain is greylisted as new, on its
+ * netblock; the seeding client is not); the big-sender-shaped pools earn
+ * one for spf:DOMAIN, which a client in another /16 and one over IPv6 use.
+ */
+START_TEST(test_pools)
+{
+    char    to[160], needle[512];
+    size_t  i;
+    int     r;
+
+    for (i = 0; i < NELEM(pool_cases); i++) {
+        const struct pool_case *c = &pool_cases[i];
+
+        r = pool_send(c, c->fam1, c->c1, "seed", to, sizeof(to));
+        ck_assert_msg(r == SMFIR_REPLYCODE, "%s: seed not greylisted (%c)", c->domain, r);
+        snprintf(needle, sizeof(needle), "action=greylist reason=new client=[%s] key=%s%s "
+                 "from=<%s@%s> to=<%s> %s\n", c->c1, c->net1 ? "" : "spf:",
+                 c->net1 ? c->net1 : c->domain, c->sender, c->domain, to, c->spf);
+        assert_line(needle);
+    }
+    daemon_sleep_ms(2100);
+    for (i = 0; i < NELEM(pool_cases); i++) {
+        const struct pool_case *c = &pool_cases[i];
+
+        r = pool_send(c, c->fam1, c->c1, "seed", to, sizeof(to));
+        ck_assert_msg(r == SMFIR_CONTINUE, "%s: retry not passed (%c)", c->domain, r);
+    }
+    for (i = 0; i < NELEM(pool_cases); i++) {
+        const struct pool_case *c = &pool_cases[i];
+
+        r = pool_send(c, c->fam2, c->c2, "other", to, sizeof(to));
+        if (c->net2 != NULL) {
+            ck_assert_msg(r == SMFIR_REPLYCODE, "%s: pooled with another client", c->domain);
+            snprintf(needle, sizeof(needle), "action=greylist reason=new client=[%s] key=%s "
+                     "from=<%s@%s> to=<%s>", c->c2, c->net2, c->sender, c->domain, to);
+            assert_line(needle);
+            /* The netblock's own auto-whitelist entry works. */
+            r = pool_send(c, c->fam1, c->c1, "same", to, sizeof(to));
+            ck_assert_msg(r == SMFIR_CONTINUE, "%s: no netblock AWL", c->domain);
+            snprintf(needle, sizeof(needle), "action=pass reason=awl client=[%s] key=%s ",
+                     c->c1, c->net1);
+            assert_line(needle);
+        } else {
+            ck_assert_msg(r == SMFIR_CONTINUE, "%s: not pooled across /16s", c->domain);
+            snprintf(needle, sizeof(needle), "action=pass reason=awl client=[%s] key=spf:%s "
+                     "from=<%s@%s> to=<%s> spf=pass spf_key=domain\n", c->c2, c->domain,
+                     c->sender, c->domain, to);
+            assert_line(needle);
+        }
+        if (c->fam3 == 0)
+            continue;
+        r = pool_send(c, c->fam3, c->c3, "third", to, sizeof(to));
+        ck_assert_msg((r == SMFIR_CONTINUE) == (c->net2 == NULL), "%s: third client %c",
+                      c->domain, r);
+    }
+}
+END_TEST
+
+/*
+ * test_local_part - libspf2 gets the real local part: %{l} passes alice
+ * and fails mallory from the same address, one right after the other
+ * (the result cache keys this record by sender).
+ */
+START_TEST(test_local_part)
+{
+    struct mta_conn m = {'4', "198.18.13.1", NULL, NULL, NULL, 0};
+    char    reply[MILTC_REPLY_MAX];
+
+    mta_one_rcpt(&awl, &m, "<alice@evl.e2e.test>", "<lp1@pool.test>", NULL, reply,
+                 sizeof(reply), NULL);
+    mta_one_rcpt(&awl, &m, "<mallory@evl.e2e.test>", "<lp2@pool.test>", NULL, reply,
+                 sizeof(reply), NULL);
+    mta_one_rcpt(&awl, &m, "<alice@evl.e2e.test>", "<lp3@pool.test>", NULL, reply,
+                 sizeof(reply), NULL);
+    assert_line("from=<alice@evl.e2e.test> to=<lp1@pool.test> spf=pass spf_key=netblock why=exists");
+    assert_line("from=<mallory@evl.e2e.test> to=<lp2@pool.test> spf=fail");
+    assert_line("from=<alice@evl.e2e.test> to=<lp3@pool.test> spf=pass spf_key=netblock why=exists");
+}
+END_TEST
+
+/* test_verdict_cmd - redgreyctl spf-verdict, with the daemon's configuration */
+START_TEST(test_verdict_cmd)
+{
+    const char *const narrow[] = {TEST_BUILDDIR "/../milter/redgreyctl", "-c", awl.conf,
+                                  "spf-verdict", "ms.e2e.test", "52.101.3.3", NULL};
+    const char *const wide[] = {TEST_BUILDDIR "/../milter/redgreyctl", "-c", awl.conf,
+                                "spf-verdict", "ev8.e2e.test", "10.1.2.3", NULL};
+    char    out[8192];
+
+    ck_assert_int_eq(daemon_capture(narrow, out, sizeof(out), 10000), 0);
+    ck_assert_msg(strstr(out, "spf result for ms.e2e.test from 52.101.3.3: pass") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "ipv4 addresses: 492096 (cap 4194304") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "a pass keys on: domain") != NULL, "%s", out);
+    ck_assert_int_eq(daemon_capture(wide, out, sizeof(out), 10000), 1);
+    ck_assert_msg(strstr(out, "why=too-wide(ip4/5)") != NULL, "%s", out);
+}
+END_TEST
+
 /* spf_guard_suite - the cases, the sizes, the caches, the admin view */
 static Suite *
 spf_guard_suite(void)
@@ -363,12 +553,50 @@ spf_guard_suite(void)
     tcase_add_test(tc, test_explain);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
+
+    tc = tcase_create("end to end");
+    tcase_add_test(tc, test_pools);
+    tcase_add_test(tc, test_local_part);
+    tcase_add_test(tc, test_verdict_cmd);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
     return s;
 }
 
-/* main - run the suite */
+/* setup - dnsmasq and the daemon; 0 or -1 */
+static int
+setup(void)
+{
+    char    extra[512];
+
+    if (daemon_tmp() == NULL) {
+        fprintf(stderr, "check_spf_guard: REDGREY_TEST_TMP unset: run under with-redis.sh\n");
+        return -1;
+    }
+    if (daemon_start_dnsmasq(&dns, "e2e.test", dns_records) != 0) {
+        fprintf(stderr, "check_spf_guard: dnsmasq did not start\n");
+        return -1;
+    }
+    snprintf(extra, sizeof(extra), "dns_servers = 127.0.0.1:%d\ndns_timeout = 3s\n"
+             "awl_threshold = 1\n", dns.port);
+    return daemon_start_redgrey(&awl, "awl", extra, NULL) == 0 ? 0 : -1;
+}
+
+/* main - start dnsmasq and the daemon, run the suite, stop both: all must pass */
 int
 main(void)
 {
-    return daemon_run_suites(spf_guard_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    int     failed = 1, stop = -1;
+
+    if (setup() == 0)
+        failed = daemon_run_suites(spf_guard_suite(), NULL);
+    if (awl.pid > 0)
+        stop = daemon_stop(&awl, 6500);
+    if (dns.pid > 0)
+        daemon_stop(&dns, 2000);
+    if (failed != 0 || stop != 0) {
+        daemon_log_print(&awl);
+        daemon_log_print(&dns);
+    }
+    return failed == 0 && stop == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
