@@ -21,6 +21,15 @@
 
 static _Atomic(struct spf_check *) spf_shared_chk;   /* the shared checker, or NULL */
 static struct grace spf_shared_grace;                /* its readers */
+static char spf_shared_settings[512];                /* what it was built from */
+
+/* spf_shared_settings_of - c's SPF settings as one string, into buf */
+static void
+spf_shared_settings_of(const struct cfg *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s|%d|%s|%d|%d", c->dns_servers ? c->dns_servers : "", c->dns_timeout_ms,
+             c->spf_probe ? c->spf_probe : "", c->spf_key_max_v4, c->spf_key_max_v6);
+}
 
 /* spf_shared_new - a checker for c's DNS and guard settings; NULL with err */
 static struct spf_check *
@@ -82,14 +91,23 @@ spf_shared_init(const struct cfg *c, char *err, size_t errlen)
     if (chk == NULL)
         return -1;
     spf_shared_install(chk);
+    spf_shared_settings_of(c, spf_shared_settings, sizeof(spf_shared_settings));
     return 0;
 }
 
-/* spf_shared_reconfigure - a new checker from c, or the old one kept */
+/* spf_shared_reconfigure - a new checker from c if its settings changed, or the old one kept */
 int
 spf_shared_reconfigure(const struct cfg *c, char *err, size_t errlen)
 {
-    return spf_shared_init(c, err, errlen);
+    char    now[sizeof(spf_shared_settings)];
+
+    spf_shared_settings_of(c, now, sizeof(now));
+    if (atomic_load(&spf_shared_chk) != NULL && strcmp(now, spf_shared_settings) == 0)
+        return 0;                        /* unchanged: keep the checker and its caches */
+    if (spf_shared_init(c, err, errlen) != 0)
+        return -1;
+    log_info("spf: checker rebuilt from the reloaded configuration");
+    return 0;
 }
 
 /* spf_shared_get - the shared checker */

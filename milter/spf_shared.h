@@ -39,8 +39,9 @@ int     spf_shared_init(const struct cfg *c, char *err, size_t errlen);
 /*
  * spf_shared_reconfigure - build a checker from c (the reloaded
  * configuration: dns_servers, dns_timeout, spf_probe, spf_key_max_v4/v6)
- * and swap it in; the old one is freed once no check uses it (its caches
- * go with it). On failure the old one stays: -1 with a reason in err.
+ * and swap it in, if one of those changed (else nothing happens); the
+ * old one is freed once no check uses it (its caches go with it). On
+ * failure the old one stays: -1 with a reason in err.
  */
 int     spf_shared_reconfigure(const struct cfg *c, char *err, size_t errlen);
 
