@@ -5,14 +5,19 @@
  * SPF pass that does not key on the domain, the big-sender-shaped
  * records (Microsoft's, Google's, Amazon SES's, as published) still do,
  * the real local part reaches libspf2, and the two caches keep what they
- * may and nothing else. The end-to-end half (dnsmasq, the daemon, the
- * store, the auto-whitelist) is in check_milter_spf.c.
+ * may and nothing else. End to end (dnsmasq on a loopback port, the
+ * daemon on the test Redis with awl_threshold = 1): the evasions earn an
+ * auto-whitelist for their netblock only, the big-sender shapes for
+ * spf:DOMAIN; %{l} sees the real local part; redgreyctl spf-verdict; and
+ * the shared checker (milter/spf_shared.c) swapped under readers.
  *
  * Records come from libspf2's zone layer; nothing touches a network.
  */
 #include "config.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,7 @@
 #include "ipaddr.h"
 #include "miltc.h"
 #include "mta.h"
+#include "spf_shared.h"
 #include "spf_check.h"
 #include "spf_guard.h"
 #include "zone.h"
@@ -540,6 +546,73 @@ START_TEST(test_verdict_cmd)
 }
 END_TEST
 
+/* Readers of the shared checker while it is swapped. */
+static atomic_int swap_stop;
+static atomic_int swap_passes;
+
+/* swap_reader - check ms.e2e.test through the shared checker until told to stop */
+static void *
+swap_reader(void *arg)
+{
+    struct ipaddr ip;
+    struct spf_result r;
+
+    (void) arg;
+    ipaddr_parse("40.92.1.1", &ip);
+    while (!atomic_load(&swap_stop)) {
+        spf_shared_check_client(&ip, NULL, "a@ms.e2e.test", &r);
+        if (r.result == SPF_CHECK_PASS && r.keyable)
+            atomic_fetch_add(&swap_passes, 1);
+    }
+    return NULL;
+}
+
+/*
+ * test_reconfigure - spf_shared_reconfigure keeps the checker when no SPF
+ * setting changed, swaps it when one did, keeps it on a bad one, and
+ * swaps under readers without a use after free (the sanitizers watch)
+ */
+START_TEST(test_reconfigure)
+{
+    struct cfg *c = cfg_defaults();
+    struct spf_check *first;
+    pthread_t th[3];
+    char    err[256], port[64];
+
+    ck_assert_ptr_nonnull(c);
+    snprintf(port, sizeof(port), "127.0.0.1:%d", dns.port);
+    ck_assert_int_eq(cfg_set(c, "dns_servers", port, err, sizeof(err)), 0);
+    ck_assert_msg(spf_shared_init(c, err, sizeof(err)) == 0, "%s", err);
+    first = spf_shared_get();
+    ck_assert_int_eq(spf_shared_reconfigure(c, err, sizeof(err)), 0);
+    ck_assert_ptr_eq(spf_shared_get(), first);
+    ck_assert_int_ne(cfg_set(c, "spf_probe", "not-an-ip", err, sizeof(err)), 0);
+
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, swap_reader, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(cfg_set(c, "spf_key_max_v4", i % 2 ? "10" : "9", err, sizeof(err)), 0);
+        ck_assert_msg(spf_shared_reconfigure(c, err, sizeof(err)) == 0, "%s", err);
+        daemon_sleep_ms(20);
+    }
+    atomic_store(&swap_stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_ptr_ne(spf_shared_get(), first);
+    ck_assert_msg(atomic_load(&swap_passes) > 0, "no keyable pass seen while swapping");
+
+    /* A bad setting: -1, the running checker stays. */
+    first = spf_shared_get();
+    free(c->spf_probe);
+    c->spf_probe = strdup("not-an-ip");
+    ck_assert_int_eq(spf_shared_reconfigure(c, err, sizeof(err)), -1);
+    ck_assert_ptr_eq(spf_shared_get(), first);
+    spf_shared_fini();
+    ck_assert_ptr_null(spf_shared_get());
+    cfg_free(c);
+}
+END_TEST
+
 /* spf_guard_suite - the cases, the sizes, the caches, the admin view */
 static Suite *
 spf_guard_suite(void)
@@ -558,6 +631,7 @@ spf_guard_suite(void)
     tcase_add_test(tc, test_pools);
     tcase_add_test(tc, test_local_part);
     tcase_add_test(tc, test_verdict_cmd);
+    tcase_add_test(tc, test_reconfigure);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
