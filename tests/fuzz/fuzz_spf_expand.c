@@ -190,6 +190,7 @@ check(const char *text)
     memset(&o, 0, sizeof(o));
     o.dns_timeout_ms = 2000;
     o.cache_size = 1;
+    o.results_size = 1;
     chk = spf_check_new(&o, zone_from(text), err, sizeof(err));
     fuzz_check(chk != NULL);
     for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
