@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * spf_expand_list.c - the big-sender domain list file (spf_domains): one
- * domain a line, read into the list that spf_expand_run() walks.
+ * spf_expand_list.c - what surrounds an expansion without walking: the
+ * big-sender domain list file (spf_domains, one domain a line, read into
+ * the list that spf_expand_run() walks), the pure replace-or-keep
+ * decision, and the names of statuses and note kinds for logs.
  */
 #include "config.h"
 
@@ -107,4 +109,47 @@ fail:
     fclose(fp);
     spf_expand_list_fini(out);
     return -1;
+}
+
+/* spf_expand_decide - replace or keep; see the header */
+enum spf_expand_decision
+spf_expand_decide(enum spf_expand_status status, size_t new_ranges, int have_old)
+{
+    if (new_ranges == 0)
+        return SPF_EXPAND_KEEP;
+    switch (status) {
+    case SPF_EXPAND_COMPLETE:
+        return SPF_EXPAND_REPLACE;
+    case SPF_EXPAND_PARTIAL:
+        return have_old ? SPF_EXPAND_KEEP : SPF_EXPAND_REPLACE;
+    default:
+        return SPF_EXPAND_KEEP;
+    }
+}
+
+/* spf_expand_status_name - text for logs */
+const char *
+spf_expand_status_name(enum spf_expand_status status)
+{
+    switch (status) {
+    case SPF_EXPAND_COMPLETE:
+        return "complete";
+    case SPF_EXPAND_PARTIAL:
+        return "partial";
+    default:
+        return "failed";
+    }
+}
+
+/* spf_expand_note_kind_name - text for logs */
+const char *
+spf_expand_note_kind_name(enum spf_expand_note_kind kind)
+{
+    static const char *const names[] = {
+        "skipped", "malformed", "too-broad", "host-bits", "loop", "cap", "dns", "no-record",
+    };
+
+    if ((unsigned) kind < sizeof(names) / sizeof(names[0]))
+        return names[kind];
+    return "unknown";
 }
