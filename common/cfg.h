@@ -34,6 +34,11 @@ enum cfg_null_stage {
     CFG_NULL_STAGE_RCPT,                 /* greylist <> at RCPT like any sender */
 };
 
+enum cfg_mode {
+    CFG_MODE_ENFORCE,                    /* greylist */
+    CFG_MODE_LEARN,                      /* decide and store as passed, never tempfail */
+};
+
 enum cfg_on_error {
     CFG_ON_ERROR_ACCEPT,                 /* skip greylisting, mail flows */
     CFG_ON_ERROR_TEMPFAIL,               /* tempfail with the reply */
@@ -81,6 +86,9 @@ struct cfg {
     char   *whitelist_client_names;      /* verified client name file; "" = none */
     char   *whitelist_recipients;        /* recipient file; "" = none */
     char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
+
+    /* Admin and roll-out (issue 13, admin). */
+    enum cfg_mode mode;                  /* enforce, or learn: never tempfail */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

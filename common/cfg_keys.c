@@ -22,9 +22,11 @@
 
 static int cfg_keys_on_error_parse(const char *name);
 static int cfg_keys_null_stage_parse(const char *name);
+static int cfg_keys_mode_parse(const char *name);
 
 static const char *const cfg_keys_on_error_names[] = {"accept", "tempfail", NULL};
 static const char *const cfg_keys_null_stage_names[] = {"data", "rcpt", NULL};
+static const char *const cfg_keys_mode_names[] = {"enforce", "learn", NULL};
 static const char *const cfg_keys_level_names[] = {
     "debug", "info", "notice", "warning", "err", NULL,
 };
@@ -109,6 +111,10 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_path, NULL, NULL, "file of recipients (user@, user@domain, @domain) never greylisted"},
     {"whitelist_sender_domains", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_sender_domains),
      cfg_set_path, NULL, NULL, "file of sender domains never greylisted when SPF passes"},
+
+    /* Roll-out (issue 13, admin). */
+    {"mode", CFG_TYPE_ENUM, "enforce", 0, 0, OFF(mode),
+     cfg_set_enum, cfg_keys_mode_parse, cfg_keys_mode_names, "enforce greylists; learn decides and logs but never tempfails, and stores every triplet as passed"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
@@ -133,6 +139,16 @@ cfg_keys_null_stage_parse(const char *name)
 {
     for (int i = 0; cfg_keys_null_stage_names[i] != NULL; i++)
         if (ascii_casecmp(name, cfg_keys_null_stage_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* cfg_keys_mode_parse - "enforce" or "learn" to enum cfg_mode; -1 */
+static int
+cfg_keys_mode_parse(const char *name)
+{
+    for (int i = 0; cfg_keys_mode_names[i] != NULL; i++)
+        if (ascii_casecmp(name, cfg_keys_mode_names[i]) == 0)
             return i;
     return -1;
 }

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,10 @@
 
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_lua.h"
+
+/* Serialises store_set_params(): a slot is written by one caller at a time. */
+static pthread_mutex_t store_params_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * store_url_redact_query - in the NUL-terminated s (a buffer of size
@@ -260,6 +265,69 @@ store_blob_put(struct store *st, const char *name, const void *data, size_t len,
         return -1;
     }
     return st->ops->blob_put(st, name, data == NULL ? "" : data, len, meta, err, errlen);
+}
+
+/* store_params_check - the limits every backend accepts */
+int
+store_params_check(const struct policy_params *p, char *err, size_t errlen)
+{
+    /* Redis refuses EX 0; an unbounded delay would never pass. */
+    if (p->delay < 0 || p->retry_window < 1 || p->pass_ttl < 1
+        || p->awl_threshold < 0 || p->awl_threshold > STORE_REDIS_LUA_AWL_COUNT_MAX
+        || (p->awl_threshold > 0 && p->awl_ttl < 1)) {
+        snprintf(err, errlen, "store: want delay >= 0, retry_window, pass_ttl and awl_ttl"
+                 " >= 1 s, awl_threshold 0..%d", STORE_REDIS_LUA_AWL_COUNT_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* store_params_init - slot 0 holds p, readers use it */
+void
+store_params_init(struct store *st, const struct policy_params *p)
+{
+    st->params_slot[0] = *p;
+    st->params_slot[1] = *p;
+    atomic_init(&st->params_idx, 0);
+    grace_init(&st->params_grace);
+}
+
+/*
+ * store_params_get - copy the slot params_idx names, inside a grace
+ * bracket: store_set_params never rewrites a slot a reader may be in
+ */
+void
+store_params_get(struct store *st, struct policy_params *out)
+{
+    unsigned token = grace_enter(&st->params_grace);
+
+    *out = st->params_slot[atomic_load(&st->params_idx) & 1];
+    grace_leave(&st->params_grace, token);
+}
+
+/*
+ * store_set_params - write the slot readers do not use, switch to it,
+ * and wait out the readers of the old one, so that the next call may
+ * write that one
+ */
+int
+store_set_params(struct store *st, const struct policy_params *p, char *err, size_t errlen)
+{
+    unsigned idx;
+
+    if (st == NULL || p == NULL) {
+        snprintf(err, errlen, "store_set_params: bad arguments");
+        return -1;
+    }
+    if (store_params_check(p, err, errlen) < 0)
+        return -1;
+    pthread_mutex_lock(&store_params_lock);
+    idx = atomic_load(&st->params_idx) & 1;
+    st->params_slot[idx ^ 1] = *p;
+    atomic_store(&st->params_idx, idx ^ 1);
+    grace_wait(&st->params_grace);
+    pthread_mutex_unlock(&store_params_lock);
+    return 0;
 }
 
 /* store_free - forward to the backend; NULL is a no-op */

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grace.h"
 #include "policy.h"
 #include "triplet.h"
 
@@ -91,7 +92,9 @@ struct store_ops {
 
 struct store {
     const struct store_ops *ops;         /* backend */
-    struct policy_params params;         /* copied at open */
+    struct policy_params params_slot[2]; /* the decision's parameters; store_params_get */
+    atomic_uint params_idx;              /* the slot readers use */
+    struct grace params_grace;           /* readers of a slot, for store_set_params */
     char    key_prefix[TRIPLET_PREFIX_MAX + 1]; /* copied at open */
     _Atomic(store_notify_fn) notify;     /* store_set_notify; NULL: none */
 };
@@ -173,6 +176,29 @@ int     store_blob_name_ok(const char *name);
  * its length without the NUL, or 0 if it does not fit in len.
  */
 size_t  store_blob_key(const char *prefix, const char *name, char *buf, size_t len);
+
+/*
+ * store_params_check - 0 if p is a set of parameters every backend
+ * accepts (delay >= 0; retry_window, pass_ttl >= 1 s; awl_threshold
+ * 0..65535 and awl_ttl >= 1 s when it is on), else -1 with err
+ */
+int     store_params_check(const struct policy_params *p, char *err, size_t errlen);
+
+/*
+ * store_set_params - the parameters later decisions use (live reload):
+ * published with one atomic store, no lock on the decision's path; a
+ * decision in flight finishes with the ones it read. Returns 0, or -1
+ * with err (store_params_check) and the old ones kept. Any thread;
+ * concurrent calls are serialised.
+ */
+int     store_set_params(struct store *st, const struct policy_params *p,
+                         char *err, size_t errlen);
+
+/* store_params_get - for backends: a copy of the current parameters into *out, lock-free */
+void    store_params_get(struct store *st, struct policy_params *out);
+
+/* store_params_init - for backends, at open: the first parameters, p */
+void    store_params_init(struct store *st, const struct policy_params *p);
 
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);

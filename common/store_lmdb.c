@@ -430,7 +430,7 @@ store_lmdb_open(const struct store_config *conf, char *err, size_t errlen)
 
     st = xcalloc(1, sizeof(*st));
     st->base.ops = &lmdb_ops;
-    st->base.params = conf->params;
+    store_params_init(&st->base, &conf->params);
     st->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : LMDB_TIMEOUT_DEFAULT_MS;
     st->sweep = xmalloc(sizeof(*st->sweep));
     pthread_mutex_init(&st->mu, NULL);

@@ -196,6 +196,7 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     struct grey_record grey = {0, 0, 0};
     struct awl_record awl = {0, 0, 0};
     struct policy_verdict *out = req->verdict;
+    struct policy_params params;
     unsigned char rec[REC_SIZE];
     MDB_val v;
     int     gstate, astate, rc;
@@ -218,7 +219,8 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     }
 
     now = (int64_t) time(NULL);
-    policy_decide(&st->base.params, now, gstate == 1 ? &grey : NULL,
+    store_params_get(&st->base, &params);
+    policy_decide(&params, now, gstate == 1 ? &grey : NULL,
                   astate == 1 ? &awl : NULL, out);
 
     /*

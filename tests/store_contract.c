@@ -606,6 +606,59 @@ START_TEST(test_blob_concurrent)
 }
 END_TEST
 
+/* A decision after store_set_params uses the new parameters; bad ones are refused. */
+START_TEST(test_set_params)
+{
+    struct store *st = contract_open(_i, 3600, 7200, 600, 0);
+    struct policy_params p = {.delay = 0, .retry_window = 7200, .pass_ttl = 600,
+                              .awl_threshold = 0, .awl_ttl = 3600};
+    struct policy_params bad = p;
+    struct triplet t;
+    struct policy_verdict v;
+    char    err[STORE_ERRLEN] = "";
+
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+    contract_expect(_i, st, &t, POLICY_REASON_EARLY, "delay 3600: early");
+    bad.pass_ttl = 0;
+    ck_assert_msg(store_set_params(st, &bad, err, sizeof(err)) == -1 && err[0] != 0,
+                  "%s: pass_ttl 0 accepted", contract_backends[_i].name);
+    contract_expect(_i, st, &t, POLICY_REASON_EARLY, "after a refused change: still early");
+    ck_assert_msg(store_set_params(st, &p, err, sizeof(err)) == 0, "%s: set_params: %s",
+                  contract_backends[_i].name, err);
+    v = contract_expect(_i, st, &t, POLICY_REASON_RETRY, "delay 0: the retry passes");
+    ck_assert_msg(v.delayed >= 0 && v.delayed < 3600, "%s: delayed %" PRId64,
+                  contract_backends[_i].name, v.delayed);
+    store_free(st);
+}
+END_TEST
+
+/* Learn mode passes and stores as passed; back in enforce the triplet is known. */
+START_TEST(test_learn)
+{
+    struct policy_params p = {.delay = 3600, .retry_window = 7200, .pass_ttl = 600,
+                              .awl_threshold = 0, .awl_ttl = 3600, .learn = 1};
+    char    err[STORE_ERRLEN] = "";
+    struct store *st = contract_backends[_i].open_fn(&p, err, sizeof(err));
+    struct triplet t, u;
+
+    ck_assert_msg(st != NULL, "%s: open: %s", contract_backends[_i].name, err);
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&u, "192.0.2.0/24", "carol@example.org", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_LEARN, "learn: first sighting passes");
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "learn: then it is known");
+    p.learn = 0;
+    ck_assert_int_eq(store_set_params(st, &p, err, sizeof(err)), 0);
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "enforce: the learnt triplet is known");
+    contract_expect(_i, st, &u, POLICY_REASON_NEW, "enforce: a new one is greylisted");
+    p.learn = 1;
+    ck_assert_int_eq(store_set_params(st, &p, err, sizeof(err)), 0);
+    contract_expect(_i, st, &u, POLICY_REASON_LEARN, "learn again: the pending one passes");
+    contract_expect(_i, st, &u, POLICY_REASON_KNOWN, "learn again: then it is known");
+    store_free(st);
+}
+END_TEST
+
 /* contract_tcase - a TCase of s with room for the sleeps under sanitizers */
 static TCase *
 contract_tcase(Suite *s, const char *name)
@@ -660,6 +713,9 @@ contract_suite(const char *backend_name,
     tcase_add_loop_test(tc, test_blob_limits, k, k + 1);
     tcase_add_loop_test(tc, test_blob_bad_names, k, k + 1);
     tcase_add_loop_test(tc, test_blob_concurrent, k, k + 1);
+    tc = contract_tcase(s, "parameters");
+    tcase_add_loop_test(tc, test_set_params, k, k + 1);
+    tcase_add_loop_test(tc, test_learn, k, k + 1);
     return s;
 }
 
