@@ -330,6 +330,72 @@ store_set_params(struct store *st, const struct policy_params *p, char *err, siz
     return 0;
 }
 
+/* store_admin_none - the message for an admin call the backend lacks; -1 */
+static int
+store_admin_none(struct store *st, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "store %s: %s is not supported by this backend",
+             st->ops->name, what);
+    return -1;
+}
+
+/* store_entry_get - forward to the backend */
+int
+store_entry_get(struct store *st, const struct triplet *t, struct store_entry *out,
+                char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (st->ops->entry_get == NULL)
+        return store_admin_none(st, "reading an entry", err, errlen);
+    return st->ops->entry_get(st, t, out, err, errlen);
+}
+
+/* store_entry_pass - forward to the backend */
+int
+store_entry_pass(struct store *st, const struct triplet *t, char *err, size_t errlen)
+{
+    if (st->ops->entry_pass == NULL)
+        return store_admin_none(st, "passing an entry", err, errlen);
+    return st->ops->entry_pass(st, t, err, errlen);
+}
+
+/* store_entry_delete - forward to the backend */
+int
+store_entry_delete(struct store *st, const struct triplet *t, int *existed,
+                   char *err, size_t errlen)
+{
+    *existed = 0;
+    if (st->ops->entry_delete == NULL)
+        return store_admin_none(st, "deleting an entry", err, errlen);
+    return st->ops->entry_delete(st, t, existed, err, errlen);
+}
+
+/* store_count_step - forward to the backend; a finished walk stays finished */
+int
+store_count_step(struct store *st, struct store_walk *w, char *err, size_t errlen)
+{
+    if (w->done)
+        return 0;
+    if (st->ops->count_step == NULL)
+        return store_admin_none(st, "counting", err, errlen);
+    return st->ops->count_step(st, w, err, errlen);
+}
+
+/* store_blob_delete - check the name, then forward to the backend */
+int
+store_blob_delete(struct store *st, const char *name, int *existed, char *err, size_t errlen)
+{
+    *existed = 0;
+    if (!store_blob_name_ok(name)) {
+        snprintf(err, errlen, "store: bad blob name (want [a-z0-9_-], 1..%d bytes)",
+                 STORE_BLOB_NAME_MAX);
+        return -1;
+    }
+    if (st->ops->blob_delete == NULL)
+        return store_admin_none(st, "deleting a blob", err, errlen);
+    return st->ops->blob_delete(st, name, existed, err, errlen);
+}
+
 /* store_free - forward to the backend; NULL is a no-op */
 void
 store_free(struct store *st)

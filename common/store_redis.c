@@ -76,6 +76,7 @@
 
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_admin.h"
 #include "store_redis_conn.h"
 #include "store_redis_lua.h"
 #include "xalloc.h"
@@ -378,7 +379,19 @@ static const struct store_ops redis_ops = {
     .blob_get = redis_blob_get,
     .blob_put = redis_blob_put,
     .free = redis_free,
+    .entry_get = store_redis_admin_entry_get,
+    .entry_pass = store_redis_admin_entry_pass,
+    .entry_delete = store_redis_admin_entry_delete,
+    .count_step = store_redis_admin_count_step,
+    .blob_delete = store_redis_admin_blob_delete,
 };
+
+/* store_redis_admin_conn - store_redis_admin.h's hook: the store's connection layer */
+struct redis_conn *
+store_redis_admin_conn(struct store *st)
+{
+    return &((struct store_redis *) st)->conn;
+}
 
 /* redis_check_config - the limits store_redis_open enforces; 0, or -1 with err */
 static int
