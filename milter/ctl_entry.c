@@ -36,6 +36,8 @@
 struct ctl_triplet {
     struct session *s;                   /* the milter's view: facts and triplet */
     const char *ip_text;                 /* as given */
+    const char *sender;                  /* as given, for JSON (text shows the escaped form) */
+    const char *rcpt;
     int     big_checked;                 /* 1: the big-sender set was consulted */
 };
 
@@ -124,6 +126,8 @@ ctl_triplet_make(const struct ctl *x, const char *ip_text, const char *sender,
 
     memset(out, 0, sizeof(*out));
     out->ip_text = ip_text;
+    out->sender = sender;
+    out->rcpt = rcpt;
     if (ipaddr_parse(ip_text, &ip) < 0) {
         fprintf(stderr, "redgreyctl: \"%.64s\" is not an IP address\n", ip_text);
         return CTL_TROUBLE;
@@ -252,9 +256,9 @@ ctl_lookup_json(const struct ctl *x, const struct ctl_triplet *t, const struct s
     } else
         printf("null");
     printf(",\"sender\":");
-    ctl_json_str(stdout, s->from_log);
+    ctl_json_str(stdout, t->sender);
     printf(",\"recipient\":");
-    ctl_json_str(stdout, s->to_log);
+    ctl_json_str(stdout, t->rcpt);
     printf(",\"state\":");
     ctl_json_str(stdout, ctl_state_name(e->state));
     printf(",\"now\":%" PRId64 ",\"first_seen\":", e->now);
@@ -347,9 +351,9 @@ ctl_entry_change(const struct ctl *x, int delete, const char *ip, const char *se
         printf("{\"key\":");
         ctl_json_str(stdout, t.s->t.client_key);
         printf(",\"sender\":");
-        ctl_json_str(stdout, t.s->from_log);
+        ctl_json_str(stdout, t.sender);
         printf(",\"recipient\":");
-        ctl_json_str(stdout, t.s->to_log);
+        ctl_json_str(stdout, t.rcpt);
         printf(",\"%s\":%s}\n", delete ? "deleted" : "passed", existed ? "true" : "false");
     } else if (delete)
         printf("%s: key %s <%s> <%s>\n", existed ? "deleted" : "not stored",
