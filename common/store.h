@@ -107,9 +107,26 @@ struct store_counts {
 };
 
 /*
+ * One live entry a walk visits. grey.first_seen is 0 and grey.passed the
+ * last use where the backend keeps no times of a passed entry (Redis).
+ */
+struct store_walk_item {
+    const char *key;                     /* the store key (triplet.h), not NUL-terminated */
+    size_t  key_len;
+    int     is_awl;                      /* 1: an AWL entry (awl), else grey (state, grey) */
+    enum store_grey_state state;         /* PENDING or PASSED */
+    struct grey_record grey;
+    struct awl_record awl;
+};
+
+/* store_walk_fn - called once per live entry of a walk, in the caller's thread */
+typedef void (*store_walk_fn)(void *arg, const struct store_walk_item *it);
+
+/*
  * A bounded walk over the store's entries under its prefix, one step at
  * a time (store_count_step): a Redis SCAN cursor or an LMDB key to resume
- * at, so that no step holds the store for long. Zero it to start.
+ * at, so that no step holds the store for long. Zero it to start; set
+ * visit to see every live entry too.
  */
 struct store_walk {
     char    pos[512];                    /* the backend's place; "" at the start */
@@ -117,6 +134,8 @@ struct store_walk {
     int     done;                        /* 1: the walk is over */
     struct store_counts counts;          /* so far */
     int64_t now;                         /* the store's clock at the last step */
+    store_walk_fn visit;                 /* NULL: count only */
+    void   *visit_arg;
 };
 
 /* The backend table; each backend's struct embeds struct store first. */

@@ -14,6 +14,7 @@
 
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,7 @@
 #include "store_lmdb_txn.h"
 #include "store_lmdb_writer.h"
 #include "triplet.h"
+#include "xalloc.h"
 
 #define ADMIN_STEP_MAX 4096              /* entries one count step visits */
 
@@ -35,6 +37,9 @@ struct admin_arg {
     int     existed;                     /* delete: out */
     struct store_walk *walk;             /* count: in and out */
     struct store_walk step;              /* count: the step's result, copied on success */
+    struct store_walk_item *items;       /* count with visit: the step's live entries */
+    char   *keys;                        /* ... their keys, LMDB_KEY_SLOT bytes each */
+    size_t  nitems;
 };
 
 /* admin_submit - run fn with arg in the writer; 0, or -1 with err */
@@ -164,20 +169,45 @@ admin_delete_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     return 0;
 }
 
-/* admin_classify - count one entry of the walk */
+/*
+ * admin_classify - count one entry (key k, value v) of the walk and, when
+ * the walk visits, keep a live one in a->items
+ */
 static void
-admin_classify(const MDB_val *v, int64_t now, struct store_counts *c)
+admin_classify(struct admin_arg *a, const MDB_val *k, const MDB_val *v, int64_t now,
+               struct store_counts *c)
 {
     const unsigned char *p = v->mv_data;
+    struct store_walk_item *it;
 
-    if (!lmdb_txn_rec_valid(v, 0) || lmdb_txn_rec_expires(v) <= now)
+    if (!lmdb_txn_rec_valid(v, 0) || lmdb_txn_rec_expires(v) <= now) {
         c->other++;
-    else if (p[1] == REC_AWL)
+        return;
+    }
+    if (p[1] == REC_AWL)
         c->awl++;
     else if (lmdb_txn_get_le64(p + 24) != 0)
         c->passed++;
     else
         c->pending++;
+    if (a->items == NULL || k->mv_size > LMDB_KEY_SLOT)
+        return;
+    it = &a->items[a->nitems];
+    memset(it, 0, sizeof(*it));
+    memcpy(a->keys + a->nitems * LMDB_KEY_SLOT, k->mv_data, k->mv_size);
+    it->key_len = k->mv_size;
+    it->is_awl = p[1] == REC_AWL;
+    if (it->is_awl) {
+        it->awl.expires = lmdb_txn_rec_expires(v);
+        it->awl.count = lmdb_txn_get_le64(p + 16);
+        it->awl.last_count = lmdb_txn_get_le64(p + 24);
+    } else {
+        it->grey.expires = lmdb_txn_rec_expires(v);
+        it->grey.first_seen = lmdb_txn_get_le64(p + 16);
+        it->grey.passed = lmdb_txn_get_le64(p + 24);
+        it->state = it->grey.passed != 0 ? STORE_GREY_PASSED : STORE_GREY_PENDING;
+    }
+    a->nitems++;
 }
 
 /*
@@ -198,6 +228,7 @@ admin_count_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 
     *w = *a->walk;
     w->now = (int64_t) time(NULL);
+    a->nitems = 0;                       /* a transaction run again starts over */
     if (w->pos_len == 0) {
         memcpy(w->pos, start, plen);
         w->pos_len = plen;
@@ -214,7 +245,7 @@ admin_count_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
             w->pos_len = k.mv_size;
             break;
         }
-        admin_classify(&v, w->now, &w->counts);
+        admin_classify(a, &k, &v, w->now, &w->counts);
         n++;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -292,8 +323,20 @@ store_lmdb_admin_count_step(struct store *base, struct store_walk *w, char *err,
 
     memset(&a, 0, sizeof(a));
     a.walk = w;
-    if ((rc = admin_submit(base, admin_count_txn, &a, err, errlen)) == 0)
+    if (w->visit != NULL) {
+        a.items = xcalloc(ADMIN_STEP_MAX, sizeof(*a.items));
+        a.keys = xmalloc((size_t) ADMIN_STEP_MAX * LMDB_KEY_SLOT);
+    }
+    if ((rc = admin_submit(base, admin_count_txn, &a, err, errlen)) == 0) {
         *w = a.step;
+        /* Visited here, in the caller's thread, once the step is done. */
+        for (size_t i = 0; i < a.nitems; i++) {
+            a.items[i].key = a.keys + i * LMDB_KEY_SLOT;
+            w->visit(w->visit_arg, &a.items[i]);
+        }
+    }
+    free(a.items);
+    free(a.keys);
     return rc;
 }
 

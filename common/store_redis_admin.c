@@ -299,29 +299,46 @@ admin_pattern(const char *prefix, char *buf, size_t len)
  */
 static void
 admin_count_key(const redisReply *k, const redisReply *v, long long pttl, int64_t now_ms,
-                const struct policy_params *p, struct store_counts *c)
+                const struct policy_params *p, struct store_walk *w)
 {
     const char *close = k->type == REDIS_REPLY_STRING ? memchr(k->str, '}', k->len) : NULL;
+    struct store_counts *c = &w->counts;
+    struct store_walk_item it;
     struct store_entry e;
     char    kind = close != NULL && close + 1 < k->str + k->len ? close[1] : 0;
 
     memset(&e, 0, sizeof(e));
+    memset(&it, 0, sizeof(it));
     if (kind == 'g') {
         admin_grey(v, pttl, now_ms, p, &e);
         if (e.state == STORE_GREY_PENDING)
             c->pending++;
         else if (e.state == STORE_GREY_PASSED)
             c->passed++;
-        else
+        else {
             c->other++;
+            return;
+        }
+        it.state = e.state;
+        it.grey = e.grey;
     } else if (kind == 'a') {
         admin_awl(v, pttl, now_ms, &e);
-        if (e.has_awl)
-            c->awl++;
-        else
+        if (!e.has_awl) {
             c->other++;
-    } else
+            return;
+        }
+        c->awl++;
+        it.is_awl = 1;
+        it.awl = e.awl;
+    } else {
         c->other++;
+        return;
+    }
+    if (w->visit != NULL) {
+        it.key = k->str;
+        it.key_len = k->len;
+        w->visit(w->visit_arg, &it);
+    }
 }
 
 /* store_redis_admin_count_step - store_ops.count_step: one SCAN, in one EVAL */
@@ -335,7 +352,7 @@ store_redis_admin_count_step(struct store *st, struct store_walk *w, char *err,
         ADMIN_SCAN_COUNT};
     size_t  lens[6] = {4, sizeof(admin_scan_script) - 1, 1, w->pos_len ? w->pos_len : 1, 0,
         strlen(ADMIN_SCAN_COUNT)};
-    struct store_counts counts = w->counts;
+    struct store_walk step = *w;
     struct policy_params p;
     const redisReply *cur;
     int64_t now_ms;
@@ -356,9 +373,9 @@ store_redis_admin_count_step(struct store *st, struct store_walk *w, char *err,
     for (size_t i = 3; i < r->elements; i += 3) {
         if (admin_int(r->element[i + 2], &pttl) < 0)
             goto bad;
-        admin_count_key(r->element[i], r->element[i + 1], pttl, now_ms, &p, &counts);
+        admin_count_key(r->element[i], r->element[i + 1], pttl, now_ms, &p, &step);
     }
-    w->counts = counts;
+    w->counts = step.counts;
     w->now = now_ms / 1000;
     memcpy(w->pos, cur->str, cur->len + 1);
     w->pos_len = cur->len;

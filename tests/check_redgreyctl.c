@@ -43,6 +43,7 @@ struct fixture {
     char    dir[512];                    /* scratch directory of this test */
     char    conf[600];                   /* redgreyctl's configuration */
     char    conf_big[600];               /* the same with spf_domains set */
+    char    conf_fast[600];              /* the same with delay = 1s */
     struct store *st;                    /* the same store, for the test's own entries */
     char    out[OUT_MAX];                /* the last run's output */
 };
@@ -211,7 +212,8 @@ END_TEST
 
 /* fx_write_conf - a configuration for backend b into path, spf_domains as given */
 static void
-fx_write_conf(struct fixture *f, int b, const char *path, const char *spf_domains)
+fx_write_conf(struct fixture *f, int b, const char *path, const char *spf_domains,
+              const char *delay)
 {
     char    text[4096], store[700];
 
@@ -221,10 +223,10 @@ fx_write_conf(struct fixture *f, int b, const char *path, const char *spf_domain
         snprintf(store, sizeof(store), "redis://%s", getenv("REDGREY_TEST_REDIS"));
     snprintf(text, sizeof(text),
              "store = %s\nkey_prefix = ctl%ld:\nuser = \"\"\nspf_keying = no\n"
-             "delay = 5m\nretry_window = 2h\nawl_threshold = 3\n"
+             "delay = %s\nretry_window = 2h\nawl_threshold = 3\n"
              "whitelist_recipients = %s/rcpts\nwhitelist_clients = %s/clients\n"
              "spf_domains = %s\nstore_timeout = 5s\n",
-             store, (long) getpid(), f->dir, f->dir, spf_domains);
+             store, (long) getpid(), delay, f->dir, f->dir, spf_domains);
     ck_assert_int_eq(daemon_write_file(path, text), 0);
 }
 
@@ -249,9 +251,11 @@ fx_setup(struct fixture *f, int b, const char *name)
     snprintf(path, sizeof(path), "%s/domains", f->dir);
     ck_assert_int_eq(daemon_write_file(path, "big.test\n"), 0);
     snprintf(f->conf, sizeof(f->conf), "%s/redgrey.conf", f->dir);
-    fx_write_conf(f, b, f->conf, "\"\"");
+    fx_write_conf(f, b, f->conf, "\"\"", "5m");
+    snprintf(f->conf_fast, sizeof(f->conf_fast), "%s/redgrey-fast.conf", f->dir);
+    fx_write_conf(f, b, f->conf_fast, "\"\"", "1s");
     snprintf(f->conf_big, sizeof(f->conf_big), "%s/redgrey-big.conf", f->dir);
-    fx_write_conf(f, b, f->conf_big, path);
+    fx_write_conf(f, b, f->conf_big, path, "5m");
 
     c = cfg_load(f->conf, err, sizeof(err));
     ck_assert_msg(c != NULL, "%s", err);
@@ -450,6 +454,52 @@ START_TEST(test_bigsenders)
 }
 END_TEST
 
+/*
+ * report: pending entries are "waiting" until delay has gone by, then
+ * "never retried", grouped by client key; passed ones with their delays
+ * where the backend keeps them (LMDB), none where it does not (Redis)
+ */
+START_TEST(test_report)
+{
+    struct fixture f;
+
+    fx_setup(&f, _i, "report");
+    expect(&f, 0, "greylisted, never retried: 0 triplets", f.conf, "report", NULL, NULL, NULL,
+           NULL, NULL);
+    ck_assert_int_eq(fx_decide(&f, "192.0.2.0/24", "a@x.example", "r1@y.example"),
+                     POLICY_REASON_NEW);
+    ck_assert_int_eq(fx_decide(&f, "192.0.2.0/24", "a@x.example", "r2@y.example"),
+                     POLICY_REASON_NEW);
+    ck_assert_int_eq(fx_decide(&f, "spf:example.org", "b@example.org", "r1@y.example"),
+                     POLICY_REASON_NEW);
+    ck_assert_int_eq(fx_decide(&f, "2001:db8:5::/64", "c@z.example", "r1@y.example"),
+                     POLICY_REASON_NEW);
+    expect(&f, 0, "still waiting for their first retry (less than delay): 4\n", f.conf,
+           "report", NULL, NULL, NULL, NULL, NULL);
+    expect(&f, 0, "passed", f.conf, "pass", "192.0.2.9", "a@x.example", "r3@y.example", NULL,
+           NULL);
+
+    /* With delay 1s, one second on they were never retried. */
+    daemon_sleep_ms(1100);
+    expect_json(&f, 0, "\"never_retried\":{\"triplets\":4,\"groups\":[{\"key\":\"192.0.2.0/24\","
+                "\"triplets\":2,", f.conf_fast, "--json", "report", NULL, NULL, NULL, NULL);
+    ck_assert_msg(strstr(f.out, "{\"key\":\"spf:example.org\",\"triplets\":1,") != NULL
+                  && strstr(f.out, "{\"key\":\"2001:db8:5::/64\",\"triplets\":1,") != NULL
+                  && strstr(f.out, "\"waiting\":0}") != NULL, "%s", f.out);
+    ck_assert_msg(strstr(f.out, "\"passed\":{\"triplets\":1,\"groups\":[{\"key\":"
+                         "\"192.0.2.0/24\",\"triplets\":1,") != NULL, "%s", f.out);
+    if (_i == B_LMDB)
+        ck_assert_msg(strstr(f.out, "\"delay_min\":0,") != NULL, "%s", f.out);
+    else
+        ck_assert_msg(strstr(f.out, "\"delay_min\":null,") != NULL, "%s", f.out);
+    expect(&f, 0, "greylisted, never retried: 4 triplets from 3 client keys\n", f.conf_fast,
+           "--since", "1h", "report", NULL, NULL, NULL);
+    ck_assert_msg(strstr(f.out, "passed: 1 triplets from 1 client keys\n") != NULL, "%s",
+                  f.out);
+    fx_teardown(&f);
+}
+END_TEST
+
 /* Bad command lines are trouble (2), before anything is opened. */
 START_TEST(test_usage)
 {
@@ -521,6 +571,7 @@ main(void)
     tcase_add_loop_test(tc, test_lookup_lists, 0, B_COUNT);
     tcase_add_loop_test(tc, test_json_escaping, 0, B_COUNT);
     tcase_add_loop_test(tc, test_bigsenders, 0, B_COUNT);
+    tcase_add_loop_test(tc, test_report, 0, B_COUNT);
     tcase_add_loop_test(tc, test_usage, 0, B_COUNT);
     tcase_add_test(tc, test_lmdb_owner);
     suite_add_tcase(s, tc);
