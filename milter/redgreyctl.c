@@ -161,7 +161,7 @@ ctl_open(const struct cfg *c)
  * *meta and *info; CTL_NO if there is none; CTL_TROUBLE after printing why
  */
 static int
-ctl_load(struct store *st, struct netset **set, struct store_blob_meta *meta,
+ctl_load(struct store *st, int json, struct netset **set, struct store_blob_meta *meta,
          struct bigsender_info *info)
 {
     char    err[STORE_ERRLEN] = "";
@@ -171,7 +171,7 @@ ctl_load(struct store *st, struct netset **set, struct store_blob_meta *meta,
 
     switch (store_blob_get(st, BIGSENDER_BLOB, &data, &len, meta, err, sizeof(err))) {
     case STORE_BLOB_ABSENT:
-        printf("no big-sender set in the store\n");
+        printf(json ? "{\"bigsenders\":null}\n" : "no big-sender set in the store\n");
         return CTL_NO;
     case STORE_BLOB_ERROR:
         fprintf(stderr, "redgreyctl: reading the stored set: %s\n", err);
@@ -188,9 +188,39 @@ ctl_load(struct store *st, struct netset **set, struct store_blob_meta *meta,
     return rc;
 }
 
+/* ctl_refresh_json - spf-refresh's outcome as one JSON object */
+static void
+ctl_refresh_json(const struct refresh_outcome *out, int verbose)
+{
+    const struct spf_expand_report *r = &out->result.report;
+    int     first = 1;
+
+    printf("{\"status\":");
+    ctl_json_str(stdout, spf_expand_status_name(out->result.status));
+    printf(",\"domains\":%zu,\"records\":%u,\"lookups\":%u,\"ranges\":%zu,\"notes\":[",
+           out->ndomains, r->records, r->lookups, out->ranges);
+    for (unsigned i = 0; i < r->nnotes; i++) {
+        if (!verbose && r->notes[i].kind == SPF_EXPAND_NOTE_HOST_BITS)
+            continue;
+        printf("%s{\"kind\":", first ? "" : ",");
+        ctl_json_str(stdout, spf_expand_note_kind_name(r->notes[i].kind));
+        printf(",\"text\":");
+        ctl_json_str(stdout, r->notes[i].text);
+        printf("}");
+        first = 0;
+    }
+    printf("],\"stored\":%s,\"version\":", out->stored ? "true" : "false");
+    if (out->stored)
+        printf("%" PRIu64 "}\n", out->meta.version);
+    else if (out->have_old)
+        printf("%" PRIu64 "}\n", out->old.version);
+    else
+        printf("null}\n");
+}
+
 /* ctl_refresh - spf-refresh: expand, print the report, store if decided */
 static int
-ctl_refresh(const struct cfg *c, struct store *st, int verbose)
+ctl_refresh(const struct cfg *c, struct store *st, int verbose, int json)
 {
     struct refresh_outcome out;
     const struct spf_expand_report *r = &out.result.report;
@@ -201,6 +231,12 @@ ctl_refresh(const struct cfg *c, struct store *st, int verbose)
         fprintf(stderr, "redgreyctl: spf-refresh: %s\n", err);
         refresh_outcome_fini(&out);
         return CTL_TROUBLE;
+    }
+    if (json) {
+        ctl_refresh_json(&out, verbose);
+        rc = out.stored ? CTL_OK : CTL_NO;
+        refresh_outcome_fini(&out);
+        return rc;
     }
     printf("expansion %s: %zu domains (%u without ranges), %u records, %u DNS lookups,"
            " %zu ranges\n", spf_expand_status_name(out.result.status), out.ndomains,
@@ -236,28 +272,48 @@ ctl_refresh(const struct cfg *c, struct store *st, int verbose)
     return rc;
 }
 
-/* ctl_print_block - netset_blocks callback for spf-show -v */
+/* ctl_print_block - netset_blocks callback for spf-show -v; arg: NULL text, else a JSON count */
 static void
 ctl_print_block(const struct netblock *nb, void *arg)
 {
     char    text[NETBLOCK_STRLEN];
+    int    *n = arg;
 
-    (void) arg;
-    printf("%s\n", netblock_format(nb, text, sizeof(text)));
+    netblock_format(nb, text, sizeof(text));
+    if (n == NULL) {
+        printf("%s\n", text);
+        return;
+    }
+    printf("%s", (*n)++ ? "," : "");
+    ctl_json_str(stdout, text);
 }
 
 /* ctl_show - spf-show: version, times, counts; -v every block */
 static int
-ctl_show(struct store *st, int verbose)
+ctl_show(struct store *st, int verbose, int json)
 {
     struct netset *set = NULL;
     struct store_blob_meta meta;
     struct bigsender_info info;
     char    when[64], expanded[64];
-    int     rc;
+    int     rc, n = 0;
 
-    if ((rc = ctl_load(st, &set, &meta, &info)) != CTL_OK)
+    if ((rc = ctl_load(st, json, &set, &meta, &info)) != CTL_OK)
         return rc;
+    if (json) {
+        printf("{\"bigsenders\":{\"version\":%" PRIu64 ",\"stored\":%" PRId64 ",\"expanded\":%"
+               PRId64 ",\"partial\":%s,\"blocks\":%zu,\"ranges\":%zu", meta.version,
+               meta.stamp, info.expanded, info.partial ? "true" : "false", info.blocks,
+               netset_count(set));
+        if (verbose) {
+            printf(",\"list\":[");
+            netset_blocks(set, ctl_print_block, &n);
+            printf("]");
+        }
+        printf("}}\n");
+        netset_free(set);
+        return CTL_OK;
+    }
     printf("version %" PRIu64 "\nstored %s\nexpanded %s\nstatus %s\nblocks %zu\nranges %zu\n",
            meta.version, ctl_time(meta.stamp, when, sizeof(when)),
            ctl_time(info.expanded, expanded, sizeof(expanded)),
@@ -270,7 +326,7 @@ ctl_show(struct store *st, int verbose)
 
 /* ctl_test - spf-test IP: 0 listed, 1 not listed or no set, 2 trouble */
 static int
-ctl_test(struct store *st, const char *text)
+ctl_test(struct store *st, const char *text, int json)
 {
     struct netset *set = NULL;
     struct store_blob_meta meta;
@@ -283,11 +339,16 @@ ctl_test(struct store *st, const char *text)
         fprintf(stderr, "redgreyctl: spf-test: \"%.64s\" is not an IP address\n", text);
         return CTL_TROUBLE;
     }
-    if ((rc = ctl_load(st, &set, &meta, &info)) != CTL_OK)
+    if ((rc = ctl_load(st, json, &set, &meta, &info)) != CTL_OK)
         return rc;
     found = netset_contains(set, &ip);
-    printf("%s: %s the big-sender set (version %" PRIu64 ")\n",
-           ipaddr_format(&ip, shown, sizeof(shown)), found ? "in" : "not in", meta.version);
+    ipaddr_format(&ip, shown, sizeof(shown));
+    if (json)
+        printf("{\"ip\":\"%s\",\"in\":%s,\"version\":%" PRIu64 "}\n", shown,
+               found ? "true" : "false", meta.version);
+    else
+        printf("%s: %s the big-sender set (version %" PRIu64 ")\n", shown,
+               found ? "in" : "not in", meta.version);
     netset_free(set);
     return found ? CTL_OK : CTL_NO;
 }
@@ -334,12 +395,12 @@ ctl_run(struct ctl *x, const char *cmd, char **args, const char *helo)
     if (strcmp(cmd, "pass") == 0 || strcmp(cmd, "delete") == 0)
         return ctl_entry_change(x, cmd[0] == 'd', args[0], args[1], args[2], helo);
     if (strcmp(cmd, "spf-refresh") == 0)
-        return ctl_refresh(x->c, x->st, x->verbose);
+        return ctl_refresh(x->c, x->st, x->verbose, x->json);
     if (strcmp(cmd, "spf-show") == 0)
-        return ctl_show(x->st, x->verbose);
+        return ctl_show(x->st, x->verbose, x->json);
     if (strcmp(cmd, "spf-clear") == 0)
         return ctl_clear(x);
-    return ctl_test(x->st, args[0]);
+    return ctl_test(x->st, args[0], x->json);
 }
 
 /* main - options, configuration, store, one command */

@@ -436,6 +436,12 @@ START_TEST(test_bigsenders)
                   != NULL, "%s", f.out);
     expect(&f, 0, "decision accept reason bigsender\n", f.conf_big, "lookup", "203.0.113.9",
            "a@example.org", "b@example.net", NULL, NULL);
+    expect_json(&f, 0, "\"list\":[\"203.0.113.0/24\"]", f.conf_big, "--json", "-v", "spf-show",
+                NULL, NULL, NULL);
+    expect_json(&f, 0, "{\"ip\":\"203.0.113.9\",\"in\":true,\"version\":1}", f.conf_big,
+                "--json", "spf-test", "203.0.113.9", NULL, NULL, NULL);
+    expect_json(&f, 1, "\"in\":false", f.conf_big, "--json", "spf-test", "192.0.2.1", NULL,
+                NULL, NULL);
 
     /* spf_domains = "": no set, although one is stored. */
     expect(&f, 0, "not used: spf_domains is not set", f.conf, "stats", NULL, NULL, NULL, NULL,
@@ -450,6 +456,8 @@ START_TEST(test_bigsenders)
                 NULL);
     expect(&f, 1, "no big-sender set", f.conf, "spf-clear", NULL, NULL, NULL, NULL, NULL);
     expect(&f, 1, "no big-sender set", f.conf, "spf-show", NULL, NULL, NULL, NULL, NULL);
+    expect_json(&f, 1, "{\"bigsenders\":null}", f.conf, "--json", "spf-show", NULL, NULL, NULL,
+                NULL);
     fx_teardown(&f);
 }
 END_TEST
