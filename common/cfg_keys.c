@@ -133,24 +133,28 @@ cfg_keys_on_error_parse(const char *name)
     return -1;
 }
 
+/* cfg_keys_index - the index of name (any case) in the NULL-ended names, or -1 */
+static int
+cfg_keys_index(const char *const *names, const char *name)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (ascii_casecmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 /* cfg_keys_null_stage_parse - "data" or "rcpt" to enum cfg_null_stage; -1 */
 static int
 cfg_keys_null_stage_parse(const char *name)
 {
-    for (int i = 0; cfg_keys_null_stage_names[i] != NULL; i++)
-        if (ascii_casecmp(name, cfg_keys_null_stage_names[i]) == 0)
-            return i;
-    return -1;
+    return cfg_keys_index(cfg_keys_null_stage_names, name);
 }
 
 /* cfg_keys_mode_parse - "enforce" or "learn" to enum cfg_mode; -1 */
 static int
 cfg_keys_mode_parse(const char *name)
 {
-    for (int i = 0; cfg_keys_mode_names[i] != NULL; i++)
-        if (ascii_casecmp(name, cfg_keys_mode_names[i]) == 0)
-            return i;
-    return -1;
+    return cfg_keys_index(cfg_keys_mode_names, name);
 }
 
 /* cfg_keys_find - the table row of a key name, or NULL */

@@ -74,12 +74,23 @@ admin_keys(struct store *base, const struct triplet *t, struct admin_arg *arg,
     return 0;
 }
 
-/* admin_fail - LMDB error rc during what into req; returns rc */
+/* admin_decode - a valid record v into grey (kind 'g') or awl; 1 if it is live at now */
 static int
-admin_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc)
+admin_decode(const MDB_val *v, int64_t now, struct grey_record *grey, struct awl_record *awl)
 {
-    req->rc = lmdb_txn_error(st, what, rc, req->err, req->errlen);
-    return rc;
+    const unsigned char *p = v->mv_data;
+    int64_t expires = lmdb_txn_rec_expires(v);
+
+    if (p[1] == REC_AWL) {
+        awl->expires = expires;
+        awl->count = lmdb_txn_get_le64(p + 16);
+        awl->last_count = lmdb_txn_get_le64(p + 24);
+    } else {
+        grey->expires = expires;
+        grey->first_seen = lmdb_txn_get_le64(p + 16);
+        grey->passed = lmdb_txn_get_le64(p + 24);
+    }
+    return expires > now;
 }
 
 /* admin_get_txn - read both records, live ones only */
@@ -88,39 +99,18 @@ admin_get_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     struct admin_arg *a = req->admin_arg;
     struct store_entry *e = a->entry;
-    const unsigned char *p;
     MDB_val v;
-    int     rc;
+    int     rc, found;
 
     memset(e, 0, sizeof(*e));
     e->now = (int64_t) time(NULL);
-    switch (lmdb_txn_rec_get(st, txn, a->gkey, a->glen, REC_GREY, &v, &rc)) {
-    case -1:
-        return admin_fail(st, req, "get", rc);
-    case 1:
-        p = v.mv_data;
-        e->grey.expires = lmdb_txn_rec_expires(&v);
-        e->grey.first_seen = lmdb_txn_get_le64(p + 16);
-        e->grey.passed = lmdb_txn_get_le64(p + 24);
-        if (e->grey.expires > e->now)
-            e->state = e->grey.passed != 0 ? STORE_GREY_PASSED : STORE_GREY_PENDING;
-        break;
-    default:
-        break;
-    }
-    switch (lmdb_txn_rec_get(st, txn, a->akey, a->alen, REC_AWL, &v, &rc)) {
-    case -1:
-        return admin_fail(st, req, "get", rc);
-    case 1:
-        p = v.mv_data;
-        e->awl.expires = lmdb_txn_rec_expires(&v);
-        e->awl.count = lmdb_txn_get_le64(p + 16);
-        e->awl.last_count = lmdb_txn_get_le64(p + 24);
-        e->has_awl = e->awl.expires > e->now;
-        break;
-    default:
-        break;
-    }
+    if ((found = lmdb_txn_rec_get(st, txn, a->gkey, a->glen, REC_GREY, &v, &rc)) < 0)
+        return lmdb_txn_fail(st, req, "get", rc);
+    if (found == 1 && admin_decode(&v, e->now, &e->grey, &e->awl))
+        e->state = e->grey.passed != 0 ? STORE_GREY_PASSED : STORE_GREY_PENDING;
+    if ((found = lmdb_txn_rec_get(st, txn, a->akey, a->alen, REC_AWL, &v, &rc)) < 0)
+        return lmdb_txn_fail(st, req, "get", rc);
+    e->has_awl = found == 1 && admin_decode(&v, e->now, &e->grey, &e->awl);
     if (e->state == STORE_GREY_ABSENT)
         memset(&e->grey, 0, sizeof(e->grey));
     if (!e->has_awl)
@@ -142,12 +132,12 @@ admin_pass_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 
     store_params_get(&st->base, &p);
     if ((found = lmdb_txn_rec_get(st, txn, a->gkey, a->glen, REC_GREY, &v, &rc)) < 0)
-        return admin_fail(st, req, "get", rc);
+        return lmdb_txn_fail(st, req, "get", rc);
     if (found == 1 && lmdb_txn_rec_expires(&v) > now)
         first = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 16);
     lmdb_txn_rec_encode(rec, REC_GREY, now + p.pass_ttl, first, now);
     if ((rc = lmdb_txn_rec_put(st, txn, a->gkey, a->glen, rec)) != 0)
-        return admin_fail(st, req, "put", rc);
+        return lmdb_txn_fail(st, req, "put", rc);
     req->rc = 0;
     return 0;
 }
@@ -161,10 +151,10 @@ admin_delete_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     int     rc, found;
 
     if ((found = lmdb_txn_rec_get(st, txn, a->gkey, a->glen, REC_GREY, &v, &rc)) < 0)
-        return admin_fail(st, req, "get", rc);
+        return lmdb_txn_fail(st, req, "get", rc);
     a->existed = found == 1 && lmdb_txn_rec_expires(&v) > (int64_t) time(NULL);
     if (found != 0 && (rc = lmdb_txn_rec_del(st, txn, a->gkey, a->glen)) != 0)
-        return admin_fail(st, req, "delete", rc);
+        return lmdb_txn_fail(st, req, "delete", rc);
     req->rc = 0;
     return 0;
 }
@@ -197,16 +187,9 @@ admin_classify(struct admin_arg *a, const MDB_val *k, const MDB_val *v, int64_t 
     memcpy(a->keys + a->nitems * LMDB_KEY_SLOT, k->mv_data, k->mv_size);
     it->key_len = k->mv_size;
     it->is_awl = p[1] == REC_AWL;
-    if (it->is_awl) {
-        it->awl.expires = lmdb_txn_rec_expires(v);
-        it->awl.count = lmdb_txn_get_le64(p + 16);
-        it->awl.last_count = lmdb_txn_get_le64(p + 24);
-    } else {
-        it->grey.expires = lmdb_txn_rec_expires(v);
-        it->grey.first_seen = lmdb_txn_get_le64(p + 16);
-        it->grey.passed = lmdb_txn_get_le64(p + 24);
+    (void) admin_decode(v, now, &it->grey, &it->awl);
+    if (!it->is_awl)
         it->state = it->grey.passed != 0 ? STORE_GREY_PASSED : STORE_GREY_PENDING;
-    }
     a->nitems++;
 }
 
@@ -234,7 +217,7 @@ admin_count_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
         w->pos_len = plen;
     }
     if ((rc = mdb_cursor_open(txn, st->dbi, &cur)) != 0)
-        return admin_fail(st, req, "cursor", rc);
+        return lmdb_txn_fail(st, req, "cursor", rc);
     k.mv_size = w->pos_len;
     k.mv_data = w->pos;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -251,7 +234,7 @@ admin_count_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return admin_fail(st, req, "cursor", rc);
+        return lmdb_txn_fail(st, req, "cursor", rc);
     if (n < ADMIN_STEP_MAX || rc != 0)
         w->done = 1;
     req->rc = 0;
@@ -267,7 +250,7 @@ admin_blob_delete_txn(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     int     rc = mdb_del(txn, st->blobs, &k, NULL);
 
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return admin_fail(st, req, "delete", rc);
+        return lmdb_txn_fail(st, req, "delete", rc);
     a->existed = rc == 0;
     req->rc = 0;
     return 0;

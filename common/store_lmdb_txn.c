@@ -174,7 +174,7 @@ lmdb_txn_rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t le
 }
 
 /* lmdb_txn_fail - record LMDB error rc during `what` in req; returns rc */
-static int
+int
 lmdb_txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc)
 {
     req->rc = lmdb_txn_error(st, what, rc, req->err, req->errlen);

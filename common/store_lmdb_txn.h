@@ -203,6 +203,9 @@ int     lmdb_txn_rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, s
 int     lmdb_txn_rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
                          const unsigned char *rec);
 
+/* lmdb_txn_fail - record LMDB error rc during `what` in req (lmdb_txn_error); returns rc */
+int     lmdb_txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc);
+
 /* lmdb_txn_rec_del - delete key; 0 (also if absent) or an LMDB error code */
 int     lmdb_txn_rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len);
 
