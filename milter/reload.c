@@ -27,6 +27,7 @@
 #include "lists.h"
 #include "log.h"
 #include "reload.h"
+#include "spf_shared.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -140,9 +141,6 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_KEY("store_timeout", o->store_timeout_ms != n->store_timeout_ms);
     RELOAD_NUM(store_pool);
     RELOAD_NUM(lmdb_mapsize);
-    RELOAD_STR(dns_servers);
-    RELOAD_KEY("dns_timeout", o->dns_timeout_ms != n->dns_timeout_ms);
-    RELOAD_STR(spf_probe);
     RELOAD_STR(spf_domains);
     RELOAD_NUM(spf_refresh);
     RELOAD_NUM(log_level);
@@ -168,6 +166,7 @@ int
 reload_now(const char *why)
 {
     char    err[CFG_ERRLEN];
+    struct store_config sc;
     struct cfg *n;
 
     if (reload_start_cfg == NULL)
@@ -180,15 +179,25 @@ reload_now(const char *why)
         return reload_fail(why, NULL);
     }
     reload_restart_keys(reload_start_cfg, n);
-    if (reload_store != NULL) {
-        struct store_config sc;
-
-        /* The delay parameters and mode apply to the next decision (store_set_params). */
-        cfg_store_config(n, &sc);
-        if (store_set_params(reload_store, &sc.params, err, sizeof(err)) != 0) {
-            cfg_free(n);
-            return reload_fail(why, err);
-        }
+    /*
+     * Check what can fail before changing anything: the store's new
+     * parameters, then the SPF checker (built and swapped in only if one
+     * of its settings changed); the parameters are set last, and their
+     * setting cannot fail once checked.
+     */
+    cfg_store_config(n, &sc);
+    if (reload_store != NULL && store_params_check(&sc.params, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
+    if (spf_shared_reconfigure(n, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
+    /* The delay parameters and mode apply to the next decision. */
+    if (reload_store != NULL && store_set_params(reload_store, &sc.params, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
     }
     reload_install(reload_ref_new(n, n));
     log_info("%s: configuration reloaded from %s", why, n->path);
