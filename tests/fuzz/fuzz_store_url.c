@@ -6,7 +6,8 @@
  * Invariants: both parsers agree on redis URLs; a parsed URL has its
  * fields in range and NUL-terminated; a refusal has a reason; the
  * redacted form of a URL with a password parses as the same URL with
- * "***" for the password.
+ * "***" for the password. A redis-sentinel URL has its sentinels' ports
+ * in range instead of its own (the primary's is learnt at run time).
  */
 #include "config.h"
 
@@ -35,7 +36,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(memchr(u.user, '\0', sizeof(u.user))
                    && memchr(u.password, '\0', sizeof(u.password)));
         fuzz_check(u.db >= 0 && u.db <= STORE_REDIS_DB_MAX);
-        fuzz_check(u.is_unix ? u.path[0] == '/' : (u.port >= 1 && u.port <= 65535));
+        if (u.nsentinels > 0) {
+            /* The primary is learnt from the sentinels: their addresses are the URL's. */
+            fuzz_check(u.nsentinels <= STORE_REDIS_SENTINELS_MAX && u.master[0] != '\0');
+            for (int i = 0; i < u.nsentinels; i++)
+                fuzz_check(memchr(u.sentinels[i].host, '\0', sizeof(u.sentinels[i].host))
+                           && u.sentinels[i].port >= 1 && u.sentinels[i].port <= 65535);
+        } else {
+            fuzz_check(u.is_unix ? u.path[0] == '/' : (u.port >= 1 && u.port <= 65535));
+        }
         store_url_redact(url, shown, sizeof(shown));
         if (u.password[0] != '\0' && !u.is_unix && strlen(url) + 3 < sizeof(shown)) {
             struct store_redis_url r;
@@ -45,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_check(store_redis_url_parse(shown, &r, err, sizeof(err)) == 0);
             fuzz_check(strcmp(r.password, "***") == 0 && strcmp(r.user, u.user) == 0);
             fuzz_check(strcmp(r.host, u.host) == 0 && r.port == u.port && r.db == u.db);
+            fuzz_check(r.nsentinels == u.nsentinels && strcmp(r.master, u.master) == 0);
         }
     } else {
         fuzz_check(!is_redis || checked != 0);
