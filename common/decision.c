@@ -130,7 +130,6 @@ decision_greylist(const struct decision_config *c, const struct decision_facts *
     out->log_stage_data = at_data;
 }
 
-
 /* decision_make - see the table in decision.h */
 void
 decision_make(const struct decision_config *c, const struct decision_facts *f,
