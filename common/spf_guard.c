@@ -284,25 +284,13 @@ entry_deps(const struct spf_guard *g, const struct gs_entry *e, struct spf_guard
     d->ttl = entry_ttl(g, e);
 }
 
-/* name_hash - FNV-1a of a domain */
-static unsigned
-name_hash(const char *s)
-{
-    unsigned h = 2166136261u;
-
-    while (*s) {
-        h ^= (unsigned char) *s++;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* spf_guard_judge - see the header */
 int
 spf_guard_judge(struct spf_guard *g, const char *domain, const struct ipaddr *ip,
                 struct spf_guard_verdict *out, struct spf_guard_deps *deps)
 {
-    struct gs_set *set = &g->sets[name_hash(domain) & (g->nsets - 1)];
+    /* Keyed like the results: a sender cannot pick domains that crowd one set. */
+    struct gs_set *set = &g->sets[siphash24(g->key, domain, strlen(domain)) & (g->nsets - 1)];
     struct gs_entry fresh;
     time_t  now = guard_now(g);
     int     i, victim = 0;
