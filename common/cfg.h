@@ -87,12 +87,12 @@ struct cfg {
     char   *whitelist_recipients;        /* recipient file; "" = none */
     char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
 
-    /* Redis HA (issue 12): Sentinel. */
+    /* Redis Sentinel. */
     char   *sentinel_password;           /* AUTH to the sentinels; "" = none */
-    /* SPF keying guard (issue 11, spfguard). */
+    /* The SPF keying guard. */
     int     spf_key_max_v4;              /* IPv4 static set at most one /N */
     int     spf_key_max_v6;              /* IPv6 static set at most one /N of /64s */
-    /* Admin and roll-out (issue 13, admin). */
+    /* Roll-out. */
     enum cfg_mode mode;                  /* enforce, or learn: never tempfail */
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_spf_guard.c - the SPF keying guard (spf_guard.c) through the
- * per-message check (spf_check_client): every evasion of issue 11 is an
+ * per-message check (spf_check_client): every known evasion of SPF keying is an
  * SPF pass that does not key on the domain, the big-sender-shaped
  * records (Microsoft's, Google's, Amazon SES's, as published) still do,
  * the real local part reaches libspf2, and the two caches keep what they
