@@ -19,7 +19,8 @@
  * to a pipe the main thread polls: Linux hands a process-directed signal
  * to the main thread whenever that thread does not block it, so
  * libmilter's sigwait is never woken for them. Every other thread
- * blocks all four (the mask is set before the first thread starts).
+ * blocks all four (the mask is set before the first thread starts), and
+ * smfi_main() starts only once the main thread has unblocked its two.
  * The main thread then runs each reload (milter/reload.c) itself.
  *
  * Stopping is libmilter's business: its signal thread turns SIGTERM and
@@ -372,6 +373,37 @@ main_signals_setup(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/*
+ * The milter thread starts smfi_main() (and with it libmilter's signal
+ * thread, which sigwait()s for SIGHUP) only once the main thread has
+ * unblocked SIGHUP and SIGUSR1: a SIGHUP that arrived before then is
+ * pending for the process, and a sigwait() already running would take
+ * it and stop the daemon.
+ */
+static pthread_mutex_t main_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t main_gate_cond = PTHREAD_COND_INITIALIZER;
+static int main_gate_open;               /* the main thread takes SIGHUP now */
+
+/*
+ * main_signal_delay - the test knob REDGREY_TEST_SIGNAL_DELAY_MS (0..5000):
+ * wait that long before the main thread takes SIGHUP, so that a test can
+ * send one while only libmilter could take it (tests/check_reload.c)
+ */
+static void
+main_signal_delay(void)
+{
+    const char *knob = getenv("REDGREY_TEST_SIGNAL_DELAY_MS");
+    char   *end;
+    long    ms;
+
+    if (knob == NULL || *knob == 0)
+        return;
+    errno = 0;
+    ms = strtol(knob, &end, 10);
+    if (errno == 0 && *end == 0 && ms > 0 && ms <= 5000)
+        (void) nanosleep(&(struct timespec) {ms / 1000, (ms % 1000) * 1000000L}, NULL);
+}
+
 /* main_milter - the libmilter thread: smfi_main(), then tell the main loop */
 static void *
 main_milter(void *arg)
@@ -379,6 +411,10 @@ main_milter(void *arg)
     int    *rc = arg;
     char    ev = MAIN_EV_DONE;
 
+    pthread_mutex_lock(&main_gate_lock);
+    while (!main_gate_open)
+        pthread_cond_wait(&main_gate_cond, &main_gate_lock);
+    pthread_mutex_unlock(&main_gate_lock);
     *rc = smfi_main();
     while (write(main_sig_pipe[1], &ev, 1) < 0 && errno == EINTR)
         continue;
@@ -400,8 +436,13 @@ main_loop(void)
 
     if ((e = pthread_create(&tid, NULL, main_milter, &rc)) != 0)
         main_fatal("cannot start the milter thread: %s", strerror(e));
+    main_signal_delay();
     main_sig_mask(&set, 0);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    pthread_mutex_lock(&main_gate_lock);
+    main_gate_open = 1;
+    pthread_cond_signal(&main_gate_cond);
+    pthread_mutex_unlock(&main_gate_lock);
     while (!done) {
         if (poll(&pfd, 1, -1) < 0)
             continue;                    /* EINTR: a handler ran; read its byte */

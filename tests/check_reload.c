@@ -136,6 +136,31 @@ START_TEST(test_hup_keeps_serving)
 END_TEST
 
 /*
+ * test_hup_at_start - a SIGHUP right after the daemon listens, while its
+ * main thread has not yet taken SIGHUP over (held back by the test knob):
+ * it must reload, never reach libmilter's sigwait (which would stop the
+ * daemon)
+ */
+START_TEST(test_hup_at_start)
+{
+    const char *env[] = {"REDGREY_TEST_SIGNAL_DELAY_MS=1500", NULL};
+    char    reply[MILTC_REPLY_MAX];
+
+    if (daemon_start_redgrey(&rd, "hupstart", "reply = " OLD_REPLY "\nspf_keying = no\n",
+                             env) != 0) {
+        daemon_log_print(&rd);
+        ck_abort_msg("hupstart: redgrey did not start");
+    }
+    hup(RELOADED);
+    ck_assert_msg(daemon_signal(&rd, 0) == 0, "the daemon died of an early SIGHUP");
+    ck_assert_int_eq(daemon_log_count(&rd, "stopping"), 0);
+    greylisted_reply(reply, sizeof(reply));
+    ck_assert_str_eq(reply, OLD_REPLY);
+    stop();
+}
+END_TEST
+
+/*
  * test_reload_reply - a new reply applies to sessions opened after the
  * reload; a session opened before it keeps the old reply, even for a
  * message it starts after the reload; a new delay applies to the next
@@ -362,6 +387,7 @@ reload_suite(void)
     TCase  *tc = tcase_create("signals");
 
     tcase_add_test(tc, test_hup_keeps_serving);
+    tcase_add_test(tc, test_hup_at_start);
     tcase_add_test(tc, test_reload_reply);
     tcase_add_test(tc, test_reload_bad);
     tcase_add_test(tc, test_reload_load);
