@@ -75,11 +75,11 @@ store_url_redact(const char *url, char *out, size_t outlen)
     } else {
         snprintf(out, outlen, "%.*s:***%s", (int) (colon - url), url, at);
         /*
-         * In redis://USER:PASSWORD@HOST the query starts after the user
+         * In SCHEME://USER:PASSWORD@HOST the query starts after the user
          * part: a '?' inside a user name is not one. (redis+unix:// has no
          * user part: what looks like one is the path, searched whole.)
          */
-        if (strncmp(url, "redis://", 8) == 0)
+        if (strncmp(url, "redis+unix://", 13) != 0)
             from = (size_t) (colon - url) + 4;
     }
     if (from < strlen(out))

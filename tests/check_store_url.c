@@ -220,6 +220,8 @@ static const struct {
     {"redis+unix:///r?password=a&db=1", 28, "redis+unix:///r?password=**"},
     {"redis+unix:///r?password=abcdef", 30, "redis+unix:///r?password=***"},
     {"lmdb:/var/lib/redgrey", 128, "lmdb:/var/lib/redgrey"},
+    /* A '?' inside the user name of any scheme with a user part is not a query. */
+    {"redis-sentinel://u?x&password=y:pw@h:1/m", 128, "redis-sentinel://u?x&password=y:***@h:1/m"},
 };
 
 START_TEST(test_url_redact)
