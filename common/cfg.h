@@ -81,6 +81,9 @@ struct cfg {
     char   *whitelist_client_names;      /* verified client name file; "" = none */
     char   *whitelist_recipients;        /* recipient file; "" = none */
     char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
+
+    /* Bounded cost per message (issue 11, section 3). */
+    int     spf_budget_ms;               /* DNS budget of all SPF checks of a message */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

@@ -109,6 +109,10 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_path, NULL, NULL, "file of recipients (user@, user@domain, @domain) never greylisted"},
     {"whitelist_sender_domains", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_sender_domains),
      cfg_set_path, NULL, NULL, "file of sender domains never greylisted when SPF passes"},
+
+    /* Bounded cost per message (issue 11, section 3). */
+    {"spf_budget", CFG_TYPE_MSECS, "5s", 100, 20 * CFG_SEC, OFF(spf_budget_ms),
+     cfg_set_msecs, NULL, NULL, "DNS time budget of all SPF work of one message"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
