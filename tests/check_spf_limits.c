@@ -298,24 +298,17 @@ END_TEST
 START_TEST(test_budget)
 {
     static const char *const doms[] = {"one.example", "two.example", "three.example"};
-    struct sockaddr_in sin;
-    socklen_t slen = sizeof(sin);
     struct spf_check_opts o;
     struct spf_check *chk;
     struct spf_result res;
     struct ipaddr ip;
     char    err[256] = "", servers[64];
     int64_t t0, t1, took[3];
-    int     fd, i;
+    int     fd, i, port;
 
-    fd = socket(AF_INET, SOCK_DGRAM, 0);        /* bound, never read: a dead server */
+    fd = daemon_bind_loopback(SOCK_DGRAM, &port);      /* bound, never read: a dead server */
     ck_assert_int_ge(fd, 0);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &slen), 0);
-    snprintf(servers, sizeof(servers), "127.0.0.1:%d", ntohs(sin.sin_port));
+    snprintf(servers, sizeof(servers), "127.0.0.1:%d", port);
 
     memset(&o, 0, sizeof(o));
     o.dns_timeout_ms = 1000;
