@@ -14,10 +14,10 @@
  * read past its macro array (redgrey(8), BUGS); it is left out by default
  * so that the run looks for redgrey's own bugs. A daemon that stops
  * answering is a crash when its process is gone (-p, the pidfile redgrey
- * writes) and a hang otherwise; a crash right after a session that sent
- * the odd MACRO shape is counted apart as the known libmilter bug. With
- * -x the command restarts the daemon and the run goes on; without it the
- * run ends at the first crash. Every finding prints the session seed:
+ * writes) and a hang otherwise; a crash of a daemon that has been sent
+ * the odd MACRO shape since it started is counted apart as the known
+ * libmilter bug. With -x the command restarts the daemon and the run goes
+ * on; without it the run ends at the first crash. Every finding prints the session seed:
  * "-1 SEED" replays exactly that session (then one probe).
  *
  * Output: one line per finding, then "sessions N (hostile steps N) probes N
@@ -57,8 +57,9 @@ static struct {
     const char *spec, *pidfile, *restart;
     int     seconds, odd_macro, verbose;
     unsigned long max_sessions;
+    int     odd_since_start;             /* a session sent the shape to this daemon */
     unsigned long sessions, steps, probes, crashes, crashes_macro, hangs, rejects;
-} run = {NULL, NULL, NULL, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+} run = {NULL, NULL, NULL, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 /* What one session did. */
 struct session {
@@ -289,6 +290,11 @@ enum step {
     K_ABORT, K_RAW_ADDR, K_LIE, K_RANDOM, K_COUNT
 };
 
+static const char *const step_names[K_COUNT] = {
+    "connect", "helo", "mail", "rcpt", "macro", "data", "header", "eoh", "body", "eom",
+    "abort", "raw-addr", "lie", "random"
+};
+
 /* The order an MTA sends them in, with the macro stage before each. */
 static const struct {
     enum step kind;
@@ -359,6 +365,8 @@ one_step(struct miltc *c, struct session *s, enum step k)
 
     run.steps++;
     r = hostile_step(c, s, k);
+    if (run.verbose)
+        printf("  step %s: %d\n", step_names[k], r);
     if (r >= 0 && r != MILTC_NOREPLY && !sane(c, r)) {
         run.rejects++;
         printf("reject: answer '%c' (%s) to a hostile step\n", r, c->reply);
@@ -412,6 +420,8 @@ hostile_session(struct session *s, struct miltc *c)
             if (go && mta_order[i].stage != 0 && below(s, 2)) {
                 run.steps++;
                 go = send_macros(c, s, mta_order[i].stage) == 0;
+                if (run.verbose)
+                    printf("  step macro '%c'\n", mta_order[i].stage);
             }
             if (go)
                 go = one_step(c, s, below(s, 6) == 0 ? (enum step) below(s, K_COUNT)
@@ -508,16 +518,16 @@ daemon_dies(void)
 static int
 check_daemon(struct miltc *c, const struct session *s, uint64_t seed)
 {
-    static int odd_before;               /* the session before sent the shape */
-    int     odd = s->sent_odd_macro || odd_before;
-    int     r = -1, t;
+    int     odd, r = -1, t;
 
     /*
-     * libmilter may run a closed session's last callbacks (abort, close)
-     * after the next session has started: a crash is laid to this one or
-     * the one before.
+     * A crash is laid to the libmilter shape when any session since the
+     * daemon's start sent it: libmilter may run a closed session's last
+     * callbacks after the next one has started, and a daemon that read
+     * past the array once has been seen to fall a few sessions later.
      */
-    odd_before = s->sent_odd_macro;
+    run.odd_since_start |= s->sent_odd_macro;
+    odd = run.odd_since_start;
 
     for (t = 0; t < PROBE_TRIES && r < 0; t++) {
         run.probes++;
@@ -557,6 +567,7 @@ restart(struct miltc *c)
 
     if (run.restart == NULL || system(run.restart) != 0)
         return -1;
+    run.odd_since_start = 0;
     while (now_ms() < until) {
         if (probe(c, ++run.probes) == 0)
             return 0;
@@ -612,7 +623,7 @@ main(int argc, char **argv)
     until = now_ms() + (long long) run.seconds * 1000;
     while (now_ms() < until && (run.max_sessions == 0 || run.sessions < run.max_sessions)) {
         struct session s;
-        uint64_t sseed = one != 0 ? one : mix(seed + run.sessions);
+        uint64_t sseed = one != 0 ? one : mix(mix(seed) + run.sessions);
 
         memset(&s, 0, sizeof(s));
         s.rng = sseed;
@@ -620,6 +631,8 @@ main(int argc, char **argv)
         if (run.verbose)
             printf("session %lu: seed %#llx\n", run.sessions, (unsigned long long) sseed);
         (void) hostile_session(&s, &c);
+        if (run.verbose && s.sent_odd_macro)
+            printf("session %lu: sent the odd-MACRO shape\n", run.sessions);
         if (check_daemon(&c, &s, sseed) != 0) {
             found = 1;
             if (restart(&c) != 0)
