@@ -94,6 +94,8 @@ struct cfg {
     int     spf_key_max_v6;              /* IPv6 static set at most one /N of /64s */
     /* Roll-out. */
     enum cfg_mode mode;                  /* enforce, or learn: never tempfail */
+    /* Bounded cost per message. */
+    int     spf_budget_ms;               /* DNS budget of all SPF checks of a message */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

@@ -123,6 +123,9 @@ const struct cfg_key cfg_keys[] = {
     /* Roll-out. */
     {"mode", CFG_TYPE_ENUM, "enforce", 0, 0, OFF(mode),
      cfg_set_enum, cfg_keys_mode_parse, cfg_keys_mode_names, "enforce greylists; learn decides and logs but never tempfails, and stores every triplet as passed"},
+    /* Bounded cost per message. */
+    {"spf_budget", CFG_TYPE_MSECS, "5s", 100, 20 * CFG_SEC, OFF(spf_budget_ms),
+     cfg_set_msecs, NULL, NULL, "DNS time budget of all SPF work of one message"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

@@ -139,7 +139,7 @@ query(SPF_request_t *req)
     SPF_response_t *resp = NULL;
     enum spf_check_result res;
 
-    SPF_request_query_mailfrom(req, &resp);
+    spf_limits_query_mailfrom(req, &resp);     /* RFC 7208 lookup limits (spf_limits.h) */
     if (resp == NULL)
         return SPF_CHECK_TEMPERROR;
     res = map_response(resp);

@@ -104,6 +104,8 @@ struct resolver {
 static _Thread_local struct spf_resolver_deadline tl_deadline;
 static _Thread_local unsigned long tl_lookups;
 static _Thread_local unsigned long tl_expired;
+static _Thread_local struct spf_resolver_deadline tl_budget_saved;  /* under the message budget */
+static _Thread_local int tl_budget_on;   /* a message budget runs */
 
 /* ts_add_ms - ts plus ms milliseconds */
 static struct timespec
@@ -142,6 +144,26 @@ void
 spf_resolver_deadline_end(const struct spf_resolver_deadline *saved)
 {
     tl_deadline = *saved;
+}
+
+/* spf_resolver_budget_begin - the message's budget: an outer deadline, saved aside */
+void
+spf_resolver_budget_begin(int budget_ms)
+{
+    if (tl_budget_on)
+        spf_resolver_deadline_end(&tl_budget_saved);   /* a second begin replaces the first */
+    spf_resolver_deadline_begin(budget_ms, &tl_budget_saved);
+    tl_budget_on = 1;
+}
+
+/* spf_resolver_budget_end - end the message's budget */
+void
+spf_resolver_budget_end(void)
+{
+    if (!tl_budget_on)
+        return;
+    spf_resolver_deadline_end(&tl_budget_saved);
+    tl_budget_on = 0;
 }
 
 /* spf_resolver_remaining_ms - -1 without a deadline, else ms left (>= 0) */
@@ -714,10 +736,13 @@ static SPF_dns_rr_t *
 guard_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
 {
     SPF_dns_rr_t *rr;
+    int     herr;
 
     tl_lookups++;
     if (type == ns_t_spf)
         return SPF_dns_rr_new_init(srv, domain, type, 0, NO_DATA);
+    if ((herr = spf_limits_before(domain, type)) != 0)
+        return SPF_dns_rr_new_init(srv, domain, type, 0, herr);
     if (spf_resolver_remaining_ms() == 0) {
         tl_expired++;
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
@@ -725,6 +750,7 @@ guard_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should
     rr = srv->layer_below->lookup(srv->layer_below, domain, type, should_cache);
     if (type == ns_t_txt && rr != NULL && rr->herrno == NETDB_SUCCESS)
         spf_screen_answer(rr, domain);   /* before libspf2 compiles anything */
+    spf_limits_after(rr, type);
     return rr;
 }
 

@@ -39,6 +39,8 @@
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
 
+#include "spf_limits.h"                  /* spf_limits_query_mailfrom: a check the guard limits */
+
 #define SPF_RESOLVER_MAX_SERVERS 3       /* MAXNS in resolv.h */
 #define SPF_RESOLVER_POOL_MAX 64         /* default cap on resolver states */
 #define SPF_RESOLVER_POOL_MIN 4          /* default floor the pool never shrinks below */
@@ -101,7 +103,9 @@ int     spf_resolver_stats(const SPF_dns_server_t *layer, struct spf_resolver_st
  * libspf2 after 1.2.10 asks for it before TXT; Debian's 1.2.10 asks for
  * TXT only, checked), (2) answers TRY_AGAIN once the
  * calling thread's deadline has passed, (3) counts lookups for
- * spf_resolver_counters(), (4) replaces every SPF record of a TXT answer
+ * spf_resolver_counters(), (3b) keeps RFC 7208's lookup and void
+ * limits on each check run by spf_limits_query_mailfrom() (spf_limits.h),
+ * (4) replaces every SPF record of a TXT answer
  * that fails spf_record_check() by a stand-in libspf2 refuses
  * (permerror), and (5) answers libspf2's explanation requests with a
  * fixed text, so that no remote TXT is ever compiled as an explanation
@@ -126,6 +130,19 @@ void    spf_resolver_deadline_begin(int budget_ms, struct spf_resolver_deadline 
 
 /* spf_resolver_deadline_end - restore the state saved by _begin */
 void    spf_resolver_deadline_end(const struct spf_resolver_deadline *saved);
+
+/*
+ * spf_resolver_budget_begin - one time budget for all of a message's SPF
+ * work: an outer deadline of budget_ms from now (tightened by an outer
+ * one already running) that every check's own deadline (dns_timeout)
+ * lies within, so the checks of one message draw from it in turn and a
+ * check that finds it spent gives temperror at once. Not nested: one per
+ * message, closed by spf_resolver_budget_end() in the same thread.
+ */
+void    spf_resolver_budget_begin(int budget_ms);
+
+/* spf_resolver_budget_end - end the message's budget (no-op without one) */
+void    spf_resolver_budget_end(void);
 
 /*
  * spf_resolver_remaining_ms - time left on this thread's deadline: -1 if

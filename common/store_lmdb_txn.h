@@ -77,9 +77,9 @@ enum lmdb_req_state {
 };
 
 /*
- * One request, on the caller's stack. The writer reads and writes it only
- * under mu or while it is RUNNING, and a caller never returns while its
- * request is RUNNING; a QUEUED or TAKEN request the caller gives up on is
+ * One request, on the caller's stack; the writer runs a heap copy of it
+ * (store_lmdb_writer.c), which it reads and writes only under mu or while
+ * it is RUNNING; a QUEUED or TAKEN request the caller gives up on is
  * unlinked under mu first, so the writer never sees it again.
  */
 struct lmdb_req {

@@ -13,13 +13,20 @@
  * commit): each request sees what the ones before it wrote, exactly as
  * with a transaction each, but the commit is paid once per batch.
  *
- * Requests live on their callers' stacks. The writer touches one only
- * under mu or while it is RUNNING, and a caller does not return while its
- * request is RUNNING (that lasts one transaction's work, never a wait for
- * the lock: the writer marks requests RUNNING only once it holds it). A
- * caller whose time is up while its request is QUEUED or TAKEN unlinks it
- * under mu and returns -1; the writer never sees it again, so a timeout
- * means the request had no effect.
+ * Requests live on their callers' stacks, but the writer never runs one
+ * there: lmdb_writer_submit() hands it a stand-in (a "shadow", one heap
+ * block holding a copy of the request, of its inputs and room for its
+ * outputs), and copies the outputs back once it is DONE. So every wait of
+ * a caller is bounded by the store's timeout, whatever the writer does
+ * (a slow disk under a commit, page faults in a huge map): a caller whose
+ * time is up while its request is QUEUED or TAKEN unlinks it under mu and
+ * returns -1, and the request had no effect; one whose time is up while
+ * it is RUNNING marks the shadow abandoned and returns -1 too, and the
+ * writer frees the shadow when it is done with it (the request may then
+ * still have been written: a store error either way, and the policy
+ * follows on_store_error). An operation the shadow does not know (added
+ * later) is run on a plain copy whose output pointers still point at the
+ * caller, so that caller waits for it without a bound while it runs.
  *
  * The writer also runs the sweeper's batches (between batches of
  * requests, with a pause so that other processes get the lock) and, on
@@ -35,7 +42,9 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,12 +81,129 @@ lmdb_writer_unlink(struct lmdb_store *st, struct lmdb_req *req)
     req->prev = req->next = NULL;
 }
 
-/* lmdb_writer_submit - queue req, wait for it until the store's timeout */
+/* The writer's stand-in for a caller's request (see the top of the file). */
+struct lmdb_shadow {
+    struct lmdb_req req;                 /* first: what the writer runs */
+    int     own;                         /* 1: outputs point into this block */
+    int     abandoned;                   /* under mu: the caller has given up */
+    struct policy_verdict verdict;       /* DECIDE */
+    char   *data_out;                    /* BLOB_GET */
+    size_t  len_out;
+    struct store_blob_meta meta;         /* BLOB_* */
+    size_t  entries;                     /* COUNT */
+    char    err[STORE_ERRLEN];
+    char    bytes[];                     /* copies of key, akey, name, data */
+};
+
+/* Test hook: microseconds the writer stalls in each transaction (lmdb_writer_test_stall). */
+static atomic_llong lmdb_writer_stall_us;
+
+/* lmdb_writer_test_stall - make every write transaction take us longer (tests only) */
+void
+lmdb_writer_test_stall(int64_t us)
+{
+    atomic_store(&lmdb_writer_stall_us, (long long) us);
+}
+
+/* lmdb_writer_copy - bytes[0..len) of src at *pos in sh->bytes; the copy */
+static const void *
+lmdb_writer_copy(struct lmdb_shadow *sh, size_t *pos, const void *src, size_t len)
+{
+    void   *dst = sh->bytes + *pos;
+
+    if (len > 0)
+        memcpy(dst, src, len);
+    *pos += len;
+    return dst;
+}
+
+/*
+ * lmdb_writer_shadow - the stand-in for req: its own copy of the inputs
+ * and outputs for the operations we know, a plain copy for others.
+ * NULL on no memory.
+ */
+static struct lmdb_shadow *
+lmdb_writer_shadow(const struct lmdb_req *req)
+{
+    int     own = req->op == LMDB_OP_DECIDE || req->op == LMDB_OP_BLOB_GET
+        || req->op == LMDB_OP_BLOB_PUT || req->op == LMDB_OP_COUNT;
+    size_t  nlen = req->name != NULL ? strlen(req->name) + 1 : 0;
+    size_t  need = own ? req->key_len + req->akey_len + nlen + req->len : 0, pos = 0;
+    struct lmdb_shadow *sh = calloc(1, sizeof(*sh) + need);
+
+    if (sh == NULL)
+        return NULL;
+    sh->req = *req;
+    sh->own = own;
+    if (!own)
+        return sh;
+    sh->req.key = lmdb_writer_copy(sh, &pos, req->key, req->key_len);
+    sh->req.akey = lmdb_writer_copy(sh, &pos, req->akey, req->akey_len);
+    sh->req.name = req->name != NULL ? lmdb_writer_copy(sh, &pos, req->name, nlen) : NULL;
+    sh->req.data = lmdb_writer_copy(sh, &pos, req->data, req->len);
+    sh->req.verdict = &sh->verdict;
+    sh->req.data_out = req->data_out != NULL ? &sh->data_out : NULL;
+    sh->req.len_out = &sh->len_out;
+    sh->req.meta = req->op == LMDB_OP_BLOB_GET || req->meta != NULL ? &sh->meta : NULL;
+    sh->req.entries = &sh->entries;
+    sh->req.err = sh->err;
+    sh->req.errlen = sizeof(sh->err);
+    return sh;
+}
+
+/* lmdb_writer_unshadow - the outputs of a DONE sh into the caller's req; frees sh */
+static int
+lmdb_writer_unshadow(struct lmdb_shadow *sh, struct lmdb_req *req)
+{
+    if (!sh->own) {
+        req->rc = sh->req.rc;
+        req->blob = sh->req.blob;
+        free(sh);
+        return req->rc;
+    }
+    req->rc = sh->req.rc;
+    req->blob = sh->req.blob;
+    if (sh->err[0] != '\0')
+        snprintf(req->err, req->errlen, "%s", sh->err);
+    if (req->op == LMDB_OP_DECIDE && req->rc == 0)
+        *req->verdict = sh->verdict;
+    if (req->meta != NULL && sh->req.meta != NULL)
+        *req->meta = sh->meta;
+    if (req->data_out != NULL) {
+        *req->data_out = sh->data_out;
+        *req->len_out = sh->len_out;
+    }
+    if (req->op == LMDB_OP_COUNT && req->rc == 0)
+        *req->entries = sh->entries;
+    free(sh);
+    return req->rc;
+}
+
+/* lmdb_writer_forget - free an abandoned shadow and what the writer made for it. Under mu. */
+static void
+lmdb_writer_forget(struct lmdb_shadow *sh)
+{
+    free(sh->data_out);
+    free(sh);
+}
+
+/*
+ * lmdb_writer_submit - queue a shadow of req, wait for it until the
+ * store's timeout (see the top of the file)
+ */
 int
-lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req)
+lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *caller)
 {
     struct timespec ts = clock_ts(clock_mono_us() + (int64_t) st->timeout_ms * 1000);
+    struct lmdb_shadow *sh = lmdb_writer_shadow(caller);
+    struct lmdb_req *req;
     int     late = 0;
+
+    if (sh == NULL) {
+        snprintf(caller->err, caller->errlen, "lmdb %s: out of memory", st->path);
+        return -1;
+    }
+    req = &sh->req;
 
     /* A condition variable of its own: the writer wakes exactly its callers. */
     pthread_cond_init(&req->wake, &st->cattr);
@@ -94,10 +220,22 @@ lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req)
     pthread_cond_signal(&st->work);
 
     while (req->state != LMDB_REQ_DONE) {
-        if (req->state == LMDB_REQ_RUNNING) {
+        if (req->state == LMDB_REQ_RUNNING && (!sh->own || !late)) {
             /* The writer holds the lock and uses req: one transaction's work. */
-            pthread_cond_wait(&req->wake, &st->mu);
+            if (!sh->own)
+                pthread_cond_wait(&req->wake, &st->mu);
+            else
+                late = pthread_cond_timedwait(&req->wake, &st->mu, &ts) == ETIMEDOUT;
             continue;
+        }
+        if (late && req->state == LMDB_REQ_RUNNING) {
+            /* Out of time while it runs: leave the shadow to the writer. */
+            sh->abandoned = 1;
+            pthread_mutex_unlock(&st->mu);
+            snprintf(caller->err, caller->errlen, "lmdb %s: timeout: the writer took more than"
+                     " %d ms over the request (it may still be written)", st->path,
+                     st->timeout_ms);
+            return -1;
         }
         if (late) {
             /* Out of time before the writer started: take req back. */
@@ -107,7 +245,8 @@ lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req)
                 st->batch[req->slot] = NULL;
             pthread_mutex_unlock(&st->mu);
             pthread_cond_destroy(&req->wake);
-            snprintf(req->err, req->errlen, "lmdb %s: timeout waiting for the writer lock"
+            free(sh);
+            snprintf(caller->err, caller->errlen, "lmdb %s: timeout waiting for the writer lock"
                      " (another process holds it?)", st->path);
             return -1;
         }
@@ -116,7 +255,7 @@ lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req)
     /* DONE was set, and wake signalled, under mu: nobody touches req now. */
     pthread_mutex_unlock(&st->mu);
     pthread_cond_destroy(&req->wake);
-    return req->rc;
+    return lmdb_writer_unshadow(sh, caller);
 }
 
 /* lmdb_writer_take - move up to LMDB_BATCH_MAX requests from the queue into the batch. Under mu. */
@@ -141,6 +280,13 @@ lmdb_writer_done(struct lmdb_store *st, struct lmdb_req **run, int m)
 {
     pthread_mutex_lock(&st->mu);
     for (int j = 0; j < m; j++) {
+        struct lmdb_shadow *sh = (struct lmdb_shadow *) run[j];
+
+        if (sh->abandoned) {
+            pthread_cond_destroy(&run[j]->wake);
+            lmdb_writer_forget(sh);
+            continue;
+        }
         run[j]->state = LMDB_REQ_DONE;
         pthread_cond_signal(&run[j]->wake);
     }
@@ -174,6 +320,12 @@ lmdb_writer_run(struct lmdb_store *st, int first, int count)
         }
     }
     pthread_mutex_unlock(&st->mu);
+    if (m > 0 && atomic_load(&lmdb_writer_stall_us) > 0) {
+        int64_t us = atomic_load(&lmdb_writer_stall_us);
+        struct timespec d = {(time_t) (us / 1000000), (long) (us % 1000000) * 1000};
+
+        nanosleep(&d, NULL);             /* tests: a writer slow while requests run */
+    }
 
     if (rc != 0) {
         for (int j = 0; j < m; j++)
@@ -199,14 +351,21 @@ lmdb_writer_run(struct lmdb_store *st, int first, int count)
     }
 
     /*
-     * Nothing of the batch was written: back to TAKEN, then one by one.
-     * The callers wait without a deadline while RUNNING; wake them so
-     * that they watch their deadline again while we wait for the lock.
+     * Nothing of the batch was written: back to TAKEN, then one by one
+     * (an abandoned shadow is freed instead). Wake the callers so that
+     * they see TAKEN, where giving up has no effect.
      */
     for (int j = 0; j < m; j++)
         lmdb_txn_undo(run[j]);
     pthread_mutex_lock(&st->mu);
     for (int j = 0; j < m; j++) {
+        struct lmdb_shadow *sh = (struct lmdb_shadow *) run[j];
+
+        if (sh->abandoned) {             /* its caller is gone: it had no effect */
+            pthread_cond_destroy(&run[j]->wake);
+            lmdb_writer_forget(sh);
+            continue;
+        }
         run[j]->state = LMDB_REQ_TAKEN;
         st->batch[slots[j]] = run[j];
         pthread_cond_signal(&run[j]->wake);

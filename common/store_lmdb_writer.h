@@ -24,12 +24,19 @@ int     lmdb_writer_start(struct lmdb_store *st, char *err, size_t errlen);
 void    lmdb_writer_stop(struct lmdb_store *st);
 
 /*
- * lmdb_writer_submit - hand req to the writer and wait for it, at most
- * the store's timeout unless the writer has started on it. Returns
- * req->rc, or -1 with a timeout reason in err (the request then had no
- * effect).
+ * lmdb_writer_submit - hand a copy of req to the writer and wait for it,
+ * at most the store's timeout (for the operations it knows; see
+ * store_lmdb_writer.c). Returns req->rc with the outputs filled, or -1
+ * with a reason in req->err: a timeout before the writer started on it
+ * (no effect), or while it ran (it may still have been written).
  */
 int     lmdb_writer_submit(struct lmdb_store *st, struct lmdb_req *req);
+
+/*
+ * lmdb_writer_test_stall - for tests: every write transaction that runs
+ * requests stalls us microseconds once they are RUNNING (0: none)
+ */
+void    lmdb_writer_test_stall(int64_t us);
 
 /*
  * lmdb_writer_sweep_ask - have the writer run one full pass with clock

@@ -54,6 +54,7 @@
 #include "logesc.h"
 #include "reload.h"
 #include "session.h"
+#include "spf_resolver.h"
 #include "spf_shared.h"
 
 /*
@@ -346,8 +347,11 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     s->msg_open = 1;
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->facts.msg.auth = auth != NULL && auth[0] != '\0';
-    if (decision_skip(&s->facts) == DECISION_REASON_NONE)
+    if (decision_skip(&s->facts) == DECISION_REASON_NONE) {
+        spf_resolver_budget_begin(s->snap->cfg->spf_budget_ms);  /* all of its SPF work */
         cb_spf(s, kind);
+        spf_resolver_budget_end();
+    }
     return cb_continue(s, SMFIP_NR_MAIL);
 }
 

@@ -71,6 +71,7 @@ value_of(const struct cfg *cfg, const char *key, char *buf, size_t len)
         {"null_sender_stage", offsetof(struct cfg, null_sender_stage), 'i'},
         {"whitelist_clients", offsetof(struct cfg, whitelist_clients), 's'},
         {"whitelist_recipients", offsetof(struct cfg, whitelist_recipients), 's'},
+        {"spf_budget", offsetof(struct cfg, spf_budget_ms), 'i'},
     };
     const char *base = (const char *) cfg;
 
@@ -365,6 +366,9 @@ static const struct {
     {"dns_timeout 1500ms", "dns_timeout", "1500ms", 0, "1500"},
     {"dns_timeout too short", "dns_timeout", "50ms", -1, "bad value"},
     {"dns_timeout too long", "dns_timeout", "30s", -1, "bad value"},
+    {"spf_budget 2500ms", "spf_budget", "2500ms", 0, "2500"},
+    {"spf_budget too short", "spf_budget", "50ms", -1, "bad value"},
+    {"spf_budget too long", "spf_budget", "21s", -1, "bad value"},
     {"dns_servers two", "dns_servers", "127.0.0.1:5353 192.0.2.53", 0, "127.0.0.1:5353 192.0.2.53"},
     {"dns_servers none", "dns_servers", "", 0, ""},
     {"dns_servers four", "dns_servers", "127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4", -1, "at most 3"},

@@ -234,25 +234,17 @@ miltc_close(struct miltc *c)
     c->in_start = c->in_end = 0;
 }
 
-/* miltc_send - write one packet (cmd and len data bytes); 0 or MILTC_ERROR */
+/* miltc_write - write buf[0..total) within the timeout per wait; 0 or MILTC_ERROR */
 static int
-miltc_send(struct miltc *c, char cmd, const void *data, size_t len)
+miltc_write(struct miltc *c, const unsigned char *buf, size_t total, char cmd)
 {
-    uint32_t nlen;
-    size_t  total = len + 5, done = 0;
+    size_t  done = 0;
     ssize_t n;
 
     if (c->fd < 0)
         return miltc_fail(c, "not connected");
-    if (total > sizeof(c->out))
-        return miltc_fail(c, "command '%c': %zu bytes is too long", cmd, len);
-    nlen = htonl((uint32_t) (len + 1));
-    memcpy(c->out, &nlen, 4);
-    c->out[4] = (unsigned char) cmd;
-    if (len > 0 && data != c->out + 5)
-        memmove(c->out + 5, data, len);
     while (done < total) {
-        n = send(c->fd, c->out + done, total - done, MSG_NOSIGNAL);
+        n = send(c->fd, buf + done, total - done, MSG_NOSIGNAL);
         if (n > 0) {
             done += (size_t) n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -265,6 +257,39 @@ miltc_send(struct miltc *c, char cmd, const void *data, size_t len)
         }
     }
     return 0;
+}
+
+/* miltc_send - write one packet (cmd and len data bytes); 0 or MILTC_ERROR */
+static int
+miltc_send(struct miltc *c, char cmd, const void *data, size_t len)
+{
+    uint32_t nlen;
+    size_t  total = len + 5;
+
+    if (c->fd < 0)
+        return miltc_fail(c, "not connected");
+    if (total > sizeof(c->out))
+        return miltc_fail(c, "command '%c': %zu bytes is too long", cmd, len);
+    nlen = htonl((uint32_t) (len + 1));
+    memcpy(c->out, &nlen, 4);
+    c->out[4] = (unsigned char) cmd;
+    if (len > 0 && data != c->out + 5)
+        memmove(c->out + 5, data, len);
+    return miltc_write(c, c->out, total, cmd);
+}
+
+/* miltc_packet - one packet, no answer read */
+int
+miltc_packet(struct miltc *c, char cmd, const void *data, size_t len)
+{
+    return miltc_send(c, cmd, data, len);
+}
+
+/* miltc_raw - bytes as they are */
+int
+miltc_raw(struct miltc *c, const void *bytes, size_t len)
+{
+    return miltc_write(c, bytes, len, '?');
 }
 
 /*
@@ -492,6 +517,43 @@ miltc_connect(struct miltc *c, const char *host, char family, uint16_t port, con
             return MILTC_ERROR;
     }
     return miltc_step(c, SMFIC_CONNECT, off, SMFIP_NOCONNECT, SMFIP_NR_CONN);
+}
+
+/* miltc_client_fail - prefix c->err with the step and its answer; MILTC_ERROR */
+static int
+miltc_client_fail(struct miltc *c, const char *step, int r)
+{
+    char    why[sizeof(c->err)];
+
+    memcpy(why, c->err, sizeof(why));
+    if (r == MILTC_ERROR)
+        return miltc_fail(c, "%s: %.200s", step, why);
+    return miltc_fail(c, "%s: got %d", step, r);
+}
+
+/* miltc_client - connect macros, connect info, HELO, as Postfix sends them */
+int
+miltc_client(struct miltc *c, const struct miltc_client_info *ci)
+{
+    char    client_addr[80];
+    const char *mac[] = {"j", ci->mta_host, "{client_addr}", client_addr, "{client_name}",
+        ci->client_name != NULL ? ci->client_name : "unknown", "{client_resolve}",
+        ci->client_resolve};
+    int     ip = ci->family == '4' || ci->family == '6';
+    int     r;
+
+    snprintf(client_addr, sizeof(client_addr), "%s%s", ci->family == '6' ? "IPv6:" : "",
+             ci->addr != NULL ? ci->addr : "");
+    if (miltc_macro(c, SMFIC_CONNECT, mac, ci->client_resolve != NULL ? 8 : 6) != 0)
+        return miltc_client_fail(c, "macros", MILTC_ERROR);
+    r = miltc_connect(c, ip ? ci->addr : "localhost", ci->family, 25,
+                      ci->family == 'L' ? "/run/smtpd.sock" : ci->addr);
+    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE)
+        return miltc_client_fail(c, "connect", r);
+    r = miltc_helo(c, ci->helo != NULL ? ci->helo : "client.example");
+    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE)
+        return miltc_client_fail(c, "helo", r);
+    return 0;
 }
 
 /* miltc_helo - SMFIC_HELO */

@@ -92,6 +92,36 @@ int     miltc_macro(struct miltc *c, char cmd, const char *const *nv, size_t n);
 int     miltc_connect(struct miltc *c, const char *host, char family,
                       uint16_t port, const char *addr);
 
+/* How an SMTP client's session starts (miltc_client). */
+struct miltc_client_info {
+    const char *mta_host;                /* macro j */
+    char    family;                      /* '4' or '6' with addr; 'U' or 'L': no IP */
+    const char *addr;                    /* the client's address, or NULL */
+    const char *helo;                    /* HELO argument */
+    const char *client_name;             /* {client_name} */
+    const char *client_resolve;          /* {client_resolve}, or NULL: not sent */
+};
+
+/*
+ * miltc_client - on an open, negotiated connection, start an SMTP client
+ * as Postfix does: the connect macros (j, {client_addr}, {client_name},
+ * {client_resolve}), the connect information, HELO. Returns 0, or
+ * MILTC_ERROR with the failed step and its answer in c->err.
+ */
+int     miltc_client(struct miltc *c, const struct miltc_client_info *ci);
+
+/*
+ * miltc_packet - send one packet (cmd and len bytes of data) and read
+ * nothing; for malformed sessions. 0 or MILTC_ERROR.
+ */
+int     miltc_packet(struct miltc *c, char cmd, const void *data, size_t len);
+
+/*
+ * miltc_raw - write len bytes as they are (a lying length, half a
+ * packet); read nothing. 0 or MILTC_ERROR.
+ */
+int     miltc_raw(struct miltc *c, const void *bytes, size_t len);
+
 /* miltc_helo - HELO/EHLO argument */
 int     miltc_helo(struct miltc *c, const char *name);
 

@@ -13,34 +13,15 @@
 
 #include "mta.h"
 
-/* mta_client - connect macros, connect info, HELO */
+/* mta_client - connect macros, connect info, HELO (miltc_client) */
 int
 mta_client(struct miltc *c, const struct mta_conn *m, char *why, size_t whylen)
 {
-    char    client_addr[80];
-    const char *mac[] = {"j", MTA_HOST, "{client_addr}", client_addr, "{client_name}",
-        m->client_name != NULL ? m->client_name : "unknown", "{client_resolve}",
+    struct miltc_client_info ci = {MTA_HOST, m->family, m->addr, m->helo, m->client_name,
         m->client_resolve};
-    int     ip = m->family == '4' || m->family == '6';
-    int     r;
 
-    snprintf(client_addr, sizeof(client_addr), "%s%s", m->family == '6' ? "IPv6:" : "",
-             m->addr != NULL ? m->addr : "");
-    if (miltc_macro(c, SMFIC_CONNECT, mac, m->client_resolve != NULL ? 8 : 6) != 0) {
-        snprintf(why, whylen, "macros: %s", c->err);
-        miltc_close(c);
-        return -1;
-    }
-    r = miltc_connect(c, ip ? m->addr : "localhost", m->family, 25,
-                      m->family == 'L' ? "/run/smtpd.sock" : m->addr);
-    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE) {
-        snprintf(why, whylen, "connect: got %d (%s)", r, c->err);
-        miltc_close(c);
-        return -1;
-    }
-    r = miltc_helo(c, m->helo != NULL ? m->helo : "client.example");
-    if (r != MILTC_NOREPLY && r != SMFIR_CONTINUE) {
-        snprintf(why, whylen, "helo: got %d (%s)", r, c->err);
+    if (miltc_client(c, &ci) != 0) {
+        snprintf(why, whylen, "%s", c->err);
         miltc_close(c);
         return -1;
     }
