@@ -7,6 +7,9 @@
  *
  *   redis://[[user]:password@]host[:port][/db]   host may be [IPv6]
  *   redis+unix:///path/redis.sock[?db=N][&password=P]
+ *   redis-cluster://[[user]:password@]host[:port][,host[:port]...][/0]
+ *                  seed nodes of a Redis Cluster (store_redis_cluster.c);
+ *                  host and port are the first seed's
  *
  * The password is taken literally (no percent-decoding); it may hold '@'
  * and '/', since the host part starts after the last '@'.
@@ -29,7 +32,14 @@ struct triplet;
 #define STORE_REDIS_PATH_MAX     107     /* sun_path minus its NUL */
 #define STORE_REDIS_AUTH_MAX     255     /* user name, password */
 #define STORE_REDIS_DB_MAX       1000000 /* SELECT accepts at most this */
+#define STORE_REDIS_SEEDS_MAX   16      /* seed nodes of a redis-cluster:// URL */
 #define STORE_REDIS_SKEW_MAX     ((int64_t) 1 << 50) /* ms; Lua numbers stay exact */
+
+/* One node of a Redis Cluster: where it listens. */
+struct store_redis_hostport {
+    char    host[STORE_REDIS_HOST_MAX + 1]; /* no brackets around IPv6 */
+    int     port;                        /* 1..65535 */
+};
 
 struct store_redis_url {
     int     is_unix;                     /* 1: path, else host and port */
@@ -39,6 +49,10 @@ struct store_redis_url {
     char    user[STORE_REDIS_AUTH_MAX + 1]; /* "" : AUTH password only */
     char    password[STORE_REDIS_AUTH_MAX + 1]; /* "" : no AUTH */
     int     db;                          /* 0 : no SELECT */
+    /* redis-cluster:// */
+    int     cluster;                     /* 1: a Redis Cluster, seeds below (db 0) */
+    int     nseeds;                      /* 1..STORE_REDIS_SEEDS_MAX */
+    struct store_redis_hostport seeds[STORE_REDIS_SEEDS_MAX];
 };
 
 /*
@@ -53,6 +67,7 @@ enum store_redis_reply_kind {
     STORE_REDIS_REPLY_OTHER,             /* about the command: the connection is fine */
     STORE_REDIS_REPLY_RECONNECT,         /* this server cannot serve now: drop the connection */
     STORE_REDIS_REPLY_NOSCRIPT,          /* script cache flushed: load it, retry once */
+    STORE_REDIS_REPLY_TRYAGAIN,          /* cluster moving this slot's keys: retry shortly */
 };
 
 /*

@@ -9,8 +9,10 @@
  * us now -- it was demoted, is loading, lost its primary, wants another
  * password, or its cluster is down -- so the connection must move: the
  * backend drops it and the next call connects again (to the address the
- * host name has then). NOSCRIPT is the one code that a retry on the same
- * connection fixes. Pure text work: no I/O, no allocation.
+ * host name has then). NOSCRIPT is a code that a retry on the same
+ * connection fixes; TRYAGAIN (a Redis Cluster slot half migrated) one that
+ * a retry a moment later fixes (store_redis.c does both). Pure text work:
+ * no I/O, no allocation.
  */
 #include "config.h"
 
@@ -29,7 +31,7 @@ static const struct {
     {"NOAUTH", STORE_REDIS_REPLY_RECONNECT, "NOAUTH (server wants a password)"},
     {"WRONGPASS", STORE_REDIS_REPLY_RECONNECT, "WRONGPASS (password refused)"},
     {"CLUSTERDOWN", STORE_REDIS_REPLY_RECONNECT, "CLUSTERDOWN (cluster cannot serve)"},
-    {"TRYAGAIN", STORE_REDIS_REPLY_RECONNECT, "TRYAGAIN (cluster busy moving keys)"},
+    {"TRYAGAIN", STORE_REDIS_REPLY_TRYAGAIN, "TRYAGAIN (cluster busy moving keys)"},
     {"NOSCRIPT", STORE_REDIS_REPLY_NOSCRIPT, "NOSCRIPT (script cache flushed)"},
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * store_redis_url.c - the Redis backend's URL parser: redis:// and
- * redis+unix:// into a struct store_redis_url.
+ * store_redis_url.c - the Redis backend's URL parser: redis://,
+ * redis+unix:// and redis-cluster:// into a struct store_redis_url.
  *
  * Pure text work: no allocation, no I/O, no name resolution (the backend
  * resolves the host once, at open). Every reason it gives names the part
@@ -191,7 +191,70 @@ redis_url_unix(const char *s, struct store_redis_url *out, char *err, size_t err
     return 0;
 }
 
-/* store_redis_url_parse - parse a redis:// or redis+unix:// URL */
+/*
+ * redis_url_cluster - parse what follows "redis-cluster://": the login as
+ * for redis://, then seeds "host[:port]" separated by commas, each parsed
+ * as a redis:// host; "/0" or "/" may end it (a cluster has database 0 only)
+ */
+static int
+redis_url_cluster(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+{
+    const char *at = strrchr(s, '@');
+    const char *q = at != NULL ? at + 1 : s;
+    const char *end = q + strcspn(q, "/");
+    char    seed[STORE_REDIS_HOST_MAX + 16], login[2 * STORE_REDIS_AUTH_MAX + 4];
+    struct store_redis_url one;
+
+    out->cluster = 1;
+    if (*end == '/' && end[1] != 0 && strcmp(end + 1, "0") != 0) {
+        snprintf(err, errlen, "redis-cluster URL: a Redis Cluster has database 0 only");
+        return -1;
+    }
+    for (;;) {
+        size_t  len = strcspn(q, ",/");
+
+        if (out->nseeds == STORE_REDIS_SEEDS_MAX) {
+            snprintf(err, errlen, "redis-cluster URL: more than %d seed nodes",
+                     STORE_REDIS_SEEDS_MAX);
+            return -1;
+        }
+        if (len == 0 || len >= sizeof(seed)) {
+            snprintf(err, errlen, "redis-cluster URL: %s seed node",
+                     len == 0 ? "empty" : "overlong");
+            return -1;
+        }
+        memcpy(seed, q, len);
+        seed[len] = 0;
+        memset(&one, 0, sizeof(one));
+        if (redis_url_tcp(seed, &one, err, errlen) < 0)
+            return -1;
+        memcpy(out->seeds[out->nseeds].host, one.host, sizeof(one.host));
+        out->seeds[out->nseeds++].port = one.port;
+        if ((q += len) == end)
+            break;
+        q++;                             /* ',' */
+    }
+
+    /* [[user]:password@], parsed as redis:// parses it */
+    if (at != NULL) {
+        if ((size_t) (at - s) + 3 > sizeof(login)) {
+            snprintf(err, errlen, "redis URL: user or password over %d bytes",
+                     STORE_REDIS_AUTH_MAX);
+            return -1;
+        }
+        snprintf(login, sizeof(login), "%.*s@h", (int) (at - s), s);
+        memset(&one, 0, sizeof(one));
+        if (redis_url_tcp(login, &one, err, errlen) < 0)
+            return -1;
+        memcpy(out->user, one.user, sizeof(out->user));
+        memcpy(out->password, one.password, sizeof(out->password));
+    }
+    memcpy(out->host, out->seeds[0].host, sizeof(out->host));
+    out->port = out->seeds[0].port;
+    return 0;
+}
+
+/* store_redis_url_parse - parse a redis://, redis+unix:// or redis-cluster:// URL */
 int
 store_redis_url_parse(const char *url, struct store_redis_url *out,
                       char *err, size_t errlen)
@@ -210,6 +273,8 @@ store_redis_url_parse(const char *url, struct store_redis_url *out,
         return redis_url_tcp(url + 8, out, err, errlen);
     if (strncmp(url, "redis+unix://", 13) == 0)
         return redis_url_unix(url + 13, out, err, errlen);
-    snprintf(err, errlen, "redis URL: want redis:// or redis+unix://");
+    if (strncmp(url, "redis-cluster://", 16) == 0)
+        return redis_url_cluster(url + 16, out, err, errlen);
+    snprintf(err, errlen, "redis URL: want redis://, redis+unix:// or redis-cluster://");
     return -1;
 }

@@ -203,7 +203,7 @@ static const struct reply_case {
     {"WRONGPASS invalid username-password pair or user is disabled.",
      STORE_REDIS_REPLY_RECONNECT, "WRONGPASS"},
     {"CLUSTERDOWN The cluster is down", STORE_REDIS_REPLY_RECONNECT, "CLUSTERDOWN"},
-    {"TRYAGAIN Multiple keys request during rehashing of slot", STORE_REDIS_REPLY_RECONNECT,
+    {"TRYAGAIN Multiple keys request during rehashing of slot", STORE_REDIS_REPLY_TRYAGAIN,
      "TRYAGAIN"},
     {"NOSCRIPT No matching script. Please use EVAL.", STORE_REDIS_REPLY_NOSCRIPT, "NOSCRIPT"},
     {"READONLY", STORE_REDIS_REPLY_RECONNECT, "READONLY"},
