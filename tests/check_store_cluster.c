@@ -522,6 +522,18 @@ START_TEST(test_decisions_every_node)
     }
     for (int k = 0; k < 3; k++)
         ck_assert_msg(hits[k] > 0, "no decision landed on node %d", prim[k]);
+
+    /* Scripts are per node: every node's cache flushed, each loads it again. */
+    for (int k = 0; k < 3; k++) {
+        redisReply *r = tc_command(prim[k], "SCRIPT FLUSH");
+
+        ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS, "SCRIPT FLUSH");
+        freeReplyObject(r);
+    }
+    for (int i = 0; i < 60; i++) {
+        tc_triplet(&t, i, "e");
+        ck_assert_int_eq(tc_decide(st, &t, 0).action, POLICY_PASS);
+    }
     store_free(st);
 }
 END_TEST
@@ -642,6 +654,7 @@ START_TEST(test_reshard_under_load)
     char    out[700];
     int     prim[3], np = tc_primaries(prim), npassed = 0, first, last;
     long    total = 0, errors = 0, wrong = 0, late = 0;
+    long long t_setup = daemon_now_ms(), t0;
     const char *argv[16];
     int     n = 0;
 
@@ -685,7 +698,10 @@ START_TEST(test_reshard_under_load)
     argv[n++] = "--cluster-yes";
     argv[n] = NULL;
     daemon_scratch_path(out, sizeof(out), "cluster-reshard.out");
+    t0 = daemon_now_ms();
     ck_assert_msg(daemon_run(argv, out, 20000) == 0, "reshard failed, see %s", out);
+    fprintf(stderr, "reshard: set up in %lld ms, moved in %lld ms\n", t0 - t_setup,
+            daemon_now_ms() - t0);
 
     /* Every moved slot is the target's now, and the load goes on there. */
     ck_assert_int_eq(tc_owner((unsigned) first), prim[1]);
