@@ -124,7 +124,8 @@ int
 cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
               char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"lmdb:", "redis://", "redis+unix://"};
+    static const char *const kinds[] = {"lmdb:", "redis://", "redis+unix://",
+                                        "redis-cluster://"};
     char    shown[1100];
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -140,7 +141,8 @@ cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
     return cfg_set_bad(err, errlen, k, shown,
                    strlen(value) > (size_t) k->max ? "longer than %lld bytes"
                    : cfg_set_has_ctrl(value) ? "contains a control character"
-                   : "want lmdb:/DIR, redis://HOST[:PORT][/DB] or redis+unix:///PATH",
+                   : "want lmdb:/DIR, redis://HOST[:PORT][/DB], redis+unix:///PATH"
+                     " or redis-cluster://HOST:PORT[,HOST:PORT...]",
                    (long long) k->max);
 }
 
