@@ -226,8 +226,9 @@ redis_pause(int ms, int64_t deadline)
  * takes one store_timeout in all. In a cluster, MOVED goes to the named
  * node (and the map follows), ASK sends ASKING and the command there, and
  * TRYAGAIN (the slot's keys half moved) is tried again a moment later,
- * at most REDIS_HOPS_MAX times together. The reply (not a redirection;
- * caller frees) with *by the server that gave it, or NULL with err.
+ * at most REDIS_HOPS_MAX times together; CLUSTERDOWN fails the call. The
+ * reply (not a redirection; caller frees) with *by the server that gave
+ * it, or NULL with err.
  */
 static redisReply *
 redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
@@ -239,6 +240,7 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
         : &rs->conn;
     int64_t deadline = 0, d;
     int     asking = 0;
+    const char *label;
     redisReply *r;
 
     for (int hop = 0;; hop++) {
@@ -253,6 +255,12 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
             r = NULL;
         if (rs->cluster == NULL)
             break;
+        if (r != NULL && r->type == REDIS_REPLY_ERROR
+            && store_redis_reply_kind(r->str, &label) == STORE_REDIS_REPLY_CLUSTERDOWN) {
+            snprintf(err, errlen, "%s: %s", c->name, label);
+            freeReplyObject(r);
+            r = NULL;
+        }
         redis_cluster_outcome(rs->cluster, r != NULL ? NULL : err);
         if (r == NULL || r->type != REDIS_REPLY_ERROR || hop + 1 == REDIS_HOPS_MAX)
             break;

@@ -68,6 +68,7 @@ enum store_redis_reply_kind {
     STORE_REDIS_REPLY_RECONNECT,         /* this server cannot serve now: drop the connection */
     STORE_REDIS_REPLY_NOSCRIPT,          /* script cache flushed: load it, retry once */
     STORE_REDIS_REPLY_TRYAGAIN,          /* cluster moving this slot's keys: retry shortly */
+    STORE_REDIS_REPLY_CLUSTERDOWN,       /* the cluster cannot serve: fail, refresh the map */
 };
 
 /*

@@ -26,9 +26,10 @@
  * ask for a refresh; the first map that names the promoted replica sends
  * them there.
  *
- * CLUSTERDOWN is a store error (store_redis_conn.c drops the connection);
- * this module reports the episode once when it starts and once when the
- * first call is served again, not once per call.
+ * CLUSTERDOWN is a store error for the call, but not the node's fault:
+ * its connection stays and its breaker counts an answer; the map is
+ * reloaded, and this module reports the episode once when it starts and
+ * once when the first call is served again, not once per call.
  */
 #include "config.h"
 

@@ -202,7 +202,7 @@ static const struct reply_case {
     {"NOAUTH Authentication required.", STORE_REDIS_REPLY_RECONNECT, "NOAUTH"},
     {"WRONGPASS invalid username-password pair or user is disabled.",
      STORE_REDIS_REPLY_RECONNECT, "WRONGPASS"},
-    {"CLUSTERDOWN The cluster is down", STORE_REDIS_REPLY_RECONNECT, "CLUSTERDOWN"},
+    {"CLUSTERDOWN The cluster is down", STORE_REDIS_REPLY_CLUSTERDOWN, "CLUSTERDOWN"},
     {"TRYAGAIN Multiple keys request during rehashing of slot", STORE_REDIS_REPLY_TRYAGAIN,
      "TRYAGAIN"},
     {"NOSCRIPT No matching script. Please use EVAL.", STORE_REDIS_REPLY_NOSCRIPT, "NOSCRIPT"},

@@ -777,10 +777,25 @@ tc_wait1(int port)
     redisFree(c);
 }
 
+static atomic_int tc_down_lines;         /* notified lines about CLUSTERDOWN */
+static atomic_int tc_unavailable_lines;  /* notified breaker openings */
+
+/* tc_notify - store_notify_fn: count the lines the failover test expects */
+static void
+tc_notify(const char *line)
+{
+    fprintf(stderr, "notify: %s\n", line);
+    if (strstr(line, "CLUSTERDOWN") != NULL)
+        atomic_fetch_add(&tc_down_lines, 1);
+    if (strstr(line, "unavailable") != NULL)
+        atomic_fetch_add(&tc_unavailable_lines, 1);
+}
+
 START_TEST(test_failover)
 {
     struct store *st = tc_open(tc_url);
-    struct triplet passed[30];
+    struct triplet passed[30], probe, *other = NULL;
+    int     downs;
     char    gkey[TRIPLET_KEY_MAX];
     int     prim[3], np = tc_primaries(prim), victim = -1, replica = -1, npassed = 0;
     long    errors = 0, ok_after = 0, t_back = -1;
@@ -836,6 +851,41 @@ START_TEST(test_failover)
     ck_assert_msg(t_back >= 0 && ok_after == 200, "decisions did not resume within 15 s");
     ck_assert_msg(tc_owner(tc_slot(st, &passed[0], gkey)) == tc_nodes[replica].port,
                   "the replica did not take the slots over");
+
+    /*
+     * The promoted replica dies too, with no replica of its own: its slots
+     * are lost and the cluster stops serving (CLUSTERDOWN) on every node.
+     * The episode is reported once however many decisions fail, and no
+     * node's breaker opens for it: those nodes are fine.
+     */
+    store_set_notify(st, tc_notify);
+    kill(tc_nodes[replica].pid, SIGKILL);
+    waitpid(tc_nodes[replica].pid, NULL, 0);
+    tc_nodes[replica].pid = 0;
+    tc_map_load();
+    for (int i = 0; other == NULL && i < 100000; i++) {
+        tc_triplet(&probe, i, "cd");
+        if (tc_map[tc_slot(st, &probe, gkey)] != victim
+            && tc_map[tc_slot(st, &probe, gkey)] != tc_nodes[replica].port)
+            other = &probe;
+    }
+    ck_assert_ptr_nonnull(other);
+    t0 = daemon_now_ms();
+    for (downs = 0; downs < 200 && daemon_now_ms() - t0 < 10000;) {
+        struct policy_verdict v;
+        char    err[STORE_ERRLEN] = "";
+
+        if (store_decide(st, other, &v, err, sizeof(err)) == 0) {
+            ck_assert_msg(downs == 0, "served again within the episode");
+            daemon_sleep_ms(5);          /* a pace until the cluster notices, not a wait */
+            continue;
+        }
+        ck_assert_msg(strstr(err, "CLUSTERDOWN") != NULL, "not CLUSTERDOWN: %s", err);
+        downs++;
+    }
+    ck_assert_msg(downs == 200, "no CLUSTERDOWN within 10 s of losing a shard");
+    ck_assert_int_eq(atomic_load(&tc_down_lines), 1);
+    ck_assert_int_eq(atomic_load(&tc_unavailable_lines), 0);
     store_free(st);
 }
 END_TEST
