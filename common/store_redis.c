@@ -49,6 +49,13 @@
  * following of a host name are store_redis_conn.c's: every command below
  * goes through it, within one store_timeout and past the breaker.
  *
+ * Routing: every command goes through redis_exec(), which knows the key
+ * it is about. On one server (redis://, redis+unix://) that is the one
+ * pool. On a Redis Cluster (redis-cluster://) it is the pool of the
+ * primary of the key's slot (store_redis_cluster.c), and redis_exec
+ * follows MOVED, ASK and TRYAGAIN within the same store_timeout. A
+ * decision routes by its grey key, whose hash tag its AWL key shares.
+ *
  * Opening: store_redis_open() fails only for a bad URL or limits. A server
  * that cannot be resolved, reached or used at open gives a store whose
  * breaker starts open, with the reason as a warning, so that the daemon
