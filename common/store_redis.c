@@ -92,7 +92,8 @@
 
 #define REDIS_POOL_MAX     1024          /* connections per store */
 #define REDIS_TIMEOUT_MAX  60000         /* ms */
-#define REDIS_HOPS_MAX     8             /* MOVED, ASK, TRYAGAIN followed per call */
+#define REDIS_HOPS_MAX     32            /* MOVED, ASK, TRYAGAIN followed per call */
+#define REDIS_TRYAGAIN_MS  10            /* longest pause before a TRYAGAIN's retry */
 
 struct store_redis {
     struct store base;                   /* first: what store.h sees */
@@ -232,8 +233,9 @@ redis_pause(int ms, int64_t deadline)
  * cluster. It passes that server's breaker (count 1: a decision) and
  * takes one store_timeout in all. In a cluster, MOVED goes to the named
  * node (and the map follows), ASK sends ASKING and the command there, and
- * TRYAGAIN (the slot's keys half moved) is tried again a moment later,
- * at most REDIS_HOPS_MAX times together; CLUSTERDOWN fails the call. The
+ * TRYAGAIN (the slot's keys half moved) is tried again a moment later
+ * while the deadline allows, at most REDIS_HOPS_MAX steps in all;
+ * CLUSTERDOWN fails the call. The
  * reply (not a redirection; caller frees) with *by the server that gave
  * it, or NULL with err.
  */
@@ -246,7 +248,7 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
     struct redis_conn *c = rs->cluster != NULL ? redis_cluster_route(rs->cluster, slot)
         : &rs->conn;
     int64_t deadline = 0, d;
-    int     asking = 0;
+    int     asking = 0, tries = 0;
     const char *label;
     redisReply *r;
 
@@ -272,9 +274,14 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
         if (r == NULL || r->type != REDIS_REPLY_ERROR || hop + 1 == REDIS_HOPS_MAX)
             break;
         if ((next = redis_cluster_redirect(rs->cluster, r->str, &asking)) == NULL) {
-            if (store_redis_reply_kind(r->str, NULL) != STORE_REDIS_REPLY_TRYAGAIN)
+            int     ms = tries < 4 ? 1 << tries : REDIS_TRYAGAIN_MS;
+
+            /* Only while time is left: running out must not look like a timeout. */
+            if (store_redis_reply_kind(r->str, NULL) != STORE_REDIS_REPLY_TRYAGAIN
+                || deadline - clock_mono_us() < (int64_t) (ms + 5) * 1000)
                 break;
-            redis_pause(1 << (hop < 4 ? hop : 4), deadline);
+            redis_pause(ms, deadline);
+            tries++;
             next = redis_cluster_route(rs->cluster, slot);
             asking = 0;
         }

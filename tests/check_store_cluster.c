@@ -923,6 +923,9 @@ START_TEST(test_url)
     store_url_redact("redis-cluster://:s3cret@h1:1,h2:2", shown, sizeof(shown));
     ck_assert_str_eq(shown, "redis-cluster://:***@h1:1,h2:2");
     ck_assert_int_eq(store_url_check("redis-cluster://h1:1,h2:2", err, sizeof(err)), 0);
+    ck_assert_int_eq(store_url_check("redis-cluster://:s3cret@h1:1/1", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "database 0") != NULL && strstr(err, "s3cret") == NULL
+                  && strstr(err, "redis-cluster://:***@h1:1/1") != NULL, "check: %s", err);
 }
 END_TEST
 
