@@ -235,9 +235,8 @@ redis_pause(int ms, int64_t deadline)
  * node (and the map follows), ASK sends ASKING and the command there, and
  * TRYAGAIN (the slot's keys half moved) is tried again a moment later
  * while the deadline allows, at most REDIS_HOPS_MAX steps in all;
- * CLUSTERDOWN fails the call. The
- * reply (not a redirection; caller frees) with *by the server that gave
- * it, or NULL with err.
+ * CLUSTERDOWN fails the call. The reply (not a redirection; caller frees)
+ * with *by the server that gave it, or NULL with err.
  */
 static redisReply *
 redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
