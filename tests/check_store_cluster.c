@@ -191,6 +191,24 @@ tc_port(void)
     return -1;
 }
 
+/* tc_which - the path of program in PATH (static storage), or NULL */
+static const char *
+tc_which(const char *program)
+{
+    static char path[1024];
+    const char *dirs = getenv("PATH");
+
+    for (const char *d = dirs != NULL ? dirs : "/usr/bin:/bin"; *d != 0;) {
+        size_t  n = strcspn(d, ":");
+
+        snprintf(path, sizeof(path), "%.*s/%s", (int) n, d, program);
+        if (n > 0 && access(path, X_OK) == 0)
+            return path;
+        d += n + (d[n] == ':');
+    }
+    return NULL;
+}
+
 /* tc_cluster_start - six nodes, joined with --cluster-replicas 1; 0 once all say ok */
 static int
 tc_cluster_start(void)
@@ -200,8 +218,10 @@ tc_cluster_start(void)
     long long t0;
     int     n = 0, ok = 0;
 
-    tc_cli = access("/usr/bin/redis-cli", X_OK) == 0 ? "/usr/bin/redis-cli"
-        : "/usr/local/bin/redis-cli";
+    if ((tc_cli = tc_which("redis-cli")) == NULL) {
+        fprintf(stderr, "redis-cli not found in PATH\n");
+        return -1;
+    }
     for (int i = 0; i < TC_NODES; i++) {
         int     started = -1;
 
