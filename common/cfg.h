@@ -81,6 +81,12 @@ struct cfg {
     char   *whitelist_client_names;      /* verified client name file; "" = none */
     char   *whitelist_recipients;        /* recipient file; "" = none */
     char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
+
+    /* Redis HA (issue 12): Sentinel. */
+    char   *sentinel_password;           /* AUTH to the sentinels; "" = none */
+    /* SPF keying guard (issue 11, spfguard). */
+    int     spf_key_max_v4;              /* IPv4 static set at most one /N */
+    int     spf_key_max_v6;              /* IPv6 static set at most one /N of /64s */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

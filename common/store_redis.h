@@ -7,9 +7,14 @@
  *
  *   redis://[[user]:password@]host[:port][/db]   host may be [IPv6]
  *   redis+unix:///path/redis.sock[?db=N][&password=P]
+ *   redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ *       the sentinels (port 26379 by default) and the name of the primary
+ *       they watch; the password is the data servers' (the sentinels'
+ *       is the sentinel_password key)
+ *   rediss://...  refused: this build has no TLS (see redgrey.conf(5))
  *   redis-cluster://[[user]:password@]host[:port][,host[:port]...][/0]
- *                  seed nodes of a Redis Cluster (store_redis_cluster.c);
- *                  host and port are the first seed's
+ *       seed nodes of a Redis Cluster (store_redis_cluster.c); host and
+ *       port are the first seed's
  *
  * The password is taken literally (no percent-decoding); it may hold '@'
  * and '/', since the host part starts after the last '@'.
@@ -35,8 +40,13 @@ struct triplet;
 #define STORE_REDIS_SEEDS_MAX   16      /* seed nodes of a redis-cluster:// URL */
 #define STORE_REDIS_SKEW_MAX     ((int64_t) 1 << 50) /* ms; Lua numbers stay exact */
 
-/* One node of a Redis Cluster: where it listens. */
-struct store_redis_hostport {
+/* redis-sentinel:// */
+#define STORE_REDIS_SENTINEL_PORT_DEFAULT 26379
+#define STORE_REDIS_SENTINELS_MAX 8      /* sentinels in one URL */
+#define STORE_REDIS_MASTER_MAX    64     /* the master name's bytes */
+
+/* One HOST:PORT of a URL that names several. */
+struct store_redis_node {
     char    host[STORE_REDIS_HOST_MAX + 1]; /* no brackets around IPv6 */
     int     port;                        /* 1..65535 */
 };
@@ -49,10 +59,16 @@ struct store_redis_url {
     char    user[STORE_REDIS_AUTH_MAX + 1]; /* "" : AUTH password only */
     char    password[STORE_REDIS_AUTH_MAX + 1]; /* "" : no AUTH */
     int     db;                          /* 0 : no SELECT */
+
+    /* redis-sentinel://: host and port are found by asking these */
+    int     nsentinels;                  /* 0: not a sentinel URL */
+    struct store_redis_node sentinels[STORE_REDIS_SENTINELS_MAX];
+    char    master[STORE_REDIS_MASTER_MAX + 1]; /* the name the sentinels know it by */
+
     /* redis-cluster:// */
     int     cluster;                     /* 1: a Redis Cluster, seeds below (db 0) */
     int     nseeds;                      /* 1..STORE_REDIS_SEEDS_MAX */
-    struct store_redis_hostport seeds[STORE_REDIS_SEEDS_MAX];
+    struct store_redis_node seeds[STORE_REDIS_SEEDS_MAX];
 };
 
 /*
@@ -61,6 +77,13 @@ struct store_redis_url {
  */
 int     store_redis_url_parse(const char *url, struct store_redis_url *out,
                               char *err, size_t errlen);
+
+/*
+ * store_redis_url_scheme - 1 if url starts with a scheme that
+ * store_redis_url_parse takes (or refuses with a reason of its own:
+ * rediss://), else 0
+ */
+int     store_redis_url_scheme(const char *url);
 
 /* What an error reply from Redis means for the connection it came on. */
 enum store_redis_reply_kind {

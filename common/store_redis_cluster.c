@@ -56,7 +56,7 @@
 
 struct redis_cluster_node {
     struct redis_conn conn;              /* the pool, breaker and prober of this primary */
-    struct store_redis_hostport where;   /* its address as the cluster announces it */
+    struct store_redis_node where;       /* its address as the cluster announces it */
 };
 
 /* ---- slots ---- */
@@ -139,7 +139,7 @@ redis_cluster_node_at(struct redis_cluster *cl, const char *host, int port,
     memcpy(u.user, cl->url.user, sizeof(u.user));
     memcpy(u.password, cl->url.password, sizeof(u.password));
     redis_conn_init(&n->conn, cl->owner, &u, cl->pool, cl->timeout_ms, cl->script,
-                    cl->script_len);
+                    cl->script_len, NULL);
     memcpy(n->conn.sha, cl->sha, sizeof(cl->sha));
     if (redis_conn_start(&n->conn, err, sizeof(err)) < 0) {
         /* No prober thread: the node is not usable; say so and leave it out. */
