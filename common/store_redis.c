@@ -85,6 +85,7 @@
 #include "clock.h"
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_admin.h"
 #include "store_redis_cluster.h"
 #include "store_redis_conn.h"
 #include "store_redis_lua.h"
@@ -101,8 +102,6 @@ struct store_redis {
     struct redis_cluster *cluster;       /* redis-cluster://: a pool per node; else NULL */
     char    sha_skewed[41];              /* the test entry's SHA1, once loaded (sha_lock) */
     pthread_mutex_t sha_lock;            /* guards sha_skewed */
-    char    args[5][24];                 /* the script's ARGV, as text */
-    size_t  args_len[5];                 /* and their lengths */
 };
 
 /* ---- the decision ---- */
@@ -114,7 +113,7 @@ redis_verdict(const struct redis_conn *by, const redisReply *r,
 {
     static const enum policy_reason reasons[] = {
         POLICY_REASON_NEW, POLICY_REASON_EARLY, POLICY_REASON_RETRY,
-        POLICY_REASON_KNOWN, POLICY_REASON_AWL,
+        POLICY_REASON_KNOWN, POLICY_REASON_AWL, POLICY_REASON_LEARN,
     };
     long long v[4];
 
@@ -130,7 +129,7 @@ redis_verdict(const struct redis_conn *by, const redisReply *r,
         v[i] = r->element[i]->integer;
     }
     /* new and early are the tempfails; anything else is inconsistent. */
-    if (v[1] < 0 || v[1] > 4 || v[0] != (v[1] <= 1 ? 1 : 0))
+    if (v[1] < 0 || v[1] > 5 || v[0] != (v[1] <= 1 ? 1 : 0))
         goto bad;
     memset(out, 0, sizeof(*out));
     out->action = v[0] == 1 ? POLICY_TEMPFAIL : POLICY_PASS;
@@ -294,7 +293,7 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
 /*
  * redis_decide_with - one decision on t, through the breaker: EVALSHA of
  * the production entry (skew NULL), or of the test entry with skew (ms,
- * as decimal text) as ARGV[6]. The test entry's SHA1 is learnt by the
+ * as decimal text) as ARGV[7]. The test entry's SHA1 is learnt by the
  * NOSCRIPT of its first use, so that production never loads it. 0, or
  * -1 with err.
  */
@@ -304,9 +303,10 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
 {
     char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], sha[41];
     struct redis_script sc = {store_redis_lua_decide, store_redis_lua_decide_len, NULL, ""};
-    const char *argv[11] = {"EVALSHA", rs->conn.sha, "2", gkey, akey};
-    size_t  lens[11] = {7, 40, 1};
-    int     argc = skew ? 11 : 10;
+    const char *argv[6 + STORE_REDIS_LUA_NARGS] = {"EVALSHA", rs->conn.sha, "2", gkey, akey};
+    size_t  lens[6 + STORE_REDIS_LUA_NARGS] = {7, 40, 1};
+    struct store_redis_lua_args args;
+    int     argc = 5 + STORE_REDIS_LUA_NARGS + (skew ? 1 : 0);
     struct redis_conn *by;
     redisReply *r;
     int     rc;
@@ -317,13 +317,10 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
         snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->conn.name);
         return -1;
     }
-    for (int i = 0; i < 5; i++) {
-        argv[5 + i] = rs->args[i];
-        lens[5 + i] = rs->args_len[i];
-    }
+    store_redis_lua_args(&rs->base, &args, argv + 5, lens + 5);
     if (skew != NULL) {
-        argv[10] = skew;
-        lens[10] = strlen(skew);
+        argv[5 + STORE_REDIS_LUA_NARGS] = skew;
+        lens[5 + STORE_REDIS_LUA_NARGS] = strlen(skew);
         sc.text = store_redis_lua_decide_skewed;
         sc.len = store_redis_lua_decide_skewed_len;
         pthread_mutex_lock(&rs->sha_lock);
@@ -495,13 +492,37 @@ static const struct store_ops redis_ops = {
     .blob_get = redis_blob_get,
     .blob_put = redis_blob_put,
     .free = redis_free,
+    .entry_get = store_redis_admin_entry_get,
+    .entry_pass = store_redis_admin_entry_pass,
+    .entry_delete = store_redis_admin_entry_delete,
+    .count_step = store_redis_admin_count_step,
+    .blob_delete = store_redis_admin_blob_delete,
 };
+
+/*
+ * On a Redis Cluster: the same decisions and blobs; the admin operations
+ * (store_redis_admin.c) use the one connection layer of a single server,
+ * so a cluster has none yet (store.c says so).
+ */
+static const struct store_ops redis_cluster_ops = {
+    .name = "redis-cluster",
+    .decide = redis_decide,
+    .blob_get = redis_blob_get,
+    .blob_put = redis_blob_put,
+    .free = redis_free,
+};
+
+/* store_redis_admin_conn - store_redis_admin.h's hook: the store's connection layer */
+struct redis_conn *
+store_redis_admin_conn(struct store *st)
+{
+    return &((struct store_redis *) st)->conn;
+}
 
 /* redis_check_config - the limits store_redis_open enforces; 0, or -1 with err */
 static int
 redis_check_config(const struct store_config *conf, char *err, size_t errlen)
 {
-    const struct policy_params *p = &conf->params;
     const char *prefix = conf->key_prefix ? conf->key_prefix : "";
 
     if (conf->pool < 1 || conf->pool > REDIS_POOL_MAX) {
@@ -517,15 +538,7 @@ redis_check_config(const struct store_config *conf, char *err, size_t errlen)
                  TRIPLET_PREFIX_MAX);
         return -1;
     }
-    /* Redis refuses EX 0; an unbounded delay would never pass. */
-    if (p->delay < 0 || p->retry_window < 1 || p->pass_ttl < 1
-        || p->awl_threshold < 0 || p->awl_threshold > STORE_REDIS_LUA_AWL_COUNT_MAX
-        || (p->awl_threshold > 0 && p->awl_ttl < 1)) {
-        snprintf(err, errlen, "redis: want delay >= 0, retry_window, pass_ttl and awl_ttl"
-                 " >= 1 s, awl_threshold 0..%d", STORE_REDIS_LUA_AWL_COUNT_MAX);
-        return -1;
-    }
-    return 0;
+    return store_params_check(&conf->params, err, errlen);
 }
 
 /*
@@ -545,21 +558,15 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
 
     rs = xcalloc(1, sizeof(*rs));
     rs->base.ops = &redis_ops;
-    rs->base.params = conf->params;
+    store_params_init(&rs->base, &conf->params);
     snprintf(rs->base.key_prefix, sizeof(rs->base.key_prefix), "%s",
              conf->key_prefix ? conf->key_prefix : "");
-    snprintf(rs->args[0], sizeof(rs->args[0]), "%" PRId64, conf->params.delay);
-    snprintf(rs->args[1], sizeof(rs->args[1]), "%" PRId64, conf->params.retry_window);
-    snprintf(rs->args[2], sizeof(rs->args[2]), "%" PRId64, conf->params.pass_ttl);
-    snprintf(rs->args[3], sizeof(rs->args[3]), "%" PRId64, conf->params.awl_threshold);
-    snprintf(rs->args[4], sizeof(rs->args[4]), "%" PRId64, conf->params.awl_ttl);
-    for (int i = 0; i < 5; i++)
-        rs->args_len[i] = strlen(rs->args[i]);
     pthread_mutex_init(&rs->sha_lock, NULL);
     if (url.cluster) {
         /* A cluster: a pool per node; of conn only the name serves, in errors. */
         snprintf(rs->conn.name, sizeof(rs->conn.name), "redis-cluster %s:%d%s", url.host,
                  url.port, url.nseeds > 1 ? ",..." : "");
+        rs->base.ops = &redis_cluster_ops;
         rs->cluster = xcalloc(1, sizeof(*rs->cluster));
         if (redis_cluster_open(rs->cluster, &rs->base, &url, conf->pool, conf->timeout_ms,
                                store_redis_lua_decide, store_redis_lua_decide_len,
@@ -589,7 +596,7 @@ store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t ske
 {
     char    skew[24];
 
-    if (st == NULL || st->ops != &redis_ops) {
+    if (st == NULL || (st->ops != &redis_ops && st->ops != &redis_cluster_ops)) {
         snprintf(err, errlen, "store_redis_decide_skewed: not a redis store");
         return -1;
     }

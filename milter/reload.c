@@ -22,10 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_store.h"
 #include "grace.h"
 #include "lists.h"
 #include "log.h"
 #include "reload.h"
+#include "spf_shared.h"
+#include "store.h"
 #include "xalloc.h"
 
 /* A snapshot with its count of references. */
@@ -39,6 +42,7 @@ static _Atomic(struct reload_ref *) reload_cur; /* current snapshot */
 static struct grace reload_grace;       /* reload_get brackets in flight */
 static struct cfg *reload_start_cfg;     /* the startup configuration */
 static atomic_ulong reload_failed;       /* failed reloads */
+static struct store *reload_store;       /* gets the new delay parameters; NULL: none */
 
 /* reload_ref_new - a snapshot of c with one reference (the current one's) */
 static struct reload_ref *
@@ -80,6 +84,13 @@ reload_init(struct cfg *c)
 {
     reload_start_cfg = c;
     reload_install(reload_ref_new(c, NULL));
+}
+
+/* reload_set_store - the store whose parameters reload_now sets */
+void
+reload_set_store(struct store *st)
+{
+    reload_store = st;
 }
 
 /* reload_get - load and pin inside one grace bracket */
@@ -130,14 +141,6 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_KEY("store_timeout", o->store_timeout_ms != n->store_timeout_ms);
     RELOAD_NUM(store_pool);
     RELOAD_NUM(lmdb_mapsize);
-    RELOAD_NUM(delay);
-    RELOAD_NUM(retry_window);
-    RELOAD_NUM(pass_ttl);
-    RELOAD_NUM(awl_threshold);
-    RELOAD_NUM(awl_ttl);
-    RELOAD_STR(dns_servers);
-    RELOAD_KEY("dns_timeout", o->dns_timeout_ms != n->dns_timeout_ms);
-    RELOAD_STR(spf_probe);
     RELOAD_STR(spf_domains);
     RELOAD_NUM(spf_refresh);
     RELOAD_NUM(log_level);
@@ -163,6 +166,7 @@ int
 reload_now(const char *why)
 {
     char    err[CFG_ERRLEN];
+    struct store_config sc;
     struct cfg *n;
 
     if (reload_start_cfg == NULL)
@@ -175,6 +179,26 @@ reload_now(const char *why)
         return reload_fail(why, NULL);
     }
     reload_restart_keys(reload_start_cfg, n);
+    /*
+     * Check what can fail before changing anything: the store's new
+     * parameters, then the SPF checker (built and swapped in only if one
+     * of its settings changed); the parameters are set last, and their
+     * setting cannot fail once checked.
+     */
+    cfg_store_config(n, &sc);
+    if (reload_store != NULL && store_params_check(&sc.params, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
+    if (spf_shared_reconfigure(n, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
+    /* The delay parameters and mode apply to the next decision. */
+    if (reload_store != NULL && store_set_params(reload_store, &sc.params, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
     reload_install(reload_ref_new(n, n));
     log_info("%s: configuration reloaded from %s", why, n->path);
     return 0;

@@ -39,6 +39,14 @@ struct reload_snap {
  */
 void    reload_init(struct cfg *c);
 
+struct store;
+
+/*
+ * reload_set_store - from now on, reload_now also gives st the new delay
+ * parameters and mode (store_set_params); NULL: no store
+ */
+void    reload_set_store(struct store *st);
+
 /* reload_get - the current snapshot, pinned until reload_put; NULL outside init..fini */
 const struct reload_snap *reload_get(void);
 
