@@ -585,6 +585,16 @@ START_TEST(test_blobs)
                      STORE_BLOB_ABSENT);
     ck_assert_msg(tc_exists(tc_owner(tc_keyslot(key, n)), key) == 1,
                   "blob not on the node that owns its slot");
+
+    /* Admin operations are a single server's: refused, not misrouted. */
+    {
+        int     existed = 1;
+
+        ck_assert_int_eq(store_blob_delete(st, "bigsender", &existed, err, sizeof(err)), -1);
+        ck_assert_msg(strstr(err, "redis-cluster") != NULL
+                      && strstr(err, "not supported") != NULL, "blob delete: %s", err);
+        ck_assert_msg(tc_exists(tc_owner(tc_keyslot(key, n)), key) == 1, "blob deleted");
+    }
     store_free(st);
 }
 END_TEST
