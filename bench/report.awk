@@ -97,8 +97,8 @@ function matrix_head() {
 }
 
 END {
-    nb = split("lmdb redis", backends, " ")
-    ncn = split("1 8 64", conns, " ")
+    nb = split("lmdb redis redis-cluster", backends, " ")
+    ncn = split("1 8 16 64", conns, " ")
     nw = split("new retry awl mixed", works, " ")
 
     print "### Matrix: backend x connections x workload (closed loop)"
@@ -243,6 +243,17 @@ END {
         printf "| %s, 64 connections, mixed: >= %s%% of null msgs/s | %s%% of null -m (%s%% of naive null) | %s |\n",
             p[1], p[2], f(r, 0), f(100 * M[key, "msgs_per_s"] / M[naive, "msgs_per_s"], 0),
             verdict(r >= p[2])
+    }
+    # redis-cluster against single redis, same run, mixed (issue 12: within 10%)
+    for (j = 1; j <= ncn; j++) {
+        key = "matrix" SUBSEP "redis-cluster" SUBSEP conns[j] SUBSEP "redgrey" SUBSEP "mixed"
+        ref = "matrix" SUBSEP "redis" SUBSEP conns[j] SUBSEP "redgrey" SUBSEP "mixed"
+        if (!(key in seen) || !(ref in seen) || M[ref, "msgs_per_s"] <= 0)
+            continue
+        r = 100 * M[key, "msgs_per_s"] / M[ref, "msgs_per_s"]
+        printf "| redis-cluster, %s connections, mixed: within 10%% of redis msgs/s | %s%% of redis (%s vs %s msgs/s) | %s |\n",
+            conns[j], f(r, 0), f(M[key, "msgs_per_s"], 0), f(M[ref, "msgs_per_s"], 0),
+            verdict(r >= 90)
     }
     for (i = 1; i <= nb; i++) {
         b = backends[i]

@@ -18,12 +18,15 @@
 #      (redgrey adds X-Greylist at end of message: two packets), next to
 #      the null milter adding a header (-H), and with TCP_NODELAY (-N);
 #   4. the cost of log_level = info against warning.
+# With -b, the matrix runs on other backends too: redis-cluster is a Redis
+# Cluster of three primaries on loopback, started by this script (the
+# report compares its mixed cells with redis's of the same run).
 # Every process it starts is stopped by its PID on exit, also on failure.
 # Every run is bounded by count and time; the whole matrix takes a few
 # minutes. If a backend cannot start (not built yet), its rows say so.
 #
 # usage: bench/run.sh [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q]
-#                     [-M] [-C "CONNS..."] [-W "WORKLOADS..."]
+#                     [-M] [-C "CONNS..."] [-W "WORKLOADS..."] [-b "BACKENDS..."]
 #   -B  the build directory (holds bench/rgbench, milter/redgrey ...);
 #       default: the current directory if it has them, else the source tree
 #   -o  also write the Markdown to FILE.md
@@ -32,8 +35,11 @@
 #   -M  the matrix (part 1) only: no paced runs, sweep, sockets or log cost
 #   -C  the matrix's connection counts (default "1 8 64")
 #   -W  the matrix's workloads (default "new retry awl mixed")
+#   -b  the matrix's backends (default "lmdb redis"; also redis-cluster)
 # e.g. bench/run.sh -M -C 16 -W mixed: one cell per backend, beside the
-# null milters, for a before/after comparison of a change.
+# null milters, for a before/after comparison of a change; and
+# bench/run.sh -M -C "16 64" -W mixed -b "redis redis-cluster": the
+# cluster rows against single Redis.
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +50,8 @@ quick=no
 matrix_only=no
 conns_list="1 8 64"
 workloads="new retry awl mixed"
-while getopts "B:o:k:qMC:W:" opt; do
+backends="lmdb redis"
+while getopts "B:o:k:qMC:W:b:" opt; do
     case $opt in
     B) build=$OPTARG ;;
     o) out=$OPTARG ;;
@@ -53,7 +60,8 @@ while getopts "B:o:k:qMC:W:" opt; do
     M) matrix_only=yes ;;
     C) conns_list=$OPTARG ;;
     W) workloads=$OPTARG ;;
-    *) echo "usage: $0 [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q] [-M] [-C CONNS] [-W WORKLOADS]" >&2; exit 2 ;;
+    b) backends=$OPTARG ;;
+    *) echo "usage: $0 [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q] [-M] [-C CONNS] [-W WORKLOADS] [-b BACKENDS]" >&2; exit 2 ;;
     esac
 done
 if [ -z "$build" ]; then
@@ -215,11 +223,56 @@ nullm_spec=inet:$(free_port)@127.0.0.1
 start nullm "$nullm_spec" "$nullmilter" -m -p "$nullm_spec" || exit 1
 nullm_pid=$started_pid
 
+# cluster_start - three cluster primaries on free ports (each with its bus
+# port, +10000, free too), joined; sets $cluster_ports. 0 once all say ok.
+cluster_ports=""
+cluster_start() {
+    local port addrs="" n ok
+    for _ in 1 2 3; do
+        port=
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            port=$(free_port) || return 1
+            ss -ltnH "sport = :$((port + 10000))" | grep -q . || break
+        done
+        mkdir -p "$tmp/cluster-$port"
+        "$redis_server" --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+            --dir "$tmp/cluster-$port" --daemonize no --logfile "$tmp/cluster-$port/redis.log" \
+            --cluster-enabled yes --cluster-config-file nodes.conf &
+        pids="$pids $!"
+        cluster_ports="$cluster_ports $port"
+        addrs="$addrs 127.0.0.1:$port"
+    done
+    for port in $cluster_ports; do
+        n=0
+        until "$redis_cli" -p "$port" ping 2>/dev/null | grep -q PONG; do
+            n=$((n + 1)); [ $n -lt 100 ] || return 1; sleep 0.05
+        done
+    done
+    # shellcheck disable=SC2086
+    "$redis_cli" --cluster create $addrs --cluster-yes > "$tmp/cluster-create.log" 2>&1 || return 1
+    for n in $(seq 200); do
+        ok=0
+        for port in $cluster_ports; do
+            "$redis_cli" -p "$port" cluster info | grep -q cluster_state:ok && ok=$((ok + 1))
+        done
+        [ $ok -eq 3 ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # store_url BACKEND - a fresh, empty store
 store_url() {
     case $1 in
     redis) "$redis_cli" -h 127.0.0.1 -p "$redis_port" flushall > /dev/null
            echo "redis://127.0.0.1:$redis_port" ;;
+    redis-cluster)
+           local port seeds=""
+           for port in $cluster_ports; do
+               "$redis_cli" -p "$port" flushall > /dev/null
+               seeds="$seeds,127.0.0.1:$port"
+           done
+           echo "redis-cluster://${seeds#,}" ;;
     lmdb)  rm -rf "$tmp/lmdb"; mkdir -p "$tmp/lmdb"; echo "lmdb:$tmp/lmdb" ;;
     esac
 }
@@ -238,7 +291,10 @@ start_time=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- 1. the matrix ----------------------------------------------------------
-for backend in lmdb redis; do
+case " $backends " in
+*" redis-cluster "*) cluster_start || say "redis-cluster: the cluster did not start" ;;
+esac
+for backend in $backends; do
     url=$(store_url $backend)
     if ! start_redgrey "redgrey-$backend" "$url" warning; then
         say "$backend: redgrey does not start: its rows are marked not yet"

@@ -126,6 +126,7 @@ cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
 {
     static const char *const kinds[] = {
         "lmdb:", "redis://", "redis+unix://", "redis-sentinel://", "rediss://",
+        "redis-cluster://",
     };
     char    shown[1100];
 
@@ -143,7 +144,8 @@ cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
                    strlen(value) > (size_t) k->max ? "longer than %lld bytes"
                    : cfg_set_has_ctrl(value) ? "contains a control character"
                    : "want lmdb:/DIR, redis://HOST[:PORT][/DB], redis+unix:///PATH"
-                     " or redis-sentinel://HOST:PORT[,...]/MASTER",
+                     ", redis-sentinel://HOST:PORT[,...]/MASTER"
+                     " or redis-cluster://HOST:PORT[,...]",
                    (long long) k->max);
 }
 

@@ -49,6 +49,13 @@
  * following of a host name are store_redis_conn.c's: every command below
  * goes through it, within one store_timeout and past the breaker.
  *
+ * Routing: every command goes through redis_exec(), which knows the key
+ * it is about. On one server (redis://, redis+unix://) that is the one
+ * pool. On a Redis Cluster (redis-cluster://) it is the pool of the
+ * primary of the key's slot (store_redis_cluster.c), and redis_exec
+ * follows MOVED, ASK and TRYAGAIN within the same store_timeout. A
+ * decision routes by its grey key, whose hash tag its AWL key shares.
+ *
  * Opening: store_redis_open() fails only for a bad URL or limits. A server
  * that cannot be resolved, reached or used at open gives a store whose
  * breaker starts open, with the reason as a warning, so that the daemon
@@ -71,22 +78,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "store.h"
 #include "store_redis.h"
 #include "store_redis_admin.h"
+#include "store_redis_cluster.h"
 #include "store_redis_conn.h"
 #include "store_redis_lua.h"
 #include "xalloc.h"
 
 #define REDIS_POOL_MAX     1024          /* connections per store */
 #define REDIS_TIMEOUT_MAX  60000         /* ms */
+#define REDIS_HOPS_MAX     32            /* MOVED, ASK, TRYAGAIN followed per call */
+#define REDIS_TRYAGAIN_MS  10            /* longest pause before a TRYAGAIN's retry */
 
 struct store_redis {
     struct store base;                   /* first: what store.h sees */
-    struct redis_conn conn;              /* the pool, the breaker, the prober */
+    struct redis_conn conn;              /* the pool, the breaker, the prober (one server) */
+    struct redis_cluster *cluster;       /* redis-cluster://: a pool per node; else NULL */
     char    sha_skewed[41];              /* the test entry's SHA1, once loaded (sha_lock) */
     pthread_mutex_t sha_lock;            /* guards sha_skewed */
 };
@@ -95,7 +108,7 @@ struct store_redis {
 
 /* redis_verdict - map the script's reply into out; 0, or -1 with err */
 static int
-redis_verdict(struct store_redis *rs, const redisReply *r,
+redis_verdict(const struct redis_conn *by, const redisReply *r,
               struct policy_verdict *out, char *err, size_t errlen)
 {
     static const enum policy_reason reasons[] = {
@@ -105,7 +118,7 @@ redis_verdict(struct store_redis *rs, const redisReply *r,
     long long v[4];
 
     if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "%s: script: %s", rs->conn.name, r->str);
+        snprintf(err, errlen, "%s: script: %s", by->name, r->str);
         return -1;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
@@ -125,27 +138,26 @@ redis_verdict(struct store_redis *rs, const redisReply *r,
     out->delayed = v[3];
     return 0;
 bad:
-    snprintf(err, errlen, "%s: script: unexpected reply", rs->conn.name);
+    snprintf(err, errlen, "%s: script: unexpected reply", by->name);
     return -1;
 }
 
 /*
- * redis_load - SCRIPT LOAD script on slot idx before deadline; its SHA1
- * into sha (41 bytes). 0, or -1 with err.
+ * redis_load - SCRIPT LOAD script on slot idx of c before deadline; its
+ * SHA1 into sha (41 bytes). 0, or -1 with err.
  */
 static int
-redis_load(struct store_redis *rs, int idx, int64_t deadline,
+redis_load(struct redis_conn *c, int idx, int64_t deadline,
            const char *script, size_t script_len, char *sha, char *err, size_t errlen)
 {
     const char *argv[3] = {"SCRIPT", "LOAD", script};
     size_t  lens[3] = {6, 4, script_len};
     redisReply *r;
 
-    if ((r = redis_conn_run(&rs->conn, idx, deadline, 3, argv, lens, err, errlen)) == NULL)
+    if ((r = redis_conn_run(c, idx, deadline, 3, argv, lens, err, errlen)) == NULL)
         return -1;
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-        snprintf(err, errlen, "%s: SCRIPT LOAD failed: %s", rs->conn.name,
-                 redis_conn_reply_text(r));
+        snprintf(err, errlen, "%s: SCRIPT LOAD failed: %s", c->name, redis_conn_reply_text(r));
         freeReplyObject(r);
         return -1;
     }
@@ -154,41 +166,135 @@ redis_load(struct store_redis *rs, int idx, int64_t deadline,
     return 0;
 }
 
-/*
- * redis_eval - EVALSHA argv (argv[1] the SHA1 of script) on slot idx
- * before deadline (redis_conn_run: connect, one retry on a stale connection).
- * NOSCRIPT (the server's script cache was flushed) loads the script and
- * retries once. 0 with *out filled, or -1 with err.
- */
-static int
-redis_eval(struct store_redis *rs, int idx, int64_t deadline,
-           const char *script, size_t script_len, int argc, const char **argv,
-           const size_t *lens, struct policy_verdict *out, char *err, size_t errlen)
-{
-    char    sha[41];
-    redisReply *r;
-    int     rc;
+/* The script a command runs by SHA1 (argv[1]), so that NOSCRIPT can load it. */
+struct redis_script {
+    const char *text;
+    size_t  len;
+    const char *sha;                     /* the SHA1 to run; NULL: the node's (c->sha) */
+    char    learnt[41];                  /* the SHA1 a NOSCRIPT's load gave; "" if none */
+};
 
-    if ((r = redis_conn_run(&rs->conn, idx, deadline, argc, argv, lens, err, errlen)) == NULL)
-        return -1;
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+/*
+ * redis_send - argv on slot idx of c before deadline, after ASKING if
+ * asking. With sc, argv[1] is the script's SHA1: NOSCRIPT (that server's
+ * cache was flushed) loads it and retries once. The reply, or NULL with err.
+ */
+static redisReply *
+redis_send(struct redis_conn *c, int idx, int64_t deadline, int asking,
+           struct redis_script *sc, int argc, const char **argv, const size_t *lens,
+           char *err, size_t errlen)
+{
+    static const char *ask_argv[1] = {"ASKING"};
+    static const size_t ask_lens[1] = {6};
+    redisReply *r = NULL;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (asking) {
+            if ((r = redis_conn_run(c, idx, deadline, 1, ask_argv, ask_lens, err,
+                                    errlen)) == NULL)
+                return NULL;
+            freeReplyObject(r);
+        }
+        if (sc != NULL && attempt == 0)
+            argv[1] = sc->sha != NULL ? sc->sha : c->sha;
+        if ((r = redis_conn_run(c, idx, deadline, argc, argv, lens, err, errlen)) == NULL)
+            return NULL;
+        if (sc == NULL || attempt > 0 || r->type != REDIS_REPLY_ERROR
+            || store_redis_reply_kind(r->str, NULL) != STORE_REDIS_REPLY_NOSCRIPT)
+            return r;
         freeReplyObject(r);
-        if (redis_load(rs, idx, deadline, script, script_len, sha, err, errlen) < 0)
-            return -1;
-        r = redis_conn_run(&rs->conn, idx, deadline, argc, argv, lens, err, errlen);
-        if (r == NULL)
-            return -1;
+        if (redis_load(c, idx, deadline, sc->text, sc->len, sc->learnt, err, errlen) < 0)
+            return NULL;
+        argv[1] = sc->learnt;
     }
-    rc = redis_verdict(rs, r, out, err, errlen);
-    freeReplyObject(r);
-    return rc;
+    return r;
+}
+
+/* redis_pause - wait ms (a cluster moving a slot's keys), or less if deadline is nearer */
+static void
+redis_pause(int ms, int64_t deadline)
+{
+    int64_t us = deadline - clock_mono_us();
+    struct timespec ts;
+
+    if (us > (int64_t) ms * 1000)
+        us = (int64_t) ms * 1000;
+    if (us <= 0)
+        return;
+    ts.tv_sec = (time_t) (us / 1000000);
+    ts.tv_nsec = (long) (us % 1000000) * 1000;
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * redis_exec - run argv, whose key is key[0..keylen), on the server that
+ * holds that key: the one server, or the primary of the key's slot in a
+ * cluster. It passes that server's breaker (count 1: a decision) and
+ * takes one store_timeout in all. In a cluster, MOVED goes to the named
+ * node (and the map follows), ASK sends ASKING and the command there, and
+ * TRYAGAIN (the slot's keys half moved) is tried again a moment later
+ * while the deadline allows, at most REDIS_HOPS_MAX steps in all;
+ * CLUSTERDOWN fails the call. The reply (not a redirection; caller frees)
+ * with *by the server that gave it, or NULL with err.
+ */
+static redisReply *
+redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
+           struct redis_script *sc, int argc, const char **argv, const size_t *lens,
+           struct redis_conn **by, char *err, size_t errlen)
+{
+    unsigned slot = rs->cluster != NULL ? redis_cluster_keyslot(key, keylen) : 0;
+    struct redis_conn *c = rs->cluster != NULL ? redis_cluster_route(rs->cluster, slot)
+        : &rs->conn;
+    int64_t deadline = 0, d;
+    int     asking = 0, tries = 0;
+    const char *label;
+    redisReply *r;
+
+    for (int hop = 0;; hop++) {
+        struct redis_conn *next;
+        int     idx = redis_conn_begin(c, hop == 0 ? count : 0, &d, err, errlen);
+
+        if (idx >= 0) {
+            deadline = hop == 0 || d < deadline ? d : deadline;
+            r = redis_send(c, idx, deadline, asking, sc, argc, argv, lens, err, errlen);
+            redis_conn_end(c, idx, err);
+        } else
+            r = NULL;
+        if (rs->cluster == NULL)
+            break;
+        if (r != NULL && r->type == REDIS_REPLY_ERROR
+            && store_redis_reply_kind(r->str, &label) == STORE_REDIS_REPLY_CLUSTERDOWN) {
+            snprintf(err, errlen, "%s: %s", c->name, label);
+            freeReplyObject(r);
+            r = NULL;
+        }
+        redis_cluster_outcome(rs->cluster, r != NULL ? NULL : err);
+        if (r == NULL || r->type != REDIS_REPLY_ERROR || hop + 1 == REDIS_HOPS_MAX)
+            break;
+        if ((next = redis_cluster_redirect(rs->cluster, r->str, &asking)) == NULL) {
+            int     ms = tries < 4 ? 1 << tries : REDIS_TRYAGAIN_MS;
+
+            /* Only while time is left: running out must not look like a timeout. */
+            if (store_redis_reply_kind(r->str, NULL) != STORE_REDIS_REPLY_TRYAGAIN
+                || deadline - clock_mono_us() < (int64_t) (ms + 5) * 1000)
+                break;
+            redis_pause(ms, deadline);
+            tries++;
+            next = redis_cluster_route(rs->cluster, slot);
+            asking = 0;
+        }
+        freeReplyObject(r);
+        c = next;
+    }
+    *by = c;
+    return r;
 }
 
 /*
  * redis_decide_with - one decision on t, through the breaker: EVALSHA of
  * the production entry (skew NULL), or of the test entry with skew (ms,
- * as decimal text) as ARGV[7]. The test entry's SHA1 is learnt by a
- * SCRIPT LOAD on its first use, so that production never loads it. 0, or
+ * as decimal text) as ARGV[7]. The test entry's SHA1 is learnt by the
+ * NOSCRIPT of its first use, so that production never loads it. 0, or
  * -1 with err.
  */
 static int
@@ -196,14 +302,14 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
                   struct policy_verdict *out, char *err, size_t errlen)
 {
     char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], sha[41];
-    const char *script = skew ? store_redis_lua_decide_skewed : store_redis_lua_decide;
-    size_t  script_len = skew ? store_redis_lua_decide_skewed_len : store_redis_lua_decide_len;
+    struct redis_script sc = {store_redis_lua_decide, store_redis_lua_decide_len, NULL, ""};
     const char *argv[6 + STORE_REDIS_LUA_NARGS] = {"EVALSHA", rs->conn.sha, "2", gkey, akey};
     size_t  lens[6 + STORE_REDIS_LUA_NARGS] = {7, 40, 1};
     struct store_redis_lua_args args;
     int     argc = 5 + STORE_REDIS_LUA_NARGS + (skew ? 1 : 0);
-    int64_t deadline;
-    int     idx, rc = 0;
+    struct redis_conn *by;
+    redisReply *r;
+    int     rc;
 
     lens[3] = triplet_grey_key(rs->base.key_prefix, t, gkey, sizeof(gkey));
     lens[4] = triplet_awl_key(rs->base.key_prefix, t, akey, sizeof(akey));
@@ -212,27 +318,27 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
         return -1;
     }
     store_redis_lua_args(&rs->base, &args, argv + 5, lens + 5);
-    if ((idx = redis_conn_begin(&rs->conn, 1, &deadline, err, errlen)) < 0)
-        return -1;
     if (skew != NULL) {
         argv[5 + STORE_REDIS_LUA_NARGS] = skew;
         lens[5 + STORE_REDIS_LUA_NARGS] = strlen(skew);
+        sc.text = store_redis_lua_decide_skewed;
+        sc.len = store_redis_lua_decide_skewed_len;
         pthread_mutex_lock(&rs->sha_lock);
         memcpy(sha, rs->sha_skewed, sizeof(sha));
         pthread_mutex_unlock(&rs->sha_lock);
-        if (sha[0] == 0) {
-            rc = redis_load(rs, idx, deadline, script, script_len, sha, err, errlen);
-            pthread_mutex_lock(&rs->sha_lock);
-            if (rc == 0)
-                memcpy(rs->sha_skewed, sha, sizeof(sha));
-            pthread_mutex_unlock(&rs->sha_lock);
-        }
-        argv[1] = sha;
+        sc.sha = sha[0] != 0 ? sha : "0000000000000000000000000000000000000000";
     }
-    if (rc == 0)
-        rc = redis_eval(rs, idx, deadline, script, script_len, argc, argv, lens,
-                        out, err, errlen);
-    redis_conn_end(&rs->conn, idx, err);
+    /* Both keys share the client key's hash tag: the grey key routes the call. */
+    if ((r = redis_exec(rs, gkey, lens[3], 1, &sc, argc, argv, lens, &by, err,
+                        errlen)) == NULL)
+        return -1;
+    rc = redis_verdict(by, r, out, err, errlen);
+    freeReplyObject(r);
+    if (skew != NULL && sc.learnt[0] != 0) {
+        pthread_mutex_lock(&rs->sha_lock);
+        memcpy(rs->sha_skewed, sc.learnt, sizeof(sc.learnt));
+        pthread_mutex_unlock(&rs->sha_lock);
+    }
     return rc;
 }
 
@@ -289,13 +395,15 @@ redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
     int     argc = data != NULL ? 5 : 4;
     enum store_blob_result res = STORE_BLOB_ERROR;
     uint64_t version, stamp;
+    struct redis_conn *by;
     redisReply *r;
 
     lens[1] = store_blob_key(rs->base.key_prefix, name, key, sizeof(key));
-    if ((r = redis_conn_command(&rs->conn, argc, argv, lens, err, errlen)) == NULL)
+    if ((r = redis_exec(rs, key, lens[1], 0, NULL, argc, argv, lens, &by, err,
+                        errlen)) == NULL)
         return STORE_BLOB_ERROR;
     if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "%s: blob %s: %s", rs->conn.name, name, r->str);
+        snprintf(err, errlen, "%s: blob %s: %s", by->name, name, r->str);
         goto out;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) argc - 2)
@@ -322,7 +430,7 @@ redis_blob_get(struct store *st, const char *name, char **data, size_t *len,
     res = STORE_BLOB_FOUND;
     goto out;
 bad:
-    snprintf(err, errlen, "%s: blob %s (key %s): malformed", rs->conn.name, name, key);
+    snprintf(err, errlen, "%s: blob %s (key %s): malformed", by->name, name, key);
 out:
     freeReplyObject(r);
     return res;
@@ -338,18 +446,19 @@ redis_blob_put(struct store *st, const char *name, const void *data, size_t len,
     const char *argv[5] = {"EVAL", redis_blob_script, "1", key, data};
     size_t  lens[5] = {4, sizeof(redis_blob_script) - 1, 1, 0, len};
     uint64_t version, stamp;
+    struct redis_conn *by;
     redisReply *r;
     int     rc = -1;
 
     lens[3] = store_blob_key(rs->base.key_prefix, name, key, sizeof(key));
-    if ((r = redis_conn_command(&rs->conn, 5, argv, lens, err, errlen)) == NULL)
+    if ((r = redis_exec(rs, key, lens[3], 0, NULL, 5, argv, lens, &by, err, errlen)) == NULL)
         return -1;
     if (r->type == REDIS_REPLY_ERROR)
-        snprintf(err, errlen, "%s: blob %s: %s", rs->conn.name, name, r->str);
+        snprintf(err, errlen, "%s: blob %s: %s", by->name, name, r->str);
     else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
              || redis_blob_number(r->element[0], 1, &version) < 0
              || redis_blob_number(r->element[1], 0, &stamp) < 0)
-        snprintf(err, errlen, "%s: blob %s: unexpected reply to the write", rs->conn.name,
+        snprintf(err, errlen, "%s: blob %s: unexpected reply to the write", by->name,
                  name);
     else {
         if (meta != NULL) {
@@ -368,7 +477,11 @@ redis_free(struct store *st)
 {
     struct store_redis *rs = (struct store_redis *) st;
 
-    redis_conn_free(&rs->conn);
+    if (rs->cluster != NULL) {
+        redis_cluster_free(rs->cluster);
+        free(rs->cluster);
+    } else
+        redis_conn_free(&rs->conn);
     pthread_mutex_destroy(&rs->sha_lock);
     free(rs);
 }
@@ -384,6 +497,19 @@ static const struct store_ops redis_ops = {
     .entry_delete = store_redis_admin_entry_delete,
     .count_step = store_redis_admin_count_step,
     .blob_delete = store_redis_admin_blob_delete,
+};
+
+/*
+ * On a Redis Cluster: the same decisions and blobs; the admin operations
+ * (store_redis_admin.c) use the one connection layer of a single server,
+ * so a cluster has none yet (store.c says so).
+ */
+static const struct store_ops redis_cluster_ops = {
+    .name = "redis-cluster",
+    .decide = redis_decide,
+    .blob_get = redis_blob_get,
+    .blob_put = redis_blob_put,
+    .free = redis_free,
 };
 
 /* store_redis_admin_conn - store_redis_admin.h's hook: the store's connection layer */
@@ -436,6 +562,22 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
     snprintf(rs->base.key_prefix, sizeof(rs->base.key_prefix), "%s",
              conf->key_prefix ? conf->key_prefix : "");
     pthread_mutex_init(&rs->sha_lock, NULL);
+    if (url.cluster) {
+        /* A cluster: a pool per node; of conn only the name serves, in errors. */
+        snprintf(rs->conn.name, sizeof(rs->conn.name), "redis-cluster %s:%d%s", url.host,
+                 url.port, url.nseeds > 1 ? ",..." : "");
+        rs->base.ops = &redis_cluster_ops;
+        rs->cluster = xcalloc(1, sizeof(*rs->cluster));
+        if (redis_cluster_open(rs->cluster, &rs->base, &url, conf->pool, conf->timeout_ms,
+                               store_redis_lua_decide, store_redis_lua_decide_len,
+                               err, errlen) < 0) {
+            free(rs->cluster);
+            pthread_mutex_destroy(&rs->sha_lock);
+            free(rs);
+            return NULL;
+        }
+        return &rs->base;
+    }
     redis_conn_init(&rs->conn, &rs->base, &url, conf->pool, conf->timeout_ms,
                     store_redis_lua_decide, store_redis_lua_decide_len,
                     conf->sentinel_password);
@@ -454,7 +596,7 @@ store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t ske
 {
     char    skew[24];
 
-    if (st == NULL || st->ops != &redis_ops) {
+    if (st == NULL || (st->ops != &redis_ops && st->ops != &redis_cluster_ops)) {
         snprintf(err, errlen, "store_redis_decide_skewed: not a redis store");
         return -1;
     }

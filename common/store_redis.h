@@ -12,6 +12,9 @@
  *       they watch; the password is the data servers' (the sentinels'
  *       is the sentinel_password key)
  *   rediss://...  refused: this build has no TLS (see redgrey.conf(5))
+ *   redis-cluster://[[user]:password@]host[:port][,host[:port]...][/0]
+ *       seed nodes of a Redis Cluster (store_redis_cluster.c); host and
+ *       port are the first seed's
  *
  * The password is taken literally (no percent-decoding); it may hold '@'
  * and '/', since the host part starts after the last '@'.
@@ -34,6 +37,7 @@ struct triplet;
 #define STORE_REDIS_PATH_MAX     107     /* sun_path minus its NUL */
 #define STORE_REDIS_AUTH_MAX     255     /* user name, password */
 #define STORE_REDIS_DB_MAX       1000000 /* SELECT accepts at most this */
+#define STORE_REDIS_SEEDS_MAX   16      /* seed nodes of a redis-cluster:// URL */
 #define STORE_REDIS_SKEW_MAX     ((int64_t) 1 << 50) /* ms; Lua numbers stay exact */
 
 /* redis-sentinel:// */
@@ -60,6 +64,11 @@ struct store_redis_url {
     int     nsentinels;                  /* 0: not a sentinel URL */
     struct store_redis_node sentinels[STORE_REDIS_SENTINELS_MAX];
     char    master[STORE_REDIS_MASTER_MAX + 1]; /* the name the sentinels know it by */
+
+    /* redis-cluster:// */
+    int     cluster;                     /* 1: a Redis Cluster, seeds below (db 0) */
+    int     nseeds;                      /* 1..STORE_REDIS_SEEDS_MAX */
+    struct store_redis_node seeds[STORE_REDIS_SEEDS_MAX];
 };
 
 /*
@@ -81,6 +90,8 @@ enum store_redis_reply_kind {
     STORE_REDIS_REPLY_OTHER,             /* about the command: the connection is fine */
     STORE_REDIS_REPLY_RECONNECT,         /* this server cannot serve now: drop the connection */
     STORE_REDIS_REPLY_NOSCRIPT,          /* script cache flushed: load it, retry once */
+    STORE_REDIS_REPLY_TRYAGAIN,          /* cluster moving this slot's keys: retry shortly */
+    STORE_REDIS_REPLY_CLUSTERDOWN,       /* the cluster cannot serve: fail, refresh the map */
 };
 
 /*

@@ -12,9 +12,10 @@
  * trip. A context that errored is freed at once and re-made by the next
  * call that takes the slot.
  * So is one that got an error reply saying that this server cannot serve
- * us now (READONLY, LOADING, MASTERDOWN, NOAUTH, WRONGPASS, CLUSTERDOWN,
- * TRYAGAIN: the table in store_redis_reply.c): the call fails with that
- * reason, and the next one connects again.
+ * us now (READONLY, LOADING, MASTERDOWN, NOAUTH, WRONGPASS: the table in
+ * store_redis_reply.c): the call fails with that reason, and the next one
+ * connects again. (CLUSTERDOWN and TRYAGAIN are replies: the cluster's
+ * state, not this server's; store_redis.c acts on them.)
  *
  * Time bound: a call has ONE deadline, timeout_ms after it starts, for
  * everything it does: waiting for a slot, (re)connecting, logging in and

@@ -7,10 +7,14 @@
  * the command (a script error, OOM, NOPERM): the server answered, the
  * connection is fine. The codes below say that this server cannot serve
  * us now -- it was demoted, is loading, lost its primary, wants another
- * password, or its cluster is down -- so the connection must move: the
- * backend drops it and the next call connects again (to the address the
- * host name has then). NOSCRIPT is the one code that a retry on the same
- * connection fixes. Pure text work: no I/O, no allocation.
+ * password -- so the connection must move: the backend drops it and the
+ * next call connects again (to the address the host name has then).
+ * NOSCRIPT is a code that a retry on the same connection fixes; TRYAGAIN
+ * (a Redis Cluster slot half migrated) one that a retry a moment later
+ * fixes (store_redis.c does both). CLUSTERDOWN says that the cluster, not
+ * this node, cannot serve: the call fails, the connection stays, and
+ * store_redis_cluster.c reloads the map and reports the episode once. Pure text work:
+ * no I/O, no allocation.
  */
 #include "config.h"
 
@@ -28,8 +32,8 @@ static const struct {
     {"MASTERDOWN", STORE_REDIS_REPLY_RECONNECT, "MASTERDOWN (replica without its primary)"},
     {"NOAUTH", STORE_REDIS_REPLY_RECONNECT, "NOAUTH (server wants a password)"},
     {"WRONGPASS", STORE_REDIS_REPLY_RECONNECT, "WRONGPASS (password refused)"},
-    {"CLUSTERDOWN", STORE_REDIS_REPLY_RECONNECT, "CLUSTERDOWN (cluster cannot serve)"},
-    {"TRYAGAIN", STORE_REDIS_REPLY_RECONNECT, "TRYAGAIN (cluster busy moving keys)"},
+    {"CLUSTERDOWN", STORE_REDIS_REPLY_CLUSTERDOWN, "CLUSTERDOWN (cluster cannot serve)"},
+    {"TRYAGAIN", STORE_REDIS_REPLY_TRYAGAIN, "TRYAGAIN (cluster busy moving keys)"},
     {"NOSCRIPT", STORE_REDIS_REPLY_NOSCRIPT, "NOSCRIPT (script cache flushed)"},
 };
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_redis_url.c - the Redis backend's URL parser: redis://,
- * redis+unix:// and redis-sentinel:// into a struct store_redis_url, and
- * the refusal of rediss:// (no TLS in this build, or not yet).
+ * store_redis_url.c - the Redis backend's URL parser: redis://,
+ * redis+unix://, redis-sentinel:// and redis-cluster:// into a struct
+ * store_redis_url, and the refusal of rediss:// (no TLS in this build, or
+ * not yet).
  *
  * Pure text work: no allocation, no I/O, no name resolution (the backend
  * resolves the host once, at open). Every reason it gives names the part
@@ -279,12 +281,51 @@ redis_url_unix(const char *s, struct store_redis_url *out, char *err, size_t err
     return 0;
 }
 
+/*
+ * redis_url_cluster - parse what follows "redis-cluster://":
+ * [[user]:password@]HOST[:PORT][,HOST[:PORT]...][/0], the seed nodes. A
+ * cluster has database 0 only.
+ */
+static int
+redis_url_cluster(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+{
+    const char *p;
+
+    out->cluster = 1;
+    if (redis_url_auth(s, out, &s, err, errlen) < 0)
+        return -1;
+    for (p = s;; p++) {
+        struct store_redis_node *n = &out->seeds[out->nseeds];
+
+        if (out->nseeds == STORE_REDIS_SEEDS_MAX) {
+            snprintf(err, errlen, "redis-cluster URL: more than %d seed nodes",
+                     STORE_REDIS_SEEDS_MAX);
+            return -1;
+        }
+        if (redis_url_hostport(p, ",/?#", STORE_REDIS_PORT_DEFAULT, n->host, &n->port, &p,
+                               err, errlen) < 0)
+            return -1;
+        out->nseeds++;
+        if (*p != ',')
+            break;
+    }
+    if (redis_url_db(p, out, err, errlen) < 0)
+        return -1;
+    if (out->db != 0) {
+        snprintf(err, errlen, "redis-cluster URL: a Redis Cluster has database 0 only");
+        return -1;
+    }
+    memcpy(out->host, out->seeds[0].host, sizeof(out->host));
+    out->port = out->seeds[0].port;
+    return 0;
+}
+
 /* store_redis_url_scheme - 1 if url starts with a scheme this parser takes */
 int
 store_redis_url_scheme(const char *url)
 {
     static const char *const schemes[] = {
-        "redis://", "redis+unix://", "redis-sentinel://", "rediss://",
+        "redis://", "redis+unix://", "redis-sentinel://", "rediss://", "redis-cluster://",
     };
 
     for (size_t i = 0; url != NULL && i < sizeof(schemes) / sizeof(schemes[0]); i++)
@@ -293,7 +334,10 @@ store_redis_url_scheme(const char *url)
     return 0;
 }
 
-/* store_redis_url_parse - parse a redis://, redis+unix:// or redis-sentinel:// URL */
+/*
+ * store_redis_url_parse - parse a redis://, redis+unix://, redis-sentinel:// or
+ * redis-cluster:// URL
+ */
 int
 store_redis_url_parse(const char *url, struct store_redis_url *out,
                       char *err, size_t errlen)
@@ -314,6 +358,8 @@ store_redis_url_parse(const char *url, struct store_redis_url *out,
         return redis_url_unix(url + 13, out, err, errlen);
     if (strncmp(url, "redis-sentinel://", 17) == 0)
         return redis_url_sentinel(url + 17, out, err, errlen);
+    if (strncmp(url, "redis-cluster://", 16) == 0)
+        return redis_url_cluster(url + 16, out, err, errlen);
     if (strncmp(url, "rediss://", 9) == 0) {
 #ifdef HAVE_HIREDIS_SSL
         snprintf(err, errlen, "rediss URL: TLS to Redis is not implemented yet; use a local"
@@ -325,6 +371,7 @@ store_redis_url_parse(const char *url, struct store_redis_url *out,
 #endif
         return -1;
     }
-    snprintf(err, errlen, "redis URL: want redis://, redis+unix:// or redis-sentinel://");
+    snprintf(err, errlen, "redis URL: want redis://, redis+unix://, redis-sentinel:// or"
+             " redis-cluster://");
     return -1;
 }
