@@ -11,6 +11,8 @@
  *   lmdb:/path/dir                            embedded, the default
  *   redis://[:password@]host[:port][/db]      shared by a cluster
  *   redis+unix:///path/redis.sock[?db=N]
+ *   redis-sentinel://[[user]:pw@]sentinels/master[/db]  follows failovers
+ *   redis-cluster://[[user]:pw@]host:port[,host:port...]  routed by slot
  *
  * Errors are returned, never logged here: the caller logs them once with
  * its context (queue id, client). A failed call takes at most the
