@@ -414,6 +414,7 @@ main_serve(struct cfg *c)
     char    err[STORE_ERRLEN + 128];
     char    url[512];
     const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
+    const char *sock = runenv_unix_path(c->socket);
     int     rc, left;
 
     /* The signal mask of main_signals_setup is inherited by every thread started here. */
@@ -450,6 +451,9 @@ main_serve(struct cfg *c)
     rc = rc == MI_SUCCESS ? 0 : 1;
     if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
         log_warn("remove pidfile %s: %s", pidfile, strerror(errno));
+    /* libmilter leaves its unix socket behind; nothing listens on it any more. */
+    if (sock != NULL && unlink(sock) != 0 && errno != ENOENT)
+        log_warn("remove socket %s: %s", sock, strerror(errno));
 
     /*
      * smfi_main() returns without waiting for session threads. The store
