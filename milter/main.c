@@ -435,7 +435,7 @@ main_serve(struct cfg *c)
     }
     if (main_ready_fd >= 0 && chdir("/") != 0)
         log_warn("chdir /: %s", strerror(errno));
-    reload_init(c);                      /* from here on, the snapshot owns c */
+    reload_init(c, st);                  /* from here on, the snapshot owns c */
     callbacks_init(st);
     if (refresh_start(c, st, err, sizeof(err)) != 0) {
         store_free(st);

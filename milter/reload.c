@@ -39,6 +39,7 @@ struct reload_ref {
 static _Atomic(struct reload_ref *) reload_cur; /* current snapshot */
 static struct grace reload_grace;       /* reload_get brackets in flight */
 static struct cfg *reload_start_cfg;     /* the startup configuration */
+static struct store *reload_store;       /* the running store, for its live parameters */
 static atomic_ulong reload_failed;       /* failed reloads */
 
 /* reload_ref_new - a snapshot of c with one reference (the current one's) */
@@ -77,9 +78,10 @@ reload_install(struct reload_ref *r)
 
 /* reload_init - the startup configuration becomes the first snapshot */
 void
-reload_init(struct cfg *c)
+reload_init(struct cfg *c, struct store *st)
 {
     reload_start_cfg = c;
+    reload_store = st;
     reload_install(reload_ref_new(c, NULL));
 }
 
@@ -202,4 +204,5 @@ reload_fini(void)
     reload_install(NULL);
     cfg_free(reload_start_cfg);
     reload_start_cfg = NULL;
+    reload_store = NULL;
 }

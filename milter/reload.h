@@ -25,6 +25,7 @@
 
 #include "cfg.h"
 #include "decision.h"
+#include "store.h"
 
 /* One configuration as the sessions see it. */
 struct reload_snap {
@@ -35,9 +36,10 @@ struct reload_snap {
 /*
  * reload_init - make c (which the module now owns and frees at
  * reload_fini) the first snapshot; it also stays the reference for the
- * keys that need a restart.
+ * keys that need a restart. st is the running store (borrowed), whose
+ * live parameters a reload updates.
  */
-void    reload_init(struct cfg *c);
+void    reload_init(struct cfg *c, struct store *st);
 
 /* reload_get - the current snapshot, pinned until reload_put; NULL outside init..fini */
 const struct reload_snap *reload_get(void);
