@@ -431,16 +431,25 @@ expect_log rg0 "$(decision pass 127.0.0.3 127.0.0.0/24 carol@s2.example dave@e2e
 expect_log rg0 "$(decision greylist 127.0.1.2 127.0.1.0/24 carol@s2.example dave@e2e.test)"
 verdict 2 "greylisted from 127.0.0.2, retry from 127.0.1.2 (other /24) 451, from 127.0.0.3 (same /24) 250"
 
+# grey_then_pass - ID's first try at PORT1 is greylisted (logged by RG1),
+# its retry after the delay at PORT2 passes (logged by RG2) and reaches
+# MX2's mailbox with X-Greylist. Usage: grey_then_pass ID PORT1 RG1 PORT2
+# RG2 MX2 CLIENT FROM TO (the client's /24 is 127.0.0.0/24)
+grey_then_pass() {
+    local id=$1 p1=$2 rg1=$3 p2=$4 rg2=$5 mx2=$6 client=$7 from=$8 to=$9
+    send "${id}a" 127.0.0.1 "$p1" "$client" "$from" "$to"
+    expect_rcpt "${id}a" "$to" "$GREY"
+    sleep "$DELAY.5"
+    send "${id}b" 127.0.0.1 "$p2" "$client" "$from" "$to"
+    expect_rcpt "${id}b" "$to" "$OK"
+    expect_queued "${id}b"
+    expect_delivered "$mx2" "${id}b" grey
+    expect_log "$rg1" "$(decision greylist "$client" 127.0.0.0/24 "$from" "$to")"
+    expect_log "$rg2" "$(decision pass "$client" 127.0.0.0/24 "$from" "$to")"
+}
+
 # ---- 3. two MXes, one Redis: greylisted at MX1, passes at MX2 ---------------
-send s3a 127.0.0.1 "$port_smtp1" 127.0.0.6 jack@s3.example kate@e2e.test
-expect_rcpt s3a kate@e2e.test "$GREY"
-sleep "$DELAY.5"
-send s3b 127.0.0.1 "$port_smtp2" 127.0.0.6 jack@s3.example kate@e2e.test
-expect_rcpt s3b kate@e2e.test "$OK"
-expect_queued s3b
-expect_delivered mx2 s3b grey
-expect_log rg1 "$(decision greylist 127.0.0.6 127.0.0.0/24 jack@s3.example kate@e2e.test)"
-expect_log rg2 "$(decision pass 127.0.0.6 127.0.0.0/24 jack@s3.example kate@e2e.test)"
+grey_then_pass s3 "$port_smtp1" rg1 "$port_smtp2" rg2 mx2 127.0.0.6 jack@s3.example kate@e2e.test
 verdict 3 "greylisted at MX1 (:$port_smtp1), accepted at MX2 (:$port_smtp2) on the first retry; ${xgrey:-no X-Greylist}"
 
 # ---- 4. one transaction, three recipients decided apart -------------------
@@ -495,15 +504,7 @@ verdict 6 "[::1]: 451 4.7.1, then 250 after ${DELAY}s with key ::/64; delivered 
 # ---- 9. Debian's chrooted smtpd, unix socket in the queue directory --------
 st=$(stat -c '%a %G' "$sock3" 2>/dev/null)
 [ "$st" = "660 postfix" ] || bad "$sock3: mode and group '$st', want '660 postfix'"
-send s9a 127.0.0.1 "$port_smtp3" 127.0.0.9 rita@s9.example sam@e2e.test
-expect_rcpt s9a sam@e2e.test "$GREY"
-sleep "$DELAY.5"
-send s9b 127.0.0.1 "$port_smtp3" 127.0.0.9 rita@s9.example sam@e2e.test
-expect_rcpt s9b sam@e2e.test "$OK"
-expect_queued s9b
-expect_delivered mx3 s9b grey
-expect_log rg3 "$(decision greylist 127.0.0.9 127.0.0.0/24 rita@s9.example sam@e2e.test)"
-expect_log rg3 "$(decision pass 127.0.0.9 127.0.0.0/24 rita@s9.example sam@e2e.test)"
+grey_then_pass s9 "$port_smtp3" rg3 "$port_smtp3" rg3 mx3 127.0.0.9 rita@s9.example sam@e2e.test
 qid=$(sed -n 's/^<-  250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\).*/\1/p' "$work/swaks/s9b.out")
 if [ -z "$qid" ]; then
     bad "s9b: no queue id in '250 2.0.0 Ok: queued as'"
