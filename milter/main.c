@@ -204,9 +204,12 @@ main_detach(void)
         main_fatal("setsid: %s", strerror(errno));
 }
 
-/* main_ready - tell the waiting parent, then let go of the terminal */
+/*
+ * main_ready - tell the waiting parent, then let go of the terminal; with
+ * keep_stderr (log_target = stderr) fd 2 stays, for a supervisor's journal
+ */
 static void
-main_ready(void)
+main_ready(int keep_stderr)
 {
     int     fd;
 
@@ -219,7 +222,8 @@ main_ready(void)
     if ((fd = open("/dev/null", O_RDWR)) >= 0) {
         dup2(fd, STDIN_FILENO);
         dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
+        if (!keep_stderr)
+            dup2(fd, STDERR_FILENO);
         if (fd > STDERR_FILENO)
             close(fd);
     }
@@ -444,7 +448,7 @@ main_serve(struct cfg *c)
 
     store_url_redact(c->store, url, sizeof(url));
     log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION, c->socket, url);
-    main_ready();
+    main_ready(strcmp(c->log_target, "stderr") == 0);
     rc = main_loop();
     log_info("stopping");
 
