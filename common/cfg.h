@@ -87,6 +87,12 @@ struct cfg {
     /* Operations (issue 13): log target, socket group. */
     char   *log_target;                  /* "syslog", "stderr" or "file:/PATH" */
     char   *socket_group;                /* group of a unix socket; "" = the run group */
+
+    /* Redis HA (issue 12): Sentinel. */
+    char   *sentinel_password;           /* AUTH to the sentinels; "" = none */
+    /* SPF keying guard (issue 11, spfguard). */
+    int     spf_key_max_v4;              /* IPv4 static set at most one /N */
+    int     spf_key_max_v6;              /* IPv6 static set at most one /N of /64s */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

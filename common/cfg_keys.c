@@ -116,6 +116,15 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_log_target, NULL, NULL, "syslog, stderr or file:/PATH (reopened on SIGHUP); -f: syslog means stderr"},
     {"socket_group", CFG_TYPE_STRING, "postfix", 0, 32, OFF(socket_group),
      cfg_set_account, NULL, NULL, "group of a unix socket (mode 0660); empty = the run group"},
+
+    /* Redis HA (issue 12): Sentinel. */
+    {"sentinel_password", CFG_TYPE_STRING, "", 0, 255, OFF(sentinel_password),
+     cfg_set_string, NULL, NULL, "password of the sentinels of a redis-sentinel:// store; empty = none"},
+    /* SPF keying guard (issue 11, spfguard). */
+    {"spf_key_max_v4", CFG_TYPE_INT, "10", 1, 32, OFF(spf_key_max_v4),
+     cfg_set_int, NULL, NULL, "a pass keys on the domain only if its record's IPv4 ranges add up to at most one /N"},
+    {"spf_key_max_v6", CFG_TYPE_INT, "30", 1, 64, OFF(spf_key_max_v6),
+     cfg_set_int, NULL, NULL, "a pass keys on the domain only if its record's IPv6 ranges add up to at most one /N"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

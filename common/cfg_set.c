@@ -125,7 +125,9 @@ int
 cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
               char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"lmdb:", "redis://", "redis+unix://"};
+    static const char *const kinds[] = {
+        "lmdb:", "redis://", "redis+unix://", "redis-sentinel://", "rediss://",
+    };
     char    shown[1100];
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -141,7 +143,8 @@ cfg_set_store(struct cfg *cfg, const struct cfg_key *k, const char *value,
     return cfg_set_bad(err, errlen, k, shown,
                    strlen(value) > (size_t) k->max ? "longer than %lld bytes"
                    : cfg_set_has_ctrl(value) ? "contains a control character"
-                   : "want lmdb:/DIR, redis://HOST[:PORT][/DB] or redis+unix:///PATH",
+                   : "want lmdb:/DIR, redis://HOST[:PORT][/DB], redis+unix:///PATH"
+                     " or redis-sentinel://HOST:PORT[,...]/MASTER",
                    (long long) k->max);
 }
 

@@ -26,4 +26,5 @@ cfg_store_config(const struct cfg *c, struct store_config *sc)
     sc->timeout_ms = c->store_timeout_ms;
     sc->pool = c->store_pool;
     sc->lmdb_mapsize = c->lmdb_mapsize;
+    sc->sentinel_password = c->sentinel_password;
 }

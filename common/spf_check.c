@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * spf_check.c - SPF check of the client for SPF-keyed triplets, with an
- * over-broad-record guard and a per-domain cache of its verdict.
+ * spf_check.c - SPF check of the client for SPF-keyed triplets: libspf2's
+ * result for the real envelope sender, and spf_guard's verdict on whether
+ * a pass may key on the domain (with its caches of static sets and of
+ * results).
  *
  * THREADS. One SPF_server_t serves every thread. What libspf2 1.2.10 does
  * (read in shevek/libspf2 src/libspf2, and checked against Debian 12's
@@ -41,25 +43,10 @@
 #include "ascii.h"
 #include "hostname.h"
 #include "spf_check.h"
-#include "spf_expand.h"
+#include "spf_guard.h"
 #include "spf_resolver.h"
 
-#define VC_WAYS 4                        /* entries per cache set */
 #define CHECK_MAX_PROBES 3
-#define BREADTH_MAX_LOOKUPS 40           /* TXT lookups when looking for wide ranges */
-
-/* One cached over-broad verdict. */
-struct vc_entry {
-    time_t  expires;                     /* 0 = empty */
-    unsigned char overbroad;             /* 1 = not keyable */
-    char    domain[SPF_CHECK_DOMAIN_MAX + 1];
-};
-
-/* A set of the set-associative cache, with its own lock. */
-struct vc_set {
-    pthread_mutex_t lock;                /* held only to read or write e[] */
-    struct vc_entry e[VC_WAYS];
-};
 
 struct spf_check {
     SPF_server_t *server;                /* shared by all threads */
@@ -67,10 +54,7 @@ struct spf_check {
     int     dns_timeout_ms;              /* budget per call */
     struct ipaddr probes[CHECK_MAX_PROBES];      /* addresses no sender uses */
     int     nprobes;
-    unsigned cache_ttl;                  /* seconds */
-    time_t  (*clock)(void);              /* NULL = time(NULL) */
-    struct vc_set *sets;                 /* nsets, a power of two */
-    unsigned nsets;
+    struct spf_guard *guard;             /* static sets, verdicts, result cache */
 };
 
 static pthread_once_t silence_once = PTHREAD_ONCE_INIT;
@@ -82,67 +66,6 @@ silence_libspf2(void)
     SPF_warning_handler = NULL;
     SPF_info_handler = NULL;
     SPF_debug_handler = NULL;
-}
-
-/* check_now - the injected clock, or time() */
-static time_t
-check_now(const struct spf_check *chk)
-{
-    return chk->clock ? chk->clock() : time(NULL);
-}
-
-/* vc_hash - FNV-1a of a (lowercase) domain */
-static unsigned
-vc_hash(const char *s)
-{
-    unsigned h = 2166136261u;
-
-    while (*s) {
-        h ^= (unsigned char) *s++;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-/* vc_get - 1 and *overbroad if a live verdict for domain is cached */
-static int
-vc_get(struct spf_check *chk, const char *domain, time_t now, int *overbroad)
-{
-    struct vc_set *set = &chk->sets[vc_hash(domain) & (chk->nsets - 1)];
-    int     i, found = 0;
-
-    pthread_mutex_lock(&set->lock);
-    for (i = 0; i < VC_WAYS; i++) {
-        if (set->e[i].expires > now && strcmp(set->e[i].domain, domain) == 0) {
-            *overbroad = set->e[i].overbroad;
-            found = 1;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&set->lock);
-    return found;
-}
-
-/* vc_put - store a verdict, evicting the entry closest to expiry */
-static void
-vc_put(struct spf_check *chk, const char *domain, time_t now, int overbroad)
-{
-    struct vc_set *set = &chk->sets[vc_hash(domain) & (chk->nsets - 1)];
-    int     i, victim = 0;
-
-    pthread_mutex_lock(&set->lock);
-    for (i = 0; i < VC_WAYS; i++) {
-        if (strcmp(set->e[i].domain, domain) == 0) {
-            victim = i;
-            break;
-        }
-        if (set->e[i].expires < set->e[victim].expires)
-            victim = i;
-    }
-    set->e[victim].expires = now + (time_t) chk->cache_ttl;
-    set->e[victim].overbroad = (unsigned char) (overbroad != 0);
-    snprintf(set->e[victim].domain, sizeof(set->e[victim].domain), "%s", domain);
-    pthread_mutex_unlock(&set->lock);
 }
 
 /*
@@ -225,66 +148,6 @@ query(SPF_request_t *req)
 }
 
 /*
- * judge_breadth - 1 over-broad, 0 not, -1 undetermined (DNS trouble):
- * does the record tree hold a range wider than /8 or /24, or an a/mx
- * with such a CIDR? Reads TXT records only; a tree too big to read within
- * the cap counts as over-broad, since that is a property of the record.
- */
-static int
-judge_breadth(struct spf_check *chk, const char *domain)
-{
-    struct spf_expand_opts eo;
-    struct spf_expand_report *rep;
-    long    left = spf_resolver_remaining_ms();
-    int     verdict;
-
-    if ((rep = calloc(1, sizeof(*rep))) == NULL)
-        return -1;
-    memset(&eo, 0, sizeof(eo));
-    eo.no_hosts = 1;
-    eo.max_lookups = BREADTH_MAX_LOOKUPS;
-    eo.timeout_ms = left > 0 ? (int) left : 1;
-    spf_expand_walk(chk->dns, &eo, domain, NULL, rep);
-    if (rep->too_broad > 0)
-        verdict = 1;
-    else if (rep->dns_failures > 0)
-        verdict = -1;
-    else
-        verdict = rep->capped > 0;
-    free(rep);
-    return verdict;
-}
-
-/*
- * judge_overbroad - 1 over-broad, 0 not, -1 undetermined. The probes go
- * through libspf2 itself, so +all, a/0, exists: with macros and the like
- * are caught however they are written; the breadth walk catches wide
- * ranges the probes miss (ip4:0.0.0.0/1 does not hold 192.0.2.1).
- */
-static int
-judge_overbroad(struct spf_check *chk, SPF_request_t *req, const char *domain)
-{
-    int     i, undetermined = 0, b;
-
-    for (i = 0; i < chk->nprobes; i++) {
-        if (set_client(req, &chk->probes[i]) < 0)
-            continue;
-        switch (query(req)) {
-        case SPF_CHECK_PASS:
-            return 1;
-        case SPF_CHECK_TEMPERROR:
-            undetermined = 1;
-            break;
-        default:
-            break;
-        }
-    }
-    if ((b = judge_breadth(chk, domain)) != 0)
-        return b;
-    return undetermined ? -1 : 0;
-}
-
-/*
  * identity - normalise a name into out (lowercase, no trailing dot):
  * 0, or -1 if it is not a multi-label domain name (RFC 7208 4.3: none).
  */
@@ -319,15 +182,48 @@ is_loopback(const struct ipaddr *ip)
     return memcmp(ip->b, v6lo, 16) == 0;
 }
 
+/*
+ * evaluate - libspf2's result for the request, or the cached one: the
+ * guard says what it depends on (its walk runs first, within the same
+ * deadline). Fills out's result, result_cached and, for a pass, the
+ * verdict.
+ */
+static void
+evaluate(struct spf_check *chk, SPF_request_t *req, const struct ipaddr *ip, const char *env_from,
+         const char *helo, struct spf_result *out)
+{
+    struct spf_guard_verdict v;
+    struct spf_guard_deps deps;
+    int     cached;
+
+    if (spf_guard_judge(chk->guard, out->domain, ip, &v, &deps) != 0)
+        deps.cacheable = 0;
+    if (spf_guard_result_get(chk->guard, &deps, out->domain, ip, env_from, helo, &cached)) {
+        out->result = (enum spf_check_result) cached;
+        out->result_cached = 1;
+    } else {
+        out->result = query(req);
+        if (out->result != SPF_CHECK_TEMPERROR)
+            spf_guard_result_put(chk->guard, &deps, out->domain, ip, env_from, helo, out->result);
+    }
+    if (out->result != SPF_CHECK_PASS)
+        return;
+    out->guard = v;
+    out->keyable = v.keyable;
+    out->overbroad = !v.keyable;
+    out->cached = v.cached;
+}
+
 /* spf_check_client - see the header */
 int
 spf_check_client(struct spf_check *chk, const struct ipaddr *ip, const char *helo,
-                 const char *sender_domain, struct spf_result *out)
+                 const char *sender, struct spf_result *out)
 {
     char    helo_dom[SPF_CHECK_DOMAIN_MAX + 1];
     struct spf_resolver_deadline saved;
+    const char *at, *env_from;
     SPF_request_t *req;
-    int     have_helo, overbroad, rc = 0;
+    int     have_helo, rc = 0;
 
     memset(out, 0, sizeof(*out));
     out->result = SPF_CHECK_NONE;
@@ -337,12 +233,16 @@ spf_check_client(struct spf_check *chk, const struct ipaddr *ip, const char *hel
 
     /* The identity: MAIL FROM's domain, or the HELO name for <>. */
     have_helo = identity(helo, helo_dom) == 0;
-    if (sender_domain != NULL && *sender_domain != '\0') {
-        if (identity(sender_domain, out->domain) < 0)
+    if (sender != NULL && *sender != '\0') {
+        at = strrchr(sender, '@');
+        if (identity(at != NULL ? at + 1 : sender, out->domain) < 0
+            || (at != NULL && (at == sender || strlen(sender) > SPF_GUARD_SENDER_MAX)))
             return 0;
+        env_from = at != NULL ? sender : out->domain;
     } else if (have_helo) {
         memcpy(out->domain, helo_dom, sizeof(helo_dom));
         out->helo = 1;
+        env_from = out->domain;
     } else {
         return 0;
     }
@@ -354,30 +254,22 @@ spf_check_client(struct spf_check *chk, const struct ipaddr *ip, const char *hel
     spf_resolver_deadline_begin(chk->dns_timeout_ms, &saved);
     if (set_client(req, ip) < 0
         || (have_helo && SPF_request_set_helo_dom(req, helo_dom) != SPF_E_SUCCESS)
-        || SPF_request_set_env_from(req, out->domain) != SPF_E_SUCCESS) {
+        || SPF_request_set_env_from(req, env_from) != SPF_E_SUCCESS) {
         out->result = SPF_CHECK_TEMPERROR;
         rc = -1;
-        goto done;
-    }
-    out->result = query(req);
-    if (out->result != SPF_CHECK_PASS)
-        goto done;
-
-    /* A pass: is the record narrow enough to key on? */
-    if (vc_get(chk, out->domain, check_now(chk), &overbroad)) {
-        out->cached = 1;
     } else {
-        overbroad = judge_overbroad(chk, req, out->domain);
-        if (overbroad >= 0)
-            vc_put(chk, out->domain, check_now(chk), overbroad);
+        evaluate(chk, req, ip, env_from, have_helo ? helo_dom : NULL, out);
     }
-    out->overbroad = overbroad == 1;
-    out->keyable = overbroad == 0;
-
-done:
     spf_resolver_deadline_end(&saved);
     SPF_request_free(req);
     return rc;
+}
+
+/* spf_check_guard - the checker's guard, for spf_guard_explain() */
+struct spf_guard *
+spf_check_guard(struct spf_check *chk)
+{
+    return chk ? chk->guard : NULL;
 }
 
 /* dns_free - SPF_dns_free() that accepts NULL (libspf2 aborts on it) */
@@ -393,9 +285,9 @@ struct spf_check *
 spf_check_new(const struct spf_check_opts *opts, SPF_dns_server_t *dns, char *err, size_t errlen)
 {
     struct spf_resolver_opts ro;
+    struct spf_guard_opts go;
     struct spf_check *chk;
     SPF_dns_server_t *guard;
-    unsigned want, i;
 
     pthread_once(&silence_once, silence_libspf2);
     if ((chk = calloc(1, sizeof(*chk))) == NULL) {
@@ -405,8 +297,6 @@ spf_check_new(const struct spf_check_opts *opts, SPF_dns_server_t *dns, char *er
     }
     chk->dns_timeout_ms = opts && opts->dns_timeout_ms > 0 ? opts->dns_timeout_ms
         : SPF_CHECK_DNS_TIMEOUT_MS;
-    chk->cache_ttl = opts && opts->cache_ttl > 0 ? opts->cache_ttl : SPF_CHECK_CACHE_TTL;
-    chk->clock = opts ? opts->clock : NULL;
 
     /* Probes: TEST-NET-1 and the IPv6 documentation prefix (RFC 5737, 3849). */
     chk->probes[0].family = AF_INET;
@@ -416,18 +306,6 @@ spf_check_new(const struct spf_check_opts *opts, SPF_dns_server_t *dns, char *er
     chk->nprobes = 2;
     if (opts && opts->probe && (opts->probe->family == AF_INET || opts->probe->family == AF_INET6))
         chk->probes[chk->nprobes++] = *opts->probe;
-
-    want = opts && opts->cache_size > 0 ? opts->cache_size : SPF_CHECK_CACHE_SIZE;
-    for (chk->nsets = 1; chk->nsets * VC_WAYS < want && chk->nsets < (1u << 20);)
-        chk->nsets <<= 1;
-    if ((chk->sets = calloc(chk->nsets, sizeof(*chk->sets))) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        dns_free(dns);
-        free(chk);
-        return NULL;
-    }
-    for (i = 0; i < chk->nsets; i++)
-        pthread_mutex_init(&chk->sets[i].lock, NULL);
 
     if (dns == NULL) {
         memset(&ro, 0, sizeof(ro));
@@ -451,6 +329,20 @@ spf_check_new(const struct spf_check_opts *opts, SPF_dns_server_t *dns, char *er
         return NULL;
     }
     chk->dns = guard;
+    memset(&go, 0, sizeof(go));
+    go.max_v4_prefix = opts ? opts->max_v4_prefix : 0;
+    go.max_v6_prefix = opts ? opts->max_v6_prefix : 0;
+    go.sets_size = opts ? opts->cache_size : 0;
+    go.results_size = opts ? opts->results_size : 0;
+    go.ttl_max = opts && opts->cache_ttl > 0 ? opts->cache_ttl : SPF_CHECK_CACHE_TTL;
+    go.probes = chk->probes;
+    go.nprobes = chk->nprobes;
+    go.clock = opts ? opts->clock : NULL;
+    if ((chk->guard = spf_guard_new(&go, guard)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        spf_check_free(chk);
+        return NULL;
+    }
     return chk;
 }
 
@@ -458,22 +350,16 @@ spf_check_new(const struct spf_check_opts *opts, SPF_dns_server_t *dns, char *er
 void
 spf_check_free(struct spf_check *chk)
 {
-    unsigned i;
-
     if (chk == NULL)
         return;
     /*
      * SPF_server_new_dns() leaves destroy_resolver unset in 1.2.10, so
      * freeing the server does not free the layers: we own them.
      */
+    spf_guard_free(chk->guard);
     if (chk->server)
         SPF_server_free(chk->server);
     dns_free(chk->dns);
-    if (chk->sets) {
-        for (i = 0; i < chk->nsets; i++)
-            pthread_mutex_destroy(&chk->sets[i].lock);
-        free(chk->sets);
-    }
     free(chk);
 }
 

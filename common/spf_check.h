@@ -5,11 +5,14 @@
  *
  * The question answered is not only "does SPF pass?" but "may this
  * message be keyed on spf:<domain>?": that needs a pass for the MAIL FROM
- * domain (or the HELO name when the sender is <>), and a record that is
- * not over-broad. A record is over-broad when it also passes a probe
- * address no real sender uses (192.0.2.1, 2001:db8::1, plus an optional
- * configured probe such as our own MX), or when it holds a range wider
- * than /8 (IPv4) or /24 (IPv6). That verdict is cached per domain.
+ * sender (or the HELO name when the sender is <>), with the client inside
+ * the static set of the domain's record and that set within the caps
+ * (spf_guard.h). A static set that holds a probe address no real sender
+ * uses (192.0.2.1, 2001:db8::1, plus an optional configured probe such as
+ * our own MX) is not keyable either. libspf2 is handed the real envelope
+ * sender, local part included, so %{l} and %{s} evaluate as they should.
+ * Static sets are cached per domain and results per what the record
+ * depends on (spf_guard.h).
  *
  * All DNS of one call shares one time budget (dns_timeout), so a slow or
  * dead resolver costs at most about that long; an exhausted budget shows
@@ -30,11 +33,11 @@
 #include <spf2/spf_dns.h>
 
 #include "ipaddr.h"
+#include "spf_guard.h"
 
 #define SPF_CHECK_DOMAIN_MAX 253
 #define SPF_CHECK_DNS_TIMEOUT_MS 5000
-#define SPF_CHECK_CACHE_SIZE 4096        /* over-broad verdicts kept */
-#define SPF_CHECK_CACHE_TTL 3600         /* seconds a verdict is kept */
+#define SPF_CHECK_CACHE_TTL SPF_GUARD_TTL_MAX    /* seconds a static set is kept at most */
 
 enum spf_check_result {
     SPF_CHECK_NONE,                      /* no record, no usable identity */
@@ -50,16 +53,21 @@ struct spf_check_opts {
     int     dns_timeout_ms;              /* whole call; 0 = 5000 */
     const char *dns_servers;             /* NULL = resolv.conf (see spf_resolver.h) */
     const struct ipaddr *probe;          /* extra probe (our MX); NULL = none */
-    unsigned cache_size;                 /* 0 = SPF_CHECK_CACHE_SIZE */
-    unsigned cache_ttl;                  /* seconds; 0 = SPF_CHECK_CACHE_TTL */
+    unsigned cache_size;                 /* static sets kept; 0 = SPF_GUARD_SETS_SIZE */
+    unsigned results_size;               /* results kept; 0 = SPF_GUARD_RESULTS_SIZE */
+    unsigned cache_ttl;                  /* seconds at most; 0 = SPF_CHECK_CACHE_TTL */
+    unsigned max_v4_prefix;              /* spf_key_max_v4; 0 = SPF_GUARD_MAX_V4_PREFIX */
+    unsigned max_v6_prefix;              /* spf_key_max_v6; 0 = SPF_GUARD_MAX_V6_PREFIX */
     time_t  (*clock)(void);              /* NULL = time(NULL); tests inject */
 };
 
 struct spf_result {
     enum spf_check_result result;        /* libspf2's answer for the identity */
-    int     keyable;                     /* pass and not over-broad: key on spf:domain */
-    int     overbroad;                   /* pass, but the record is over-broad */
-    int     cached;                      /* the over-broad verdict came from the cache */
+    int     keyable;                     /* pass and guard.keyable: key on spf:domain */
+    int     overbroad;                   /* pass, but not keyable (guard.why says why) */
+    int     cached;                      /* pass: the static set came from the cache */
+    int     result_cached;               /* result came from the result cache */
+    struct spf_guard_verdict guard;      /* pass: the guard's verdict */
     int     helo;                        /* 1: the identity is the HELO name (sender <>) */
     char    domain[SPF_CHECK_DOMAIN_MAX + 1];    /* identity checked, lowercase; "" if none */
 };
@@ -78,8 +86,10 @@ struct spf_check *spf_check_new(const struct spf_check_opts *opts, SPF_dns_serve
                                 char *err, size_t errlen);
 
 /*
- * spf_check_client - check ip against the SPF record of sender_domain, or
- * of helo when sender_domain is NULL or "" (the null sender). Junk input
+ * spf_check_client - check ip against the SPF record of sender's domain,
+ * or of helo when sender is NULL or "" (the null sender). sender is the
+ * normalised envelope sender, local@domain (libspf2 sees it whole), or a
+ * bare domain (libspf2 then sees postmaster@domain). Junk input
  * (no identity, malformed names, address literals, a non-IP client) gives
  * SPF_CHECK_NONE without any DNS. A loopback client also gives NONE:
  * libspf2 would pass it for every domain. Returns 0, or -1 only on no
@@ -87,7 +97,10 @@ struct spf_check *spf_check_new(const struct spf_check_opts *opts, SPF_dns_serve
  * dns_timeout.
  */
 int     spf_check_client(struct spf_check *chk, const struct ipaddr *ip, const char *helo,
-                         const char *sender_domain, struct spf_result *out);
+                         const char *sender, struct spf_result *out);
+
+/* spf_check_guard - the checker's guard (for spf_guard_explain); NULL for NULL */
+struct spf_guard *spf_check_guard(struct spf_check *chk);
 
 /* spf_check_result_name - "pass", "fail", ... for logs */
 const char *spf_check_result_name(enum spf_check_result result);

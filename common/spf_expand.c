@@ -12,10 +12,15 @@
  * time budget. Names already walked in this run are not walked again
  * (diamond includes are common: many providers include the same _spf
  * hosts); a name that is on the current include path is a loop.
+ *
+ * Guard mode (opts.guard, for spf_guard) walks one sender domain: w->pass
+ * says whether every term on the way here was a pass term, ranges are
+ * added only then, and w->facts collects what the guard needs to know
+ * besides the ranges. A name walked without pass is walked again if a
+ * pass path reaches it later (seen[] keeps "+name" and "-name").
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +54,12 @@ struct walk {
     int     cap_noted;                   /* cap already reported */
     unsigned depth;                      /* names on path[] */
     char    path[SPF_EXPAND_MAX_DEPTH + 1][NAMEBUF];
-    char  **seen;                        /* names walked in this run */
+    char  **seen;                        /* "+name"/"-name" walked in this run */
     size_t  nseen, seen_cap;
+    int     pass;                        /* guard: every term so far was "+" */
+    int     term_pass;                   /* guard: the current term can make a pass */
+    int     stopped;                     /* guard: an RFC limit was passed */
+    struct spf_expand_facts facts;       /* what this listed domain's walk learnt */
 };
 
 /* note - count nothing; keep a formatted note if there is room */
@@ -71,9 +80,9 @@ note(struct walk *w, enum spf_expand_note_kind kind, const char *fmt, ...)
     rep->nnotes++;
 }
 
-/* name_norm - lowercase copy without the trailing dot; 0, or -1 if bad */
-static int
-name_norm(const char *in, size_t inlen, char out[NAMEBUF])
+/* spf_expand_name_norm - see the header */
+int
+spf_expand_name_norm(const char *in, size_t inlen, char out[SPF_EXPAND_NAME_MAX + 2])
 {
     size_t  i;
 
@@ -89,22 +98,23 @@ name_norm(const char *in, size_t inlen, char out[NAMEBUF])
     return 0;
 }
 
-/* seen_has - 1 if name was walked in this run */
+/* seen_has - 1 if name was walked in this run on a path at least as passing as pass */
 static int
-seen_has(const struct walk *w, const char *name)
+seen_has(const struct walk *w, const char *name, int pass)
 {
     size_t  i;
 
     for (i = 0; i < w->nseen; i++)
-        if (strcmp(w->seen[i], name) == 0)
+        if (strcmp(w->seen[i] + 1, name) == 0 && (w->seen[i][0] == '+' || !pass))
             return 1;
     return 0;
 }
 
 /* seen_add - remember name; on no memory the name is simply not remembered */
 static void
-seen_add(struct walk *w, const char *name)
+seen_add(struct walk *w, const char *name, int pass)
 {
+    size_t  len = strlen(name);
     char  **grown;
     char   *copy;
 
@@ -116,8 +126,62 @@ seen_add(struct walk *w, const char *name)
         w->seen = grown;
         w->seen_cap = cap;
     }
-    if ((copy = strdup(name)) != NULL)
+    if ((copy = malloc(len + 2)) != NULL) {
+        copy[0] = pass ? '+' : '-';
+        memcpy(copy + 1, name, len + 1);
         w->seen[w->nseen++] = copy;
+    }
+}
+
+/* stop - guard mode: an RFC 7208 limit was passed; the walk ends here */
+static void
+stop(struct walk *w, const char *what)
+{
+    if (w->stopped)
+        return;
+    w->stopped = 1;
+    w->facts.over_limit = 1;
+    w->failures++;
+    w->rep->capped++;
+    note(w, SPF_EXPAND_NOTE_CAP, "%s: more than %s, walk stopped", w->top, what);
+}
+
+/* count_term - one DNS-querying term; 0 once guard mode passed the limit */
+static int
+count_term(struct walk *w)
+{
+    if (++w->facts.dns_terms > SPF_EXPAND_RFC_TERMS && w->o.guard)
+        stop(w, "10 DNS-querying terms (RFC 7208 4.6.4)");
+    return !w->stopped;
+}
+
+/* count_void - one lookup that gave no data; guard mode stops after the third */
+static void
+count_void(struct walk *w)
+{
+    if (++w->facts.void_lookups > SPF_EXPAND_RFC_VOIDS && w->o.guard)
+        stop(w, "2 void lookups (RFC 7208 4.6.4)");
+}
+
+/* note_macros - the macro letters of text[0..len) into the facts */
+static void
+note_macros(struct walk *w, const char *text, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i + 2 < len; i++)
+        if (text[i] == '%' && text[i + 1] == '{' && ascii_isalpha((unsigned char) text[i + 2]))
+            w->facts.macros |= SPF_EXPAND_MACRO(ascii_tolower((unsigned char) text[i + 2]));
+}
+
+/* note_finest - a range or CIDR of this width exists (any qualifier) */
+static void
+note_finest(struct walk *w, int family, unsigned prefix)
+{
+    unsigned *f = family == AF_INET ? &w->facts.finest_v4 : &w->facts.finest_v6;
+
+    if (prefix > *f)
+        *f = prefix;
 }
 
 /*
@@ -147,8 +211,11 @@ lookup(struct walk *w, const char *name, ns_type type, int *failed)
     rr = SPF_dns_lookup(w->dns, name, type, 0);
     switch (rr->herrno) {
     case NETDB_SUCCESS:
-        if (rr->num_rr > 0)
+        if (rr->num_rr > 0) {
+            if (rr->ttl > 0 && (w->facts.min_ttl == 0 || (unsigned) rr->ttl < w->facts.min_ttl))
+                w->facts.min_ttl = (unsigned) rr->ttl;
             return rr;
+        }
         /* FALLTHROUGH */
     case HOST_NOT_FOUND:
     case NO_DATA:
@@ -172,6 +239,8 @@ add_block(struct walk *w, const struct ipaddr *ip, unsigned prefix)
 {
     struct netblock nb;
 
+    if (w->o.guard && !w->term_pass)
+        return;
     netblock_mask(ip, prefix, &nb);
     if (w->set)
         netset_add(w->set, &nb);
@@ -185,7 +254,8 @@ too_broad(struct walk *w, const char *dom, const char *term, int family, unsigne
 {
     unsigned min = family == AF_INET ? w->o.min_prefix_v4 : w->o.min_prefix_v6;
 
-    if (prefix >= min)
+    note_finest(w, family, prefix);
+    if (prefix >= min || w->o.guard)
         return 0;
     w->rep->too_broad++;
     note(w, SPF_EXPAND_NOTE_TOO_BROAD, "%s: %s: wider than /%u, dropped", dom, term, min);
@@ -258,13 +328,15 @@ static void
 add_host_addrs(struct walk *w, const char *host, unsigned p4, unsigned p6)
 {
     static const ns_type types[2] = {ns_t_a, ns_t_aaaa};
-    int     t, i, failed;
+    int     t, i, failed, answers = 0, failures = 0;
 
     for (t = 0; t < 2; t++) {
         SPF_dns_rr_t *rr = lookup(w, host, types[t], &failed);
 
+        failures += failed;
         if (rr == NULL)
             continue;
+        answers++;
         for (i = 0; i < rr->num_rr; i++) {
             struct ipaddr ip;
 
@@ -281,6 +353,8 @@ add_host_addrs(struct walk *w, const char *host, unsigned p4, unsigned p6)
         }
         SPF_dns_rr_free(rr);
     }
+    if (answers == 0 && failures == 0)
+        count_void(w);                   /* neither family: libspf2's lookup would be void */
 }
 
 /*
@@ -318,30 +392,34 @@ do_host(struct walk *w, const char *dom, const char *term, int is_mx, const char
         if (*name != ':' || nlen < 2)
             goto malformed;
         if (memchr(name, '%', nlen)) {
+            w->facts.pass_macro += w->term_pass;
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
             return;
         }
-        if (name_norm(name + 1, nlen - 1, target) < 0)
+        if (spf_expand_name_norm(name + 1, nlen - 1, target) < 0)
             goto malformed;
     }
     if (too_broad(w, dom, term, AF_INET, p4) || too_broad(w, dom, term, AF_INET6, p6))
         return;
-    if (w->o.no_hosts)
+    if (w->o.no_hosts || (w->o.guard && !w->term_pass))
         return;
     if (!is_mx) {
         add_host_addrs(w, target, p4, p6);
         return;
     }
-    if ((mx = lookup(w, target, ns_t_mx, &failed)) == NULL)
+    if ((mx = lookup(w, target, ns_t_mx, &failed)) == NULL) {
+        if (!failed)
+            count_void(w);
         return;
+    }
     if (mx->num_rr > SPF_EXPAND_MAX_MX)
         note(w, SPF_EXPAND_NOTE_CAP, "%s: %s: %d MX hosts, first %d used", dom, term,
              mx->num_rr, SPF_EXPAND_MAX_MX);
     for (i = 0; i < mx->num_rr && i < SPF_EXPAND_MAX_MX; i++) {
         char    host[NAMEBUF];
 
-        if (name_norm(mx->rr[i]->mx, strlen(mx->rr[i]->mx), host) == 0)
+        if (spf_expand_name_norm(mx->rr[i]->mx, strlen(mx->rr[i]->mx), host) == 0)
             add_host_addrs(w, host, p4, p6);
     }
     SPF_dns_rr_free(mx);
@@ -352,7 +430,7 @@ malformed:
     note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: bad domain or CIDR", dom, term);
 }
 
-static void walk_name(struct walk *w, const char *name, size_t len, const char *from);
+static void walk_name(struct walk *w, const char *name, size_t len, const char *from, int pass);
 
 /*
  * do_terms - the terms of one record (after "v=spf1"). redirect= is
@@ -367,7 +445,7 @@ do_terms(struct walk *w, const char *dom, const char *rec)
     int     seen_all = 0, redirects = 0;
     const char *p = rec;
 
-    while (*p) {
+    while (*p && !w->stopped) {
         size_t  len = strcspn(p, " \t");
         const char *t = p, *colon, *eq;
         char    qual = '+';
@@ -408,16 +486,30 @@ do_terms(struct walk *w, const char *dom, const char *rec)
             nlen = len;
         colon = t + nlen;
 
+        w->term_pass = w->pass && qual == '+';
+        note_macros(w, t, len);
         if (nlen == 3 && ascii_ncasecmp(t, "all", 3) == 0 && len == 3) {
             seen_all = 1;
+            w->facts.pass_all += w->term_pass;
+            if (w->o.guard)
+                break;                   /* nothing after "all" is ever evaluated */
             continue;
         }
+        if (((nlen == 3 && ascii_ncasecmp(t, "ptr", 3) == 0)
+             || (nlen == 6 && ascii_ncasecmp(t, "exists", 6) == 0)
+             || (nlen == 7 && ascii_ncasecmp(t, "include", 7) == 0)
+             || (nlen == 1 && (t[0] == 'a' || t[0] == 'A'))
+             || (nlen == 2 && ascii_ncasecmp(t, "mx", 2) == 0)) && !count_term(w))
+            break;
         if (nlen == 3 && ascii_ncasecmp(t, "ptr", 3) == 0) {
+            w->facts.ptr++;
+            w->facts.pass_ptr += w->term_pass;
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: ptr, not expandable", dom, term);
             continue;
         }
         if (nlen == 6 && ascii_ncasecmp(t, "exists", 6) == 0) {
+            w->facts.pass_exists += w->term_pass;
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: exists, not expandable", dom, term);
             continue;
@@ -439,7 +531,8 @@ do_terms(struct walk *w, const char *dom, const char *rec)
         if (qual != '+') {
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: not a pass qualifier", dom, term);
-            continue;
+            if (!w->o.guard)
+                continue;                /* guard mode reads on, for the facts */
         }
 
         {
@@ -458,10 +551,11 @@ do_terms(struct walk *w, const char *dom, const char *rec)
                     w->rep->malformed++;
                     note(w, SPF_EXPAND_NOTE_MALFORMED, "%s: %s: include without a domain", dom, term);
                 } else if (strchr(arg, '%')) {
+                    w->facts.pass_macro += w->term_pass;
                     w->rep->skipped++;
                     note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
                 } else {
-                    walk_name(w, arg + 1, strlen(arg + 1), dom);
+                    walk_name(w, arg + 1, strlen(arg + 1), dom, w->term_pass);
                 }
             } else if (nlen == 3) {              /* ip4 / ip6 */
                 if (arg[0] != ':') {
@@ -476,14 +570,16 @@ do_terms(struct walk *w, const char *dom, const char *rec)
         }
     }
 
-    if (redirect && !seen_all) {
+    if (redirect && !seen_all && !w->stopped && count_term(w)) {
         memcpy(term, "redirect=", 9);
         logesc(redirect, redirect_len, term + 9, sizeof(term) - 9);
+        note_macros(w, redirect, redirect_len);
         if (memchr(redirect, '%', redirect_len)) {
+            w->facts.pass_macro += w->pass;
             w->rep->skipped++;
             note(w, SPF_EXPAND_NOTE_SKIPPED, "%s: %s: macro, not expandable", dom, term);
         } else {
-            walk_name(w, redirect, redirect_len, dom);
+            walk_name(w, redirect, redirect_len, dom, w->pass);
         }
     }
 }
@@ -497,18 +593,21 @@ is_spf1(const char *txt)
 
 /*
  * walk_name - read name's SPF record and walk it. from names the record
- * that pointed here (NULL for a listed domain), for the notes.
+ * that pointed here (NULL for a listed domain), for the notes; pass says
+ * whether every term on the way here was a pass term (guard mode).
  */
 static void
-walk_name(struct walk *w, const char *name, size_t len, const char *from)
+walk_name(struct walk *w, const char *name, size_t len, const char *from, int pass)
 {
     char    dom[NAMEBUF];
     SPF_dns_rr_t *rr;
     const char *rec = NULL;
     unsigned i;
-    int     failed, nspf = 0;
+    int     failed, nspf = 0, outer = w->pass;
 
-    if (name_norm(name, len, dom) < 0) {
+    if (w->stopped)
+        return;
+    if (spf_expand_name_norm(name, len, dom) < 0) {
         char    shown[SPF_EXPAND_TERM_SHOWN];
 
         w->rep->malformed++;
@@ -523,7 +622,7 @@ walk_name(struct walk *w, const char *name, size_t len, const char *from)
             return;
         }
     }
-    if (seen_has(w, dom))
+    if (seen_has(w, dom, pass))
         return;
     if (w->depth > w->o.max_depth) {
         w->rep->capped++;
@@ -532,7 +631,7 @@ walk_name(struct walk *w, const char *name, size_t len, const char *from)
              dom, w->o.max_depth);
         return;
     }
-    seen_add(w, dom);
+    seen_add(w, dom, pass);
 
     if ((rr = lookup(w, dom, ns_t_txt, &failed)) != NULL) {
         for (i = 0; i < (unsigned) rr->num_rr; i++) {
@@ -545,6 +644,8 @@ walk_name(struct walk *w, const char *name, size_t len, const char *from)
     if (failed) {
         /* lookup() reported it */
     } else if (nspf == 0) {
+        if (rr == NULL)
+            count_void(w);               /* NXDOMAIN or no TXT at all */
         w->rep->no_record++;
         note(w, SPF_EXPAND_NOTE_NO_RECORD, "%s: %s has no SPF record", from ? from : dom, dom);
     } else if (nspf > 1) {
@@ -553,7 +654,9 @@ walk_name(struct walk *w, const char *name, size_t len, const char *from)
     } else {
         w->rep->records++;
         snprintf(w->path[w->depth++], NAMEBUF, "%s", dom);
+        w->pass = pass;
         do_terms(w, dom, rec + 6);
+        w->pass = outer;
         w->depth--;
     }
     if (rr)
@@ -609,9 +712,12 @@ walk_listed(struct walk *w, const char *domain)
     w->added = 0;
     w->cap_noted = 0;
     w->depth = 0;
+    w->stopped = 0;
+    w->pass = 1;
+    memset(&w->facts, 0, sizeof(w->facts));
     w->rep->domains++;
     spf_resolver_deadline_begin(w->o.timeout_ms, &saved);
-    walk_name(w, domain, strlen(domain), NULL);
+    walk_name(w, domain, strlen(domain), NULL, 1);
     spf_resolver_deadline_end(&saved);
     if (w->added == 0)
         w->rep->domains_empty++;
@@ -623,6 +729,15 @@ unsigned
 spf_expand_walk(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
                 const char *domain, struct netset *set, struct spf_expand_report *report)
 {
+    return spf_expand_walk_facts(dns, opts, domain, set, report, NULL);
+}
+
+/* spf_expand_walk_facts - the same, with the facts */
+unsigned
+spf_expand_walk_facts(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
+                      const char *domain, struct netset *set, struct spf_expand_report *report,
+                      struct spf_expand_facts *facts)
+{
     struct walk *w;
     unsigned failures;
 
@@ -632,6 +747,8 @@ spf_expand_walk(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
         return 1;
     walk_init(w, dns, opts, set, report);
     failures = walk_listed(w, domain);
+    if (facts)
+        *facts = w->facts;
     walk_fini(w);
     free(w);
     return failures;
@@ -681,139 +798,4 @@ spf_expand_result_fini(struct spf_expand_result *out)
         return;
     netset_free(out->set);
     out->set = NULL;
-}
-
-/* spf_expand_decide - replace or keep; see the header */
-enum spf_expand_decision
-spf_expand_decide(enum spf_expand_status status, size_t new_ranges, int have_old)
-{
-    if (new_ranges == 0)
-        return SPF_EXPAND_KEEP;
-    switch (status) {
-    case SPF_EXPAND_COMPLETE:
-        return SPF_EXPAND_REPLACE;
-    case SPF_EXPAND_PARTIAL:
-        return have_old ? SPF_EXPAND_KEEP : SPF_EXPAND_REPLACE;
-    default:
-        return SPF_EXPAND_KEEP;
-    }
-}
-
-/* spf_expand_status_name - text for logs */
-const char *
-spf_expand_status_name(enum spf_expand_status status)
-{
-    switch (status) {
-    case SPF_EXPAND_COMPLETE:
-        return "complete";
-    case SPF_EXPAND_PARTIAL:
-        return "partial";
-    default:
-        return "failed";
-    }
-}
-
-/* spf_expand_note_kind_name - text for logs */
-const char *
-spf_expand_note_kind_name(enum spf_expand_note_kind kind)
-{
-    static const char *const names[] = {
-        "skipped", "malformed", "too-broad", "host-bits", "loop", "cap", "dns", "no-record",
-    };
-
-    if ((unsigned) kind < sizeof(names) / sizeof(names[0]))
-        return names[kind];
-    return "unknown";
-}
-
-/* spf_expand_list_fini - free the list */
-void
-spf_expand_list_fini(struct spf_expand_list *list)
-{
-    size_t  i;
-
-    if (list == NULL)
-        return;
-    for (i = 0; i < list->count; i++)
-        free(list->domains[i]);
-    free(list->domains);
-    list->domains = NULL;
-    list->count = 0;
-}
-
-/* spf_expand_list_load - read a domain list file */
-int
-spf_expand_list_load(const char *path, struct spf_expand_list *out, char *err, size_t errlen)
-{
-    FILE   *fp;
-    char   *line = NULL;
-    size_t  linecap = 0, cap = 0, i;
-    ssize_t n;
-    char    dom[NAMEBUF];
-    unsigned lineno = 0;
-
-    memset(out, 0, sizeof(*out));
-    if ((fp = fopen(path, "r")) == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    while ((n = getline(&line, &linecap, fp)) >= 0) {
-        char   *s = line, *e;
-        int     dup = 0;
-
-        lineno++;
-        if ((size_t) n != strlen(line)) {
-            snprintf(err, errlen, "%s:%u: NUL byte in line", path, lineno);
-            goto fail;
-        }
-        if ((e = strchr(s, '#')) != NULL)
-            *e = '\0';
-        while (ascii_isspace((unsigned char) *s))
-            s++;
-        e = s + strlen(s);
-        while (e > s && ascii_isspace((unsigned char) e[-1]))
-            *--e = '\0';
-        if (*s == '\0')
-            continue;
-        if (name_norm(s, strlen(s), dom) < 0) {
-            char    shown[LOGESC_QUOTE_SIZE(60)];
-
-            snprintf(err, errlen, "%s:%u: bad domain %s", path, lineno,
-                     logesc_quote(s, 60, shown, sizeof(shown)));
-            goto fail;
-        }
-        for (i = 0; i < out->count; i++)
-            if (strcmp(out->domains[i], dom) == 0)
-                dup = 1;
-        if (dup)
-            continue;
-        if (out->count == cap) {
-            char  **grown;
-
-            cap = cap ? cap * 2 : 32;
-            if ((grown = realloc(out->domains, cap * sizeof(*grown))) == NULL) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                goto fail;
-            }
-            out->domains = grown;
-        }
-        if ((out->domains[out->count] = strdup(dom)) == NULL) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            goto fail;
-        }
-        out->count++;
-    }
-    if (ferror(fp)) {
-        snprintf(err, errlen, "%s: read error", path);
-        goto fail;
-    }
-    free(line);
-    fclose(fp);
-    return 0;
-
-fail:
-    free(line);
-    fclose(fp);
-    spf_expand_list_fini(out);
-    return -1;
 }

@@ -11,8 +11,15 @@
  * becomes a counter and, for the first few, a note a human can read.
  *
  * The walk is off the hot path (refresh command, background refresh), with
- * one exception: spf_check uses spf_expand_walk() with no_hosts set to look
- * for over-broad ranges in a sender's record.
+ * one exception: spf_guard walks a sender's record with opts.guard set, to
+ * learn what it provably authorises (its static set) and how its result
+ * depends on the client (struct spf_expand_facts). In guard mode the walk
+ * follows RFC 7208 4.6.4 (at most SPF_EXPAND_RFC_TERMS DNS-querying terms
+ * and SPF_EXPAND_RFC_VOIDS void lookups; beyond, the walk stops and
+ * over_limit is set), keeps ranges of any width (the guard measures
+ * them), adds a range only when every term on its way is a pass ("+")
+ * term, and still reads the records behind non-pass include: terms for
+ * their facts (a "-include:" can change the result for a client).
  *
  * Thread-safety: reentrant; a run uses only its own state and the DNS layer
  * it is given (wrap it with spf_resolver_guard_new() for the time budget).
@@ -47,6 +54,8 @@
 #define SPF_EXPAND_TIMEOUT_MS 30000      /* DNS time per listed domain */
 #define SPF_EXPAND_MIN_PREFIX_V4 8       /* a wider IPv4 range is "too broad" */
 #define SPF_EXPAND_MIN_PREFIX_V6 24      /* a wider IPv6 range is "too broad" */
+#define SPF_EXPAND_RFC_TERMS 10          /* RFC 7208 4.6.4: DNS-querying terms */
+#define SPF_EXPAND_RFC_VOIDS 2           /* RFC 7208 4.6.4: void lookups */
 
 enum spf_expand_status {
     SPF_EXPAND_COMPLETE,                 /* every answer came; ranges found */
@@ -77,7 +86,33 @@ struct spf_expand_opts {
     unsigned min_prefix_v4;              /* 0 = default; 1..32 */
     unsigned min_prefix_v6;              /* 0 = default; 1..128 */
     int     no_hosts;                    /* 1: check a/mx CIDRs, resolve nothing */
+    int     guard;                       /* 1: guard mode (see the top of this file) */
 };
+
+/*
+ * What a walk learnt about a record tree beyond its ranges: which pass
+ * terms authorise addresses no flat set can hold, and what the result of
+ * an evaluation may depend on. "pass_*" count terms reached through pass
+ * terms only (they can make a pass); the rest count terms of any
+ * qualifier.
+ */
+struct spf_expand_facts {
+    unsigned pass_all;                   /* "+all" (or "all") */
+    unsigned pass_exists;                /* "exists:" */
+    unsigned pass_ptr;                   /* "ptr" */
+    unsigned pass_macro;                 /* include/a/mx/redirect whose target has a macro */
+    unsigned macros;                     /* macro letters used anywhere: bit (c - 'a') */
+    unsigned ptr;                        /* ptr terms of any qualifier */
+    unsigned finest_v4;                  /* longest IPv4 prefix of any range or a/mx CIDR */
+    unsigned finest_v6;                  /* ... IPv6 */
+    unsigned dns_terms;                  /* include, a, mx, ptr, exists, redirect counted */
+    unsigned void_lookups;               /* answers with no data (guard mode) */
+    int     over_limit;                  /* guard mode: an RFC limit was passed, walk stopped */
+    unsigned min_ttl;                    /* smallest TTL seen in answers; 0 = none given */
+};
+
+/* SPF_EXPAND_MACRO - the facts' bit for macro letter c ('a'..'z') */
+#define SPF_EXPAND_MACRO(c) (1u << ((c) - 'a'))
 
 struct spf_expand_report {
     unsigned domains;                    /* listed domains walked */
@@ -122,11 +157,22 @@ void    spf_expand_result_fini(struct spf_expand_result *out);
  * spf_expand_walk - walk one domain, adding its ranges to set (which may
  * be NULL: only the report is wanted) and its counts and notes to report.
  * Returns the number of DNS failures and cap hits (0 = the walk saw every
- * answer it asked for).
+ * answer it asked for; an RFC limit in guard mode counts as a cap hit).
  */
 unsigned spf_expand_walk(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
                          const char *domain, struct netset *set,
                          struct spf_expand_report *report);
+
+/* spf_expand_walk_facts - spf_expand_walk, and what it learnt into *facts (may be NULL) */
+unsigned spf_expand_walk_facts(SPF_dns_server_t *dns, const struct spf_expand_opts *opts,
+                               const char *domain, struct netset *set,
+                               struct spf_expand_report *report, struct spf_expand_facts *facts);
+
+/*
+ * spf_expand_name_norm - a lowercase copy of in[0..inlen) without its
+ * trailing dot, if it is a host name (hostname_ok); 0, or -1 if bad.
+ */
+int     spf_expand_name_norm(const char *in, size_t inlen, char out[SPF_EXPAND_NAME_MAX + 2]);
 
 enum spf_expand_decision {
     SPF_EXPAND_KEEP,                     /* keep the old set (or stay without one) */

@@ -100,7 +100,7 @@ store_url_check(const char *url, char *err, size_t errlen)
         snprintf(err, errlen, "store \"%s\": the directory must be an absolute path", shown);
         return -1;
     }
-    if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "redis+unix://", 13) == 0) {
+    if (store_redis_url_scheme(url)) {
         reason[0] = 0;
         if (store_redis_url_parse(url, &u, reason, sizeof(reason)) == 0)
             return 0;
@@ -127,8 +127,7 @@ store_open(const struct store_config *conf, char *err, size_t errlen)
     }
     if (strncmp(conf->url, "lmdb:", 5) == 0)
         open_fn = store_lmdb_open;
-    else if (strncmp(conf->url, "redis://", 8) == 0
-             || strncmp(conf->url, "redis+unix://", 13) == 0)
+    else if (store_redis_url_scheme(conf->url))
         open_fn = store_redis_open;
     else
         open_fn = NULL;

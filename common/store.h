@@ -56,6 +56,7 @@ struct store_config {
     int     timeout_ms;                  /* bound on one call, waits included */
     int     pool;                        /* Redis connections */
     size_t  lmdb_mapsize;                /* LMDB map size in bytes */
+    const char *sentinel_password;       /* redis-sentinel://: AUTH to the sentinels; NULL, "" = none */
 };
 
 struct store;

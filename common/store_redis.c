@@ -444,7 +444,8 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
         rs->args_len[i] = strlen(rs->args[i]);
     pthread_mutex_init(&rs->sha_lock, NULL);
     redis_conn_init(&rs->conn, &rs->base, &url, conf->pool, conf->timeout_ms,
-                    store_redis_lua_decide, store_redis_lua_decide_len);
+                    store_redis_lua_decide, store_redis_lua_decide_len,
+                    conf->sentinel_password);
 
     if (redis_conn_start(&rs->conn, err, errlen) < 0) {
         redis_free(&rs->base);

@@ -7,6 +7,11 @@
  *
  *   redis://[[user]:password@]host[:port][/db]   host may be [IPv6]
  *   redis+unix:///path/redis.sock[?db=N][&password=P]
+ *   redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ *       the sentinels (port 26379 by default) and the name of the primary
+ *       they watch; the password is the data servers' (the sentinels'
+ *       is the sentinel_password key)
+ *   rediss://...  refused: this build has no TLS (see redgrey.conf(5))
  *
  * The password is taken literally (no percent-decoding); it may hold '@'
  * and '/', since the host part starts after the last '@'.
@@ -31,6 +36,17 @@ struct triplet;
 #define STORE_REDIS_DB_MAX       1000000 /* SELECT accepts at most this */
 #define STORE_REDIS_SKEW_MAX     ((int64_t) 1 << 50) /* ms; Lua numbers stay exact */
 
+/* redis-sentinel:// */
+#define STORE_REDIS_SENTINEL_PORT_DEFAULT 26379
+#define STORE_REDIS_SENTINELS_MAX 8      /* sentinels in one URL */
+#define STORE_REDIS_MASTER_MAX    64     /* the master name's bytes */
+
+/* One HOST:PORT of a URL that names several. */
+struct store_redis_node {
+    char    host[STORE_REDIS_HOST_MAX + 1]; /* no brackets around IPv6 */
+    int     port;                        /* 1..65535 */
+};
+
 struct store_redis_url {
     int     is_unix;                     /* 1: path, else host and port */
     char    host[STORE_REDIS_HOST_MAX + 1]; /* no brackets around IPv6 */
@@ -39,6 +55,11 @@ struct store_redis_url {
     char    user[STORE_REDIS_AUTH_MAX + 1]; /* "" : AUTH password only */
     char    password[STORE_REDIS_AUTH_MAX + 1]; /* "" : no AUTH */
     int     db;                          /* 0 : no SELECT */
+
+    /* redis-sentinel://: host and port are found by asking these */
+    int     nsentinels;                  /* 0: not a sentinel URL */
+    struct store_redis_node sentinels[STORE_REDIS_SENTINELS_MAX];
+    char    master[STORE_REDIS_MASTER_MAX + 1]; /* the name the sentinels know it by */
 };
 
 /*
@@ -47,6 +68,13 @@ struct store_redis_url {
  */
 int     store_redis_url_parse(const char *url, struct store_redis_url *out,
                               char *err, size_t errlen);
+
+/*
+ * store_redis_url_scheme - 1 if url starts with a scheme that
+ * store_redis_url_parse takes (or refuses with a reason of its own:
+ * rediss://), else 0
+ */
+int     store_redis_url_scheme(const char *url);
 
 /* What an error reply from Redis means for the connection it came on. */
 enum store_redis_reply_kind {

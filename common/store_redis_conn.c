@@ -47,15 +47,25 @@
  * delays a recovery but no call (and store_free, by as long as one lookup
  * can take). A numeric host is never looked up.
  *
+ * Sentinel (a redis-sentinel:// URL): the address and port are not the
+ * URL's but what the sentinels say (store_redis_sentinel.c), asked for at
+ * open and by every probe instead of a name lookup, and verified with
+ * ROLE like any probe. A watcher thread hears of a failover from the
+ * sentinels (+switch-master, or asking every second) and so do the calls:
+ * any that fails on the primary (READONLY, a reset, a timeout) kicks the
+ * watcher. When the sentinels name another server and it answers ROLE as
+ * a primary, it becomes the address (logged once, old and new); the
+ * pool's contexts to the old one are dropped, and the breaker, if it
+ * opened during the switch, closes on that success. NOSCRIPT on the new
+ * primary is store_redis.c's: it loads the script and retries once.
+ *
  * Writing to a socket the server closed raises SIGPIPE: redis_conn_start()
  * sets SIGPIPE to SIG_IGN if it is still at its default.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -63,7 +73,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -73,7 +82,9 @@
 #include "prober.h"
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_addr.h"
 #include "store_redis_conn.h"
+#include "store_redis_sentinel.h"
 #include "xalloc.h"
 
 #define REDIS_BREAK_FAILS  3             /* consecutive failures that open the breaker */
@@ -267,64 +278,38 @@ redis_setup(struct redis_conn *rs, redisContext *c, char *err, size_t errlen)
 }
 
 /*
- * redis_resolve - the URL's host as a numeric address into addr[addrlen].
- * IPv4 is preferred when the name has both, as hiredis itself does. No
- * deadline (getaddrinfo has none): at open and in the probing thread
- * only, never in a call (see "Names" above). 0, or -1 with err.
+ * redis_set_addr - make addr, port where connects go; a change drops the
+ * pool's old contexts, and a move between two primaries a sentinel named
+ * is logged (through the notify function) with both
  */
-static int
-redis_resolve(const struct redis_conn *rs, char *addr, size_t addrlen,
-              char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL, *pick = NULL;
-    int     rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((rc = getaddrinfo(rs->url.host, NULL, &hints, &res)) != 0) {
-        snprintf(err, errlen, "%s: cannot resolve %s: %s", rs->name, rs->url.host,
-                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-        return -1;
-    }
-    for (struct addrinfo *ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET)
-            pick = ai;
-    for (struct addrinfo *ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET6)
-            pick = ai;
-    rc = pick == NULL ? EAI_FAMILY
-        : getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, (socklen_t) addrlen,
-                      NULL, 0, NI_NUMERICHOST);
-    freeaddrinfo(res);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: no usable address for %s: %s", rs->name, rs->url.host,
-                 gai_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
-/* redis_set_addr - make addr where connects go; a change drops the pool's old contexts */
 static void
-redis_set_addr(struct redis_conn *rs, const char *addr)
+redis_set_addr(struct redis_conn *rs, const char *addr, int port)
 {
+    char    from[REDIS_ADDR_MAX + 8], to[REDIS_ADDR_MAX + 8];
+    int     moved = 0;
+
     pthread_mutex_lock(&rs->addr_lock);
-    if (strcmp(rs->addr, addr) != 0) {
+    if (strcmp(rs->addr, addr) != 0 || rs->port != port) {
+        moved = rs->url.nsentinels > 0 && rs->addr[0] != 0;
+        store_redis_addr_format(rs->addr, rs->port, from, sizeof(from));
         snprintf(rs->addr, sizeof(rs->addr), "%s", addr);
+        rs->port = port;
         atomic_fetch_add(&rs->addr_gen, 1);
     }
     pthread_mutex_unlock(&rs->addr_lock);
+    if (moved)
+        store_notify(rs->owner, "%s: primary moved from %s to %s (Sentinel failover)",
+                     rs->name, from, store_redis_addr_format(addr, port, to, sizeof(to)));
 }
 
 /*
  * redis_connect - make slot's context within deadline, to the address of
- * the last successful probe (or given in addr, for a probe). 0, or -1
- * with err and slot->last saying whether time ran out.
+ * the last successful probe (or given in addr and port, for a probe). 0,
+ * or -1 with err and slot->last saying whether time ran out.
  */
 static int
 redis_connect(struct redis_conn *rs, struct redis_slot *slot, int64_t deadline,
-              const char *addr, char *err, size_t errlen)
+              const char *addr, int port, char *err, size_t errlen)
 {
     char    to[REDIS_ADDR_MAX];
     struct timeval tv;
@@ -339,6 +324,8 @@ redis_connect(struct redis_conn *rs, struct redis_slot *slot, int64_t deadline,
     }
     pthread_mutex_lock(&rs->addr_lock);
     snprintf(to, sizeof(to), "%s", addr != NULL ? addr : rs->addr);
+    if (addr == NULL)
+        port = rs->port;
     gen = atomic_load(&rs->addr_gen);
     pthread_mutex_unlock(&rs->addr_lock);
 
@@ -348,9 +335,10 @@ redis_connect(struct redis_conn *rs, struct redis_slot *slot, int64_t deadline,
     if (rs->url.is_unix)
         c = redisConnectUnixWithTimeout(rs->url.path, tv);
     else if (to[0] != 0)
-        c = redisConnectWithTimeout(to, rs->url.port, tv);
+        c = redisConnectWithTimeout(to, port, tv);
     else {
-        snprintf(err, errlen, "%s: %s not resolved yet", rs->name, rs->url.host);
+        snprintf(err, errlen, "%s: %s not resolved yet", rs->name,
+                 rs->url.nsentinels > 0 ? "the primary" : rs->url.host);
         return -1;
     }
     saved_errno = errno;
@@ -443,7 +431,7 @@ redis_run(struct redis_conn *rs, struct redis_slot *slot, int64_t deadline,
         redis_drop(slot);
     for (int attempt = 0; attempt < 2; attempt++) {
         fresh = slot->ctx == NULL;
-        if (fresh && redis_connect(rs, slot, deadline, NULL, err, errlen) < 0)
+        if (fresh && redis_connect(rs, slot, deadline, NULL, 0, err, errlen) < 0)
             return NULL;
         r = redis_call(rs, slot, deadline, argc, argv, lens, &fail, err, errlen);
         if (r != NULL || fail != REDIS_FAIL_IO || fresh)
@@ -526,32 +514,62 @@ redis_account(struct redis_conn *rs, enum redis_fail last, const char *err)
     enum breaker_result r = last == REDIS_FAIL_NONE ? BREAKER_OK
         : last == REDIS_FAIL_TIMEOUT ? BREAKER_TIMEOUT : BREAKER_FAILED;
 
+    if (last != REDIS_FAIL_NONE && rs->url.nsentinels > 0)
+        redis_sentinel_kick(&rs->sentinel);
     redis_report(rs, breaker_record(&rs->breaker, r, clock_mono_us(), &o), &o, err);
 }
 
 /*
- * redis_probe_slot - one probe into slot, within timeout_ms once the name
- * is resolved: resolve the host name again (names only), connect, log
- * in, load the script, and ask ROLE, since a replica takes no writes. On
- * success the address is the store's (see "Names"). 0, or -1 with err.
+ * redis_where - where the server is now, as a numeric address and port
+ * ("" for a unix socket): the URL's host, looked up again if it is a
+ * name, or what the sentinels say (within timeout_ms). 0, or -1 with err.
  */
 static int
-redis_probe_slot(struct redis_conn *rs, struct redis_slot *slot, char *err, size_t errlen)
+redis_where(struct redis_conn *rs, char *addr, size_t addrlen, int *port,
+            char *err, size_t errlen)
 {
-    char    addr[REDIS_ADDR_MAX] = "";
+    char    host[STORE_REDIS_HOST_MAX + 1], why[STORE_ERRLEN];
+
+    addr[0] = 0;
+    *port = rs->url.port;
+    if (rs->url.is_unix)
+        return 0;
+    if (rs->url.nsentinels == 0 && rs->numeric) {
+        snprintf(addr, addrlen, "%.*s", (int) addrlen - 1, rs->url.host);
+        return 0;
+    }
+    if (rs->url.nsentinels == 0)
+        return store_redis_addr_resolve(rs->name, rs->url.host, addr, addrlen, err, errlen);
+    if (redis_sentinel_ask(&rs->sentinel, clock_mono_us() + (int64_t) rs->timeout_ms * 1000,
+                           host, sizeof(host), port, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", rs->name, why);
+        return -1;
+    }
+    if (store_redis_addr_numeric(host)) {
+        snprintf(addr, addrlen, "%.*s", (int) addrlen - 1, host);
+        return 0;
+    }
+    return store_redis_addr_resolve(rs->name, host, addr, addrlen, err, errlen);
+}
+
+/*
+ * redis_probe_at - probe the server at addr, port into slot within
+ * timeout_ms: connect, log in, load the script, and ask ROLE, since a
+ * replica takes no writes. On success the address is the store's (see
+ * "Names" and "Sentinel"). 0, or -1 with err.
+ */
+static int
+redis_probe_at(struct redis_conn *rs, struct redis_slot *slot, const char *addr, int port,
+               char *err, size_t errlen)
+{
     const char *argv[1] = {"ROLE"};
     const size_t lens[1] = {4};
     enum redis_fail fail;
     redisReply *r;
-    int64_t deadline;
+    int64_t deadline = clock_mono_us() + (int64_t) rs->timeout_ms * 1000;
     int     rc = 0;
 
-    if (!rs->url.is_unix && rs->numeric)
-        snprintf(addr, sizeof(addr), "%.*s", (int) sizeof(addr) - 1, rs->url.host);
-    else if (!rs->url.is_unix && redis_resolve(rs, addr, sizeof(addr), err, errlen) < 0)
-        return -1;
-    deadline = clock_mono_us() + (int64_t) rs->timeout_ms * 1000;
-    if (redis_connect(rs, slot, deadline, addr, err, errlen) < 0
+    if (redis_connect(rs, slot, deadline, addr, port, err, errlen) < 0
         || (r = redis_call(rs, slot, deadline, 1, argv, lens, &fail, err, errlen)) == NULL)
         return -1;
     /* A server without ROLE (some proxies) answers an error: taken as it is. */
@@ -565,10 +583,47 @@ redis_probe_slot(struct redis_conn *rs, struct redis_slot *slot, char *err, size
     }
     freeReplyObject(r);
     if (rc == 0 && !rs->url.is_unix) {
-        redis_set_addr(rs, addr);
+        redis_set_addr(rs, addr, port);
         slot->gen = atomic_load(&rs->addr_gen);
     }
     return rc;
+}
+
+/* redis_probe_slot - one probe into slot: find the server (redis_where), redis_probe_at it */
+static int
+redis_probe_slot(struct redis_conn *rs, struct redis_slot *slot, char *err, size_t errlen)
+{
+    char    addr[REDIS_ADDR_MAX];
+    int     port;
+
+    if (redis_where(rs, addr, sizeof(addr), &port, err, errlen) < 0)
+        return -1;
+    return redis_probe_at(rs, slot, addr, port, err, errlen);
+}
+
+/*
+ * redis_follow - redis_sentinel_follow_fn: if the sentinels name another
+ * server than the current one, probe it (ROLE); a primary becomes the
+ * address, and the breaker, if open, closes on that success
+ */
+static void
+redis_follow(void *arg)
+{
+    struct redis_conn *rs = arg;
+    struct redis_slot probe = {.ctx = NULL};
+    char    addr[REDIS_ADDR_MAX], err[STORE_ERRLEN];
+    int     port, same;
+
+    if (redis_where(rs, addr, sizeof(addr), &port, err, sizeof(err)) < 0)
+        return;                          /* the calls and the prober find out themselves */
+    pthread_mutex_lock(&rs->addr_lock);
+    same = strcmp(rs->addr, addr) == 0 && rs->port == port;
+    pthread_mutex_unlock(&rs->addr_lock);
+    if (same)
+        return;
+    if (redis_probe_at(rs, &probe, addr, port, err, sizeof(err)) == 0)
+        redis_account(rs, REDIS_FAIL_NONE, "");
+    redis_drop(&probe);
 }
 
 /* redis_probe - prober_probe_fn: a probe on a connection of its own, closed after */
@@ -650,15 +705,6 @@ redis_conn_end(struct redis_conn *rs, int idx, const char *err)
     redis_account(rs, last, err);
 }
 
-/* redis_numeric - 1 if host is an IPv4 or IPv6 address, so never looked up */
-static int
-redis_numeric(const char *host)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
 /*
  * redis_conn_init - set up rs for url: a pool of pool slots, none
  * connected, calls of timeout_ms, script loaded by every new connection,
@@ -666,7 +712,8 @@ redis_numeric(const char *host)
  */
 void
 redis_conn_init(struct redis_conn *rs, struct store *owner, const struct store_redis_url *url,
-                int pool, int timeout_ms, const char *script, size_t script_len)
+                int pool, int timeout_ms, const char *script, size_t script_len,
+                const char *sentinel_password)
 {
     static const struct breaker_config bc = {
         REDIS_BREAK_FAILS, REDIS_PROBE_MIN_US, REDIS_PROBE_MAX_US,
@@ -675,7 +722,10 @@ redis_conn_init(struct redis_conn *rs, struct store *owner, const struct store_r
 
     rs->owner = owner;
     rs->url = *url;
-    if (url->is_unix)
+    rs->port = url->port;
+    if (url->nsentinels > 0)
+        snprintf(rs->name, sizeof(rs->name), "redis %s (sentinel)", url->master);
+    else if (url->is_unix)
         snprintf(rs->name, sizeof(rs->name), "redis unix:%s", url->path);
     else if (strchr(url->host, ':') != NULL)
         snprintf(rs->name, sizeof(rs->name), "redis [%s]:%d", url->host, url->port);
@@ -689,13 +739,16 @@ redis_conn_init(struct redis_conn *rs, struct store *owner, const struct store_r
     pthread_mutex_init(&rs->addr_lock, NULL);
     atomic_init(&rs->addr_gen, 0);
     breaker_init(&rs->breaker, &bc);
-    rs->numeric = !url->is_unix && redis_numeric(url->host);
+    rs->numeric = !url->is_unix && store_redis_addr_numeric(url->host);
     if (rs->numeric)
         snprintf(rs->addr, sizeof(rs->addr), "%.*s", (int) sizeof(rs->addr) - 1, url->host);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&rs->cond, &ca);
     pthread_condattr_destroy(&ca);
+    snprintf(rs->sentinel_password, sizeof(rs->sentinel_password), "%s",
+             sentinel_password != NULL ? sentinel_password : "");
+    redis_sentinel_init(&rs->sentinel, &rs->url, rs->sentinel_password, timeout_ms);
     rs->nslots = pool;
     rs->slots = xcalloc((size_t) pool, sizeof(*rs->slots));
     rs->free_slots = xcalloc((size_t) pool, sizeof(*rs->free_slots));
@@ -706,10 +759,10 @@ redis_conn_init(struct redis_conn *rs, struct store *owner, const struct store_r
 }
 
 /*
- * redis_conn_start - start the prober, probe into slot 0 (resolve,
- * connect, log in, load the script): a failure there is a warning in err
- * and an open breaker, and still 0. -1 with err only if the prober
- * thread cannot be made.
+ * redis_conn_start - start the prober (and the sentinel watcher), probe
+ * into slot 0 (resolve or ask the sentinels, connect, log in, load the
+ * script): a failure there is a warning in err and an open breaker, and
+ * still 0. -1 with err only if a thread cannot be made.
  */
 int
 redis_conn_start(struct redis_conn *rs, char *err, size_t errlen)
@@ -731,13 +784,23 @@ redis_conn_start(struct redis_conn *rs, char *err, size_t errlen)
     } else if (errlen > 0) {
         err[0] = 0;
     }
+    /* After the first probe, so that the watcher finds the address set. */
+    if (rs->url.nsentinels > 0) {
+        char    why[STORE_ERRLEN];
+
+        if (redis_sentinel_start(&rs->sentinel, redis_follow, rs, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: %s", rs->name, why);
+            return -1;
+        }
+    }
     return 0;
 }
 
-/* redis_conn_free - stop the prober, close every connection, free the pool */
+/* redis_conn_free - stop the watcher and the prober, close every connection, free the pool */
 void
 redis_conn_free(struct redis_conn *rs)
 {
+    redis_sentinel_stop(&rs->sentinel);
     prober_stop(&rs->prober);
     for (int i = 0; i < rs->nslots; i++)
         redis_drop(&rs->slots[i]);

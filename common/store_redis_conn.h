@@ -3,7 +3,8 @@
  * store_redis_conn.h - the Redis store's connection layer
  * (store_redis_conn.c), private to store_redis.c: a pool of hiredis
  * contexts with one deadline per call, the circuit breaker in front of
- * the server and its prober, and the address a host name resolved to.
+ * the server and its prober, and the address a host name resolved to or
+ * the sentinels named (store_redis_sentinel.h).
  * The layering is one way: store_redis.c includes this header; the
  * connection layer knows nothing of decisions or blobs, only the script
  * text it is given to load on every new connection.
@@ -30,6 +31,7 @@
 #include "prober.h"
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_sentinel.h"
 
 #define REDIS_NAME_MAX     (STORE_REDIS_HOST_MAX + 32)
 #define REDIS_ADDR_MAX     64            /* a numeric IPv4 or IPv6 address */
@@ -41,7 +43,8 @@ struct redis_conn {
     struct store_redis_url url;          /* where, and how to log in */
     char    name[REDIS_NAME_MAX];        /* "redis HOST:PORT", for errors */
     char    addr[REDIS_ADDR_MAX];        /* url.host as last resolved (TCP only); addr_lock */
-    pthread_mutex_t addr_lock;           /* guards addr, why */
+    int     port;                        /* where addr listens; addr_lock */
+    pthread_mutex_t addr_lock;           /* guards addr, port, why */
     atomic_uint addr_gen;                /* +1 whenever addr changes */
     int     numeric;                     /* url.host is an address: never resolved */
     char    why[STORE_ERRLEN];           /* why the breaker is open; addr_lock */
@@ -57,26 +60,32 @@ struct redis_conn {
     struct redis_slot *slots;            /* nslots connections */
     int    *free_slots;                  /* stack of idle slot indexes */
     int     nfree;                       /* entries on that stack */
+    /* redis-sentinel:// (url.nsentinels > 0): addr and port come from them */
+    char    sentinel_password[STORE_REDIS_AUTH_MAX + 1]; /* AUTH to the sentinels */
+    struct redis_sentinel sentinel;      /* the question and the watcher */
 };
 
 /*
  * redis_conn_init - set up rs for url: a pool of pool slots, none
  * connected, calls of timeout_ms, script (which must outlive rs) loaded
  * by every new connection, outages reported through owner's notify
- * function. No I/O; redis_conn_free undoes it.
+ * function; sentinel_password (NULL: none) for a redis-sentinel:// url.
+ * No I/O; redis_conn_free undoes it.
  */
 void    redis_conn_init(struct redis_conn *rs, struct store *owner,
                         const struct store_redis_url *url, int pool, int timeout_ms,
-                        const char *script, size_t script_len);
+                        const char *script, size_t script_len,
+                        const char *sentinel_password);
 
 /*
- * redis_conn_start - start the prober and probe into slot 0. A server
- * that cannot be resolved, reached or used is a warning in err and an
- * open breaker, and still 0; -1 with err only if the prober cannot start.
+ * redis_conn_start - start the prober (and for Sentinel the watcher) and
+ * probe into slot 0. A server that cannot be resolved, reached or used is
+ * a warning in err and an open breaker, and still 0; -1 with err only if
+ * a thread cannot start.
  */
 int     redis_conn_start(struct redis_conn *rs, char *err, size_t errlen);
 
-/* redis_conn_free - stop the prober, close every connection, free the pool (not rs) */
+/* redis_conn_free - stop the threads, close every connection, free the pool (not rs) */
 void    redis_conn_free(struct redis_conn *rs);
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * store_redis_url.c - the Redis backend's URL parser: redis:// and
- * redis+unix:// into a struct store_redis_url.
+ * store_redis_url.c - the Redis backend's URL parser: redis://,
+ * redis+unix:// and redis-sentinel:// into a struct store_redis_url, and
+ * the refusal of rediss:// (no TLS in this build, or not yet).
  *
  * Pure text work: no allocation, no I/O, no name resolution (the backend
  * resolves the host once, at open). Every reason it gives names the part
@@ -11,6 +12,8 @@
 
 #include <stdio.h>
 #include <string.h>
+
+#include <hiredis/hiredis.h>         /* HIREDIS_MAJOR, for the TLS refusal */
 
 #include "ascii.h"
 #include "hostname.h"
@@ -46,56 +49,74 @@ redis_url_copy(const char *s, size_t len, char *out, size_t outlen)
     return 0;
 }
 
-/* redis_url_tcp - parse what follows "redis://" */
+/*
+ * redis_url_auth - "[[user]:password@]" at the start of s, up to the last
+ * '@' (a password may hold '@' and '/'): into out; *rest past it. 0 or -1.
+ */
 static int
-redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+redis_url_auth(const char *s, struct store_redis_url *out, const char **rest,
+               char *err, size_t errlen)
 {
     const char *at = strrchr(s, '@');
-    const char *p, *host, *colon;
+    const char *colon;
+
+    *rest = s;
+    if (at == NULL)
+        return 0;
+    colon = memchr(s, ':', (size_t) (at - s));
+    if (colon == NULL) {
+        snprintf(err, errlen, "redis URL: want [user]:password@ before the host");
+        return -1;
+    }
+    if (colon + 1 == at) {
+        snprintf(err, errlen, "redis URL: empty password");
+        return -1;
+    }
+    if (redis_url_copy(s, (size_t) (colon - s), out->user, sizeof(out->user)) < 0
+        || redis_url_copy(colon + 1, (size_t) (at - colon - 1),
+                          out->password, sizeof(out->password)) < 0) {
+        snprintf(err, errlen, "redis URL: user or password over %d bytes",
+                 STORE_REDIS_AUTH_MAX);
+        return -1;
+    }
+    *rest = at + 1;
+    return 0;
+}
+
+/*
+ * redis_url_hostport - "host[:port]" or "[IPv6][:port]" at s, ending at
+ * one of stop (or the end): host into host[STORE_REDIS_HOST_MAX + 1],
+ * port into *port (defport if absent); *rest at the stop character. 0 or -1.
+ */
+static int
+redis_url_hostport(const char *s, const char *stop, int defport, char *host, int *port,
+                   const char **rest, char *err, size_t errlen)
+{
+    const char *p, *h;
     size_t  hlen;
     long    v;
 
-    /* [[user]:password@]: the host part starts after the last '@'. */
-    if (at != NULL) {
-        colon = memchr(s, ':', (size_t) (at - s));
-        if (colon == NULL) {
-            snprintf(err, errlen, "redis URL: want [user]:password@ before the host");
-            return -1;
-        }
-        if (colon + 1 == at) {
-            snprintf(err, errlen, "redis URL: empty password");
-            return -1;
-        }
-        if (redis_url_copy(s, (size_t) (colon - s), out->user, sizeof(out->user)) < 0
-            || redis_url_copy(colon + 1, (size_t) (at - colon - 1),
-                              out->password, sizeof(out->password)) < 0) {
-            snprintf(err, errlen, "redis URL: user or password over %d bytes",
-                     STORE_REDIS_AUTH_MAX);
-            return -1;
-        }
-        s = at + 1;
-    }
-
-    /* host, or [IPv6] */
     if (*s == '[') {
-        host = s + 1;
-        if ((p = strchr(host, ']')) == NULL) {
+        h = s + 1;
+        if ((p = strchr(h, ']')) == NULL) {
             snprintf(err, errlen, "redis URL: '[' without ']'");
             return -1;
         }
-        hlen = (size_t) (p - host);
+        hlen = (size_t) (p - h);
         for (size_t i = 0; i < hlen; i++)
-            if (!ascii_isxdigit((unsigned char) host[i]) && host[i] != ':' && host[i] != '.') {
+            if (!ascii_isxdigit((unsigned char) h[i]) && h[i] != ':' && h[i] != '.') {
                 snprintf(err, errlen, "redis URL: bad IPv6 address");
                 return -1;
             }
         p++;
     } else {
+        char    stops[16];
         const char *why;
 
-        host = s;
-        hlen = strcspn(s, ":/?#");
-        if (hlen > 0 && (why = hostname_check(host, hlen)) != NULL) {
+        snprintf(stops, sizeof(stops), ":%s", stop);
+        h = s;
+        hlen = strcspn(s, stops);
+        if (hlen > 0 && (why = hostname_check(h, hlen)) != NULL) {
             snprintf(err, errlen, "redis URL: bad host name (%s)", why);
             return -1;
         }
@@ -105,25 +126,31 @@ redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errl
         snprintf(err, errlen, "redis URL: missing host");
         return -1;
     }
-    if (redis_url_copy(host, hlen, out->host, sizeof(out->host)) < 0) {
+    if (redis_url_copy(h, hlen, host, STORE_REDIS_HOST_MAX + 1) < 0) {
         snprintf(err, errlen, "redis URL: host over %d bytes", STORE_REDIS_HOST_MAX);
         return -1;
     }
-
-    /* [:port] */
-    out->port = STORE_REDIS_PORT_DEFAULT;
+    *port = defport;
     if (*p == ':') {
-        size_t  n = strcspn(p + 1, "/");
+        size_t  n = strcspn(p + 1, stop);
 
         if (redis_url_number(p + 1, n, 65535, &v) < 0 || v == 0) {
             snprintf(err, errlen, "redis URL: port must be 1..65535");
             return -1;
         }
-        out->port = (int) v;
+        *port = (int) v;
         p += 1 + n;
     }
+    *rest = p;
+    return 0;
+}
 
-    /* [/db]; "/" alone is database 0 */
+/* redis_url_db - "/db" or "/" (database 0) at p, or nothing; into out. 0 or -1. */
+static int
+redis_url_db(const char *p, struct store_redis_url *out, char *err, size_t errlen)
+{
+    long    v;
+
     if (*p == '/') {
         p++;
         if (*p != 0) {
@@ -141,6 +168,67 @@ redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errl
         return -1;
     }
     return 0;
+}
+
+/* redis_url_tcp - parse what follows "redis://" */
+static int
+redis_url_tcp(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+{
+    const char *p;
+
+    if (redis_url_auth(s, out, &s, err, errlen) < 0
+        || redis_url_hostport(s, "/?#", STORE_REDIS_PORT_DEFAULT, out->host, &out->port, &p,
+                              err, errlen) < 0)
+        return -1;
+    return redis_url_db(p, out, err, errlen);
+}
+
+/*
+ * redis_url_sentinel - parse what follows "redis-sentinel://":
+ * [[user]:password@]HOST[:PORT][,HOST[:PORT]...]/MASTERNAME[/DB]. The
+ * password is the data servers'; the sentinels' is sentinel_password.
+ */
+static int
+redis_url_sentinel(const char *s, struct store_redis_url *out, char *err, size_t errlen)
+{
+    const char *p, *name;
+    size_t  nlen;
+
+    if (redis_url_auth(s, out, &s, err, errlen) < 0)
+        return -1;
+    for (p = s;; p++) {
+        struct store_redis_node *n = &out->sentinels[out->nsentinels];
+
+        if (out->nsentinels == STORE_REDIS_SENTINELS_MAX) {
+            snprintf(err, errlen, "redis-sentinel URL: more than %d sentinels",
+                     STORE_REDIS_SENTINELS_MAX);
+            return -1;
+        }
+        if (redis_url_hostport(p, ",/?#", STORE_REDIS_SENTINEL_PORT_DEFAULT, n->host,
+                               &n->port, &p, err, errlen) < 0)
+            return -1;
+        out->nsentinels++;
+        if (*p != ',')
+            break;
+    }
+    if (*p != '/' || p[1] == 0 || p[1] == '/') {
+        snprintf(err, errlen, "redis-sentinel URL: want /MASTERNAME after the sentinels");
+        return -1;
+    }
+    name = p + 1;
+    nlen = strcspn(name, "/");
+    for (size_t i = 0; i < nlen; i++)
+        if (!ascii_isalnum((unsigned char) name[i]) && strchr("._-", name[i]) == NULL) {
+            snprintf(err, errlen, "redis-sentinel URL: master name may hold only"
+                     " letters, digits, '.', '_' and '-'");
+            return -1;
+        }
+    if (redis_url_copy(name, nlen, out->master, sizeof(out->master)) < 0) {
+        snprintf(err, errlen, "redis-sentinel URL: master name over %d bytes",
+                 STORE_REDIS_MASTER_MAX);
+        return -1;
+    }
+    return redis_url_db(name + nlen, out, err, errlen);
 }
 
 /* redis_url_unix - parse what follows "redis+unix://" */
@@ -191,7 +279,21 @@ redis_url_unix(const char *s, struct store_redis_url *out, char *err, size_t err
     return 0;
 }
 
-/* store_redis_url_parse - parse a redis:// or redis+unix:// URL */
+/* store_redis_url_scheme - 1 if url starts with a scheme this parser takes */
+int
+store_redis_url_scheme(const char *url)
+{
+    static const char *const schemes[] = {
+        "redis://", "redis+unix://", "redis-sentinel://", "rediss://",
+    };
+
+    for (size_t i = 0; url != NULL && i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* store_redis_url_parse - parse a redis://, redis+unix:// or redis-sentinel:// URL */
 int
 store_redis_url_parse(const char *url, struct store_redis_url *out,
                       char *err, size_t errlen)
@@ -210,6 +312,19 @@ store_redis_url_parse(const char *url, struct store_redis_url *out,
         return redis_url_tcp(url + 8, out, err, errlen);
     if (strncmp(url, "redis+unix://", 13) == 0)
         return redis_url_unix(url + 13, out, err, errlen);
-    snprintf(err, errlen, "redis URL: want redis:// or redis+unix://");
+    if (strncmp(url, "redis-sentinel://", 17) == 0)
+        return redis_url_sentinel(url + 17, out, err, errlen);
+    if (strncmp(url, "rediss://", 9) == 0) {
+#ifdef HAVE_HIREDIS_SSL
+        snprintf(err, errlen, "rediss URL: TLS to Redis is not implemented yet; use a local"
+                 " TLS tunnel (redgrey.conf(5), TLS)");
+#else
+        snprintf(err, errlen, "rediss URL: this build has no TLS support (hiredis %d.%d"
+                 " without hiredis_ssl); use a local TLS tunnel (redgrey.conf(5), TLS)",
+                 HIREDIS_MAJOR, HIREDIS_MINOR);
+#endif
+        return -1;
+    }
+    snprintf(err, errlen, "redis URL: want redis://, redis+unix:// or redis-sentinel://");
     return -1;
 }

@@ -301,8 +301,9 @@ mlfi_helo(SMFICTX *ctx, char *helohost)
  * cb_spf - the message's one SPF check, when it matters: for keying
  * (spf_keying) or because the sender domain (the HELO name for <>) is on
  * the sender-domain whitelist (which the decision only honours with a
- * keyable pass). A pass with a record that is not over-broad keys the
- * message on spf:DOMAIN. A junk sender is not checked (it is not <>, so
+ * keyable pass). A keyable pass (the client inside the static set of a
+ * record within the caps, spf_guard.h) keys the message on spf:DOMAIN.
+ * libspf2 sees the real sender, local part included. A junk sender is not checked (it is not <>, so
  * the HELO name is not its identity). Takes at most about dns_timeout.
  */
 static void
@@ -315,8 +316,8 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
         return;
     if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
         return;
-    (void) spf_check_client(spf_shared_get(), &s->ip, s->helo,
-                            kind == MAILADDR_NULL ? NULL : s->from_domain, &m->spf);
+    (void) spf_shared_check_client(&s->ip, s->helo, kind == MAILADDR_NULL ? NULL : s->from_spf,
+                                   &m->spf);
     m->spf_checked = 1;
     if (m->spf.keyable && s->snap->cfg->spf_keying)
         session_set_spf_key(s, m->spf.domain);
@@ -362,7 +363,8 @@ cb_tempfail(SMFICTX *ctx, const struct decision_reply *r)
 /*
  * cb_log - the one decision line per recipient, Postfix style:
  * QUEUEID: action=A reason=R client=[IP] key=K from=<S> to=<R>
- * [spf=RESULT] [stage=data] [delay=N]; spf= when the message was checked,
+ * [spf=RESULT] [spf_key=domain|netblock [why=WHY]] [stage=data] [delay=N];
+ * spf= when the message was checked, spf_key= (and why=) for a pass,
  * stage=data and delay= when the verdict says so.
  */
 static void
@@ -371,7 +373,8 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
     const char *qid;
     char    qbuf[64];
     char    dbuf[32] = "";
-    char    sbuf[32] = "";
+    char    sbuf[96] = "";
+    char    why[40];
 
     /* Below log_level info nothing is written: do not build the line. */
     if (!log_wants(LOG_INFO))
@@ -385,7 +388,13 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
         qid = logesc_str(qid, qbuf, sizeof(qbuf));
     if (v->delay >= 0)
         snprintf(dbuf, sizeof(dbuf), " delay=%lld", (long long) v->delay);
-    if (s->facts.msg.spf_checked)
+    if (s->facts.msg.spf_checked && s->facts.msg.spf.result == SPF_CHECK_PASS)
+        snprintf(sbuf, sizeof(sbuf), " spf=pass spf_key=%s%s%s",
+                 s->facts.msg.spf.keyable ? "domain" : "netblock",
+                 s->facts.msg.spf.keyable ? "" : " why=",
+                 s->facts.msg.spf.keyable ? "" : spf_guard_why_text(&s->facts.msg.spf.guard, why,
+                                                                   sizeof(why)));
+    else if (s->facts.msg.spf_checked)
         snprintf(sbuf, sizeof(sbuf), " spf=%s", spf_check_result_name(s->facts.msg.spf.result));
     log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s",
              qid, v->log_action, decision_reason_name(v->reason), s->client,

@@ -26,6 +26,7 @@
 #include "cfg_store.h"
 #include "log.h"
 #include "refresh.h"
+#include "spf_shared.h"
 #include "store.h"
 
 #define CTL_OK       0                   /* done, listed */
@@ -249,6 +250,8 @@ main(int argc, char **argv)
     }
     cmd = argv[optind];
     nargs = argc - optind - 1;
+    if (strcmp(cmd, "spf-verdict") == 0)
+        return spf_shared_verdict(path, nargs, argv + optind + 1);
     if (!((strcmp(cmd, "spf-refresh") == 0 && nargs == 0)
           || (strcmp(cmd, "spf-show") == 0 && nargs == 0)
           || (strcmp(cmd, "spf-test") == 0 && nargs == 1))) {

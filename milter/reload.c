@@ -27,6 +27,7 @@
 #include "log.h"
 #include "reload.h"
 #include "runenv.h"
+#include "spf_shared.h"
 #include "xalloc.h"
 
 /* A snapshot with its count of references. */
@@ -138,9 +139,6 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_NUM(pass_ttl);
     RELOAD_NUM(awl_threshold);
     RELOAD_NUM(awl_ttl);
-    RELOAD_STR(dns_servers);
-    RELOAD_KEY("dns_timeout", o->dns_timeout_ms != n->dns_timeout_ms);
-    RELOAD_STR(spf_probe);
     RELOAD_STR(spf_domains);
     RELOAD_NUM(spf_refresh);
     RELOAD_NUM(log_level);
@@ -183,6 +181,15 @@ reload_now(const char *why)
     if (lists_reconfigure(n, why, err, sizeof(err)) != 0) {
         cfg_free(n);
         return reload_fail(why, NULL);
+    }
+    /* The SPF checker (resolver, probe, keying caps); refused: the lists go back too. */
+    if (spf_shared_reconfigure(n, err, sizeof(err)) != 0) {
+        char    e2[CFG_ERRLEN];
+
+        if (lists_reconfigure(atomic_load(&reload_cur)->snap.cfg, why, e2, sizeof(e2)) != 0)
+            log_err("%s: whitelists: the running ones could not be restored: %s", why, e2);
+        cfg_free(n);
+        return reload_fail(why, err);
     }
     reload_restart_keys(reload_start_cfg, n);
     reload_install(reload_ref_new(n, n));

@@ -143,6 +143,7 @@ session_reset_message(struct session *s)
     s->largest_delay = -1;
     s->from_log[0] = '\0';
     s->from_domain[0] = '\0';
+    s->from_spf[0] = '\0';
     s->to_log[0] = '\0';
     memcpy(s->t.client_key, s->netkey, sizeof(s->netkey));
     s->t.sender[0] = '\0';
@@ -183,12 +184,14 @@ session_set_sender(struct session *s, const char *raw)
         raw = "";
     session_loggable(raw, s->from_log, sizeof(s->from_log));
     s->from_domain[0] = '\0';
+    s->from_spf[0] = '\0';
     kind = mailaddr_normalize(raw, strlen(raw), MAILADDR_SENDER, s->t.sender, sizeof(s->t.sender));
     s->facts.msg.sender_kind = kind;
     if (kind != MAILADDR_OK)
         return kind;
     /* Both buffers are MAILADDR_MAX + 1 bytes, and the domain is a suffix. */
     strcpy(s->from_domain, mailaddr_domain(s->t.sender));
+    strcpy(s->from_spf, s->t.sender);
     /* The key only ever shortens, in place, so it always fits. */
     (void) sendernorm_key(s->t.sender, s->t.sender, sizeof(s->t.sender));
     return kind;

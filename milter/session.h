@@ -58,6 +58,7 @@ struct session {
     int64_t max_delay;                   /* largest delay of a header-giving pass; -1 none */
     char    from_log[SESSION_LOGADDR_MAX]; /* sender as logged, without <> */
     char    from_domain[MAILADDR_MAX + 1]; /* domain of the sender as given, or "" */
+    char    from_spf[MAILADDR_MAX + 1];  /* sender as normalised, before sendernorm: SPF's */
     int     msg_open;                    /* a MAIL started the message: a summary is due */
     unsigned rcpts;                      /* recipients decided, then per action: */
     unsigned n_greylist, n_pass, n_accept;

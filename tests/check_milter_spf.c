@@ -167,7 +167,7 @@ static const struct key_case {
 } key_cases[] = {
     {"pass", '4', "198.51.100.10", NULL, "<a@pass.spf.test>", "<k1@rcpt.test>", SMFIR_REPLYCODE,
      "reason=new client=[198.51.100.10] key=spf:pass.spf.test from=<a@pass.spf.test> "
-     "to=<k1@rcpt.test> spf=pass"},
+     "to=<k1@rcpt.test> spf=pass spf_key=domain\n"},
     {"pass, uppercase domain", '4', "198.51.100.10", NULL, "<a@PASS.spf.test>", "<k2@rcpt.test>",
      SMFIR_REPLYCODE, "key=spf:pass.spf.test from=<a@PASS.spf.test> to=<k2@rcpt.test> spf=pass"},
     {"pass, ipv6 client", '6', "2001:db8:5::10", NULL, "<a@pass.spf.test>", "<k3@rcpt.test>",
@@ -184,12 +184,14 @@ static const struct key_case {
     {"none (NXDOMAIN)", '4', "198.51.100.11", NULL, "<a@none.spf.test>", "<k8@rcpt.test>",
      SMFIR_REPLYCODE, "key=198.51.100.0/24 from=<a@none.spf.test> to=<k8@rcpt.test> spf=none"},
     {"over-broad +all", '4', "203.0.113.9", NULL, "<a@broad.spf.test>", "<k9@rcpt.test>",
-     SMFIR_REPLYCODE, "key=203.0.113.0/24 from=<a@broad.spf.test> to=<k9@rcpt.test> spf=pass"},
+     SMFIR_REPLYCODE, "key=203.0.113.0/24 from=<a@broad.spf.test> to=<k9@rcpt.test> spf=pass "
+     "spf_key=netblock why=unbounded(+all)\n"},
     {"over-broad ip4:0.0.0.0/1", '4', "10.1.2.3", NULL, "<a@half.spf.test>", "<k10@rcpt.test>",
-     SMFIR_REPLYCODE, "key=10.1.2.0/24 from=<a@half.spf.test> to=<k10@rcpt.test> spf=pass"},
+     SMFIR_REPLYCODE, "key=10.1.2.0/24 from=<a@half.spf.test> to=<k10@rcpt.test> spf=pass "
+     "spf_key=netblock why=too-wide(ip4/1)\n"},
     {"null sender, HELO passes", '4', "198.51.100.12", "helo.spf.test", "<>", "<k11@rcpt.test>",
      SMFIR_CONTINUE, "reason=new client=[198.51.100.12] key=spf:helo.spf.test from=<> "
-     "to=<k11@rcpt.test> spf=pass stage=data"},
+     "to=<k11@rcpt.test> spf=pass spf_key=domain stage=data"},
     {"null sender, HELO an address literal", '4', "198.51.100.12", "[198.51.100.12]", "<>",
      "<k12@rcpt.test>", SMFIR_CONTINUE, "key=198.51.100.0/24 from=<> to=<k12@rcpt.test> stage=data"},
     {"junk sender, HELO not used", '4', "198.51.100.12", "helo.spf.test", "<nobody>",
@@ -277,7 +279,7 @@ START_TEST(test_retry)
     assert_answer("pass: retry from another /16", r, reply, SMFIR_CONTINUE);
     assert_logged("pass: retry from another /16", &spf, "action=pass reason=retry "
                   "client=[203.0.113.77] key=spf:pass.spf.test from=<news@pass.spf.test> "
-                  "to=<r1@rcpt.test> spf=pass delay=", 1);
+                  "to=<r1@rcpt.test> spf=pass spf_key=domain delay=", 1);
     r = one_rcpt(&spf, &v6, "<news@pass.spf.test>", "<r1@rcpt.test>", reply, sizeof(reply), NULL);
     assert_answer("pass: retry from ipv6", r, reply, SMFIR_CONTINUE);
     assert_logged("pass: retry from ipv6", &spf, "client=[2001:db8:5::7] key=spf:pass.spf.test "

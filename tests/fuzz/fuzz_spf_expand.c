@@ -11,8 +11,12 @@
  * TXT lookup fails temporarily). The walk starts at fuzz.test; the check
  * asks about senders at fuzz.test from 198.51.100.7 and 2001:db8::7.
  *
+ * The guard's walk (guard mode, spf_guard.c) runs on the same zone.
+ *
  * Invariants: the report's notes stay within their array; a keyable
- * result is a pass; the results are known values.
+ * result is a pass, from a static set within the caps; the guard's walk
+ * keeps RFC 7208's limits unless it says it stopped on them; the results
+ * are known values.
  */
 #include "config.h"
 
@@ -118,6 +122,37 @@ zone_from(const char *text)
     return zone;
 }
 
+/*
+ * walk_guard - the guard's walk of fuzz.test (spf_expand guard mode): the
+ * RFC limits hold unless the walk says it stopped on them, and the static
+ * set the guard measures is what the walk added
+ */
+static void
+walk_guard(const char *text)
+{
+    SPF_dns_server_t *dns = spf_resolver_guard_new(zone_from(text));
+    struct spf_expand_report *rep = calloc(1, sizeof(*rep));
+    struct spf_expand_facts f;
+    struct spf_expand_opts o;
+    struct netset *set = netset_new();
+
+    fuzz_check(dns != NULL && rep != NULL && set != NULL);
+    memset(&o, 0, sizeof(o));
+    o.guard = 1;
+    o.timeout_ms = 2000;
+    spf_expand_walk_facts(dns, &o, "fuzz.test", set, rep, &f);
+    netset_finish(set);
+    fuzz_check(f.over_limit || (f.dns_terms <= SPF_EXPAND_RFC_TERMS
+                                && f.void_lookups <= SPF_EXPAND_RFC_VOIDS));
+    fuzz_check(f.dns_terms <= SPF_EXPAND_RFC_TERMS + 1);
+    fuzz_check(f.finest_v4 <= 32 && f.finest_v6 <= 128);
+    fuzz_check(netset_count(set) <= rep->blocks);
+    fuzz_check(rep->nnotes <= SPF_EXPAND_NOTES_MAX);
+    netset_free(set);
+    free(rep);
+    SPF_dns_free(dns);
+}
+
 /* walk - spf_expand_walk of fuzz.test, with and without host lookups */
 static void
 walk(const char *text, int no_hosts)
@@ -155,6 +190,7 @@ check(const char *text)
     memset(&o, 0, sizeof(o));
     o.dns_timeout_ms = 2000;
     o.cache_size = 1;
+    o.results_size = 1;
     chk = spf_check_new(&o, zone_from(text), err, sizeof(err));
     fuzz_check(chk != NULL);
     for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
@@ -164,6 +200,11 @@ check(const char *text)
         fuzz_check(ipaddr_parse(clients[i], &ip) == 0);
         spf_check_client(chk, &ip, "helo.fuzz.test", "fuzz.test", &r);
         fuzz_check(r.result >= SPF_CHECK_NONE && r.result <= SPF_CHECK_PERMERROR);
+        fuzz_check(!r.keyable || r.result == SPF_CHECK_PASS);
+        fuzz_check(!r.keyable || (r.guard.keyable && r.guard.why == SPF_GUARD_DOMAIN
+                                  && r.guard.v4_addrs <= (1u << (32 - SPF_GUARD_MAX_V4_PREFIX))
+                                  && r.guard.v6_nets <= (1ull << (64 - SPF_GUARD_MAX_V6_PREFIX))));
+        spf_check_client(chk, &ip, "helo.fuzz.test", "l.ocal@fuzz.test", &r);
         fuzz_check(!r.keyable || r.result == SPF_CHECK_PASS);
     }
     spf_check_free(chk);
@@ -179,6 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = fuzz_str(data, size);
     walk(text, 0);
     walk(text, 1);
+    walk_guard(text);
     check(text);
     free(text);
     return 0;
