@@ -36,6 +36,11 @@ enum cfg_null_stage {
     CFG_NULL_STAGE_RCPT,                 /* greylist <> at RCPT like any sender */
 };
 
+enum cfg_mode {
+    CFG_MODE_ENFORCE,                    /* greylist */
+    CFG_MODE_LEARN,                      /* decide and store as passed, never tempfail */
+};
+
 enum cfg_on_error {
     CFG_ON_ERROR_ACCEPT,                 /* skip greylisting, mail flows */
     CFG_ON_ERROR_TEMPFAIL,               /* tempfail with the reply */
@@ -93,6 +98,8 @@ struct cfg {
     /* SPF keying guard (issue 11, spfguard). */
     int     spf_key_max_v4;              /* IPv4 static set at most one /N */
     int     spf_key_max_v6;              /* IPv6 static set at most one /N of /64s */
+    /* Admin and roll-out (issue 13, admin). */
+    enum cfg_mode mode;                  /* enforce, or learn: never tempfail */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

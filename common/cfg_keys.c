@@ -22,9 +22,11 @@
 
 static int cfg_keys_on_error_parse(const char *name);
 static int cfg_keys_null_stage_parse(const char *name);
+static int cfg_keys_mode_parse(const char *name);
 
 static const char *const cfg_keys_on_error_names[] = {"accept", "tempfail", NULL};
 static const char *const cfg_keys_null_stage_names[] = {"data", "rcpt", NULL};
+static const char *const cfg_keys_mode_names[] = {"enforce", "learn", NULL};
 static const char *const cfg_keys_level_names[] = {
     "debug", "info", "notice", "warning", "err", NULL,
 };
@@ -125,6 +127,9 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_int, NULL, NULL, "a pass keys on the domain only if its record's IPv4 ranges add up to at most one /N"},
     {"spf_key_max_v6", CFG_TYPE_INT, "30", 1, 64, OFF(spf_key_max_v6),
      cfg_set_int, NULL, NULL, "a pass keys on the domain only if its record's IPv6 ranges add up to at most one /N"},
+    /* Roll-out (issue 13, admin). */
+    {"mode", CFG_TYPE_ENUM, "enforce", 0, 0, OFF(mode),
+     cfg_set_enum, cfg_keys_mode_parse, cfg_keys_mode_names, "enforce greylists; learn decides and logs but never tempfails, and stores every triplet as passed"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
@@ -143,14 +148,28 @@ cfg_keys_on_error_parse(const char *name)
     return -1;
 }
 
+/* cfg_keys_index - the index of name (any case) in the NULL-ended names, or -1 */
+static int
+cfg_keys_index(const char *const *names, const char *name)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (ascii_casecmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 /* cfg_keys_null_stage_parse - "data" or "rcpt" to enum cfg_null_stage; -1 */
 static int
 cfg_keys_null_stage_parse(const char *name)
 {
-    for (int i = 0; cfg_keys_null_stage_names[i] != NULL; i++)
-        if (ascii_casecmp(name, cfg_keys_null_stage_names[i]) == 0)
-            return i;
-    return -1;
+    return cfg_keys_index(cfg_keys_null_stage_names, name);
+}
+
+/* cfg_keys_mode_parse - "enforce" or "learn" to enum cfg_mode; -1 */
+static int
+cfg_keys_mode_parse(const char *name)
+{
+    return cfg_keys_index(cfg_keys_mode_names, name);
 }
 
 /* cfg_keys_find - the table row of a key name, or NULL */

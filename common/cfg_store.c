@@ -23,6 +23,7 @@ cfg_store_config(const struct cfg *c, struct store_config *sc)
     sc->params.pass_ttl = c->pass_ttl;
     sc->params.awl_threshold = c->awl_threshold;
     sc->params.awl_ttl = c->awl_ttl;
+    sc->params.learn = c->mode == CFG_MODE_LEARN;
     sc->timeout_ms = c->store_timeout_ms;
     sc->pool = c->store_pool;
     sc->lmdb_mapsize = c->lmdb_mapsize;

@@ -28,6 +28,7 @@ decision_config_init(struct decision_config *out, const struct cfg *c)
     out->reply.code = c->reply_code;
     out->reply.xcode = c->reply_xcode[0] != '\0' ? c->reply_xcode : NULL;
     out->reply.text = c->reply_text;
+    out->learn = c->mode == CFG_MODE_LEARN;
 }
 
 /* decision_conn_skip - why the whole connection skips, or NONE */
@@ -93,8 +94,20 @@ decision_store_reason(enum policy_reason reason)
         return DECISION_REASON_KNOWN;
     case POLICY_REASON_AWL:
         return DECISION_REASON_AWL;
+    case POLICY_REASON_LEARN:
+        return DECISION_REASON_LEARN;
     }
     return DECISION_REASON_NEW;
+}
+
+/* decision_accept - let the recipient through with a log action and reason */
+static void
+decision_accept(const char *log_action, enum decision_reason r,
+                struct decision_verdict *out)
+{
+    out->action = DECISION_CONTINUE;
+    out->reason = r;
+    out->log_action = log_action;
 }
 
 /*
@@ -117,15 +130,6 @@ decision_greylist(const struct decision_config *c, const struct decision_facts *
     out->log_stage_data = at_data;
 }
 
-/* decision_accept - let the recipient through with a log action and reason */
-static void
-decision_accept(const char *log_action, enum decision_reason r,
-                struct decision_verdict *out)
-{
-    out->action = DECISION_CONTINUE;
-    out->reason = r;
-    out->log_action = log_action;
-}
 
 /* decision_make - see the table in decision.h */
 void
@@ -149,7 +153,7 @@ decision_make(const struct decision_config *c, const struct decision_facts *f,
         out->log_action = "";
         return;
     case DECISION_STORE_FAILED:
-        if (c->on_store_error == CFG_ON_ERROR_TEMPFAIL)
+        if (c->on_store_error == CFG_ON_ERROR_TEMPFAIL && !c->learn)
             decision_greylist(c, f, DECISION_REASON_STORE_ERROR, out);
         else
             decision_accept("accept", DECISION_REASON_STORE_ERROR, out);
@@ -159,7 +163,9 @@ decision_make(const struct decision_config *c, const struct decision_facts *f,
     }
 
     r = decision_store_reason(f->policy.reason);
-    if (f->policy.action == POLICY_TEMPFAIL) {
+    if (f->policy.action == POLICY_TEMPFAIL && c->learn)
+        r = DECISION_REASON_LEARN;       /* the store does not learn yet: learn mode wins */
+    else if (f->policy.action == POLICY_TEMPFAIL) {
         decision_greylist(c, f, r, out);
         return;
     }
@@ -213,6 +219,7 @@ static const char *const decision_reason_names[] = {
     [DECISION_REASON_WL_SENDER] = "whitelist-sender",
     [DECISION_REASON_STORE_ERROR] = "store-error",
     [DECISION_REASON_MIXED_RCPT] = "mixed-rcpt",
+    [DECISION_REASON_LEARN] = "learn",
 };
 
 /* decision_reason_name - the reason as it appears in the log line */

@@ -30,6 +30,11 @@
  *   store: pass after a delay      pass     retry     delay=N, X-Greylist
  *   store: pass                    pass     known, awl  (never delayed:
  *                                                       no header)
+ *   store: learn                   pass     learn
+ *
+ * In learn mode (mode = learn) nothing is a tempfail: the store's new
+ * and early pass with reason learn (the store itself answers learn when
+ * it runs in learn mode), a store error is an accept store-error.
  *
  * A "greylist" answers RCPT with the reply, except for the null sender
  * with null_sender_stage = data on an MTA that knows the DATA step: RCPT
@@ -114,6 +119,7 @@ struct decision_config {
     enum cfg_null_stage null_sender_stage; /* where <> is greylisted */
     int     header;                      /* X-Greylist wanted */
     struct decision_reply reply;         /* the greylisting reply */
+    int     learn;                       /* mode = learn: never a tempfail */
 };
 
 enum decision_action {
@@ -141,6 +147,7 @@ enum decision_reason {
     DECISION_REASON_WL_SENDER,           /* SPF-passing domain in whitelist_sender_domains */
     DECISION_REASON_STORE_ERROR,         /* the store failed */
     DECISION_REASON_MIXED_RCPT,          /* DATA: deferred and accepted recipients */
+    DECISION_REASON_LEARN,               /* learn mode: would be greylisted, passes */
 };
 
 struct decision_verdict {

@@ -13,6 +13,9 @@
  *                                                        last count >= 1h ago
  *   passed                                 PASS  known    lives pass_ttl again
  *
+ * Learn mode turns the two tempfails (new, early) into PASS learn, which
+ * writes the triplet as passed and counts the AWL as a retry does.
+ *
  * A record with expires <= now counts as absent. A first_seen in the
  * future (clock skew between MTAs) counts as early, never as a negative
  * delay. With awl_threshold = 0 the AWL is neither read nor written. The
@@ -70,6 +73,26 @@ policy_awl_count(const struct policy_params *p, int64_t now,
     out->expires = policy_add(now, p->awl_ttl);
 }
 
+/*
+ * policy_learn - learn mode's verdict for a triplet that would be
+ * tempfailed: PASS learn, stored as passed now, the AWL counted
+ */
+static void
+policy_learn(const struct policy_params *p, int64_t now, int64_t first_seen,
+             const struct awl_record *awl, struct policy_verdict *out)
+{
+    out->action = POLICY_PASS;
+    out->reason = POLICY_REASON_LEARN;
+    out->grey_write = 1;
+    out->grey.first_seen = first_seen;
+    out->grey.passed = now;
+    out->grey.expires = policy_add(now, p->pass_ttl);
+    if (p->awl_threshold > 0) {
+        out->awl_write = 1;
+        policy_awl_count(p, now, awl, &out->awl);
+    }
+}
+
 /* policy_decide - one decision for one triplet; see the table above */
 void
 policy_decide(const struct policy_params *p, int64_t now,
@@ -96,6 +119,10 @@ policy_decide(const struct policy_params *p, int64_t now,
         return;
     }
 
+    if (grey == NULL && p->learn) {
+        policy_learn(p, now, now, awl, out);
+        return;
+    }
     if (grey == NULL) {
         out->action = POLICY_TEMPFAIL;
         out->reason = POLICY_REASON_NEW;
@@ -117,6 +144,10 @@ policy_decide(const struct policy_params *p, int64_t now,
 
     /* Pending. A first_seen in the future gives elapsed < 0: early. */
     elapsed = policy_sub(now, grey->first_seen);
+    if ((elapsed < 0 || elapsed < p->delay) && p->learn) {
+        policy_learn(p, now, grey->first_seen, awl, out);
+        return;
+    }
     if (elapsed < 0 || elapsed < p->delay) {
         out->action = POLICY_TEMPFAIL;
         out->reason = POLICY_REASON_EARLY;
@@ -151,6 +182,8 @@ policy_reason_name(enum policy_reason reason)
         return "known";
     case POLICY_REASON_AWL:
         return "awl";
+    case POLICY_REASON_LEARN:
+        return "learn";
     }
     return "unknown";
 }

@@ -18,6 +18,11 @@
  *                                                        last count >= 1h ago
  *   passed                                 PASS  known    lives pass_ttl again
  *
+ * In learn mode (params.learn) what would be a tempfail (new, early) is
+ * PASS learn instead, and the triplet is stored as passed (passed = now,
+ * lives pass_ttl, the AWL counts as after a retry), so that switching to
+ * enforce does not delay the correspondents seen while learning.
+ *
  * Thread-safety: pure, any thread.
  */
 #ifndef REDGREY_POLICY_H
@@ -33,6 +38,7 @@ struct policy_params {
     int64_t pass_ttl;                    /* lifetime of a passed entry, from last use */
     int64_t awl_threshold;               /* passes for the AWL; 0 = off */
     int64_t awl_ttl;                     /* lifetime of an AWL entry, from last use */
+    int64_t learn;                       /* 1: learn mode, never a tempfail */
 };
 
 struct grey_record {
@@ -58,6 +64,7 @@ enum policy_reason {
     POLICY_REASON_RETRY,                 /* retried after delay: passes now */
     POLICY_REASON_KNOWN,                 /* passed before */
     POLICY_REASON_AWL,                   /* auto-whitelisted pair */
+    POLICY_REASON_LEARN,                 /* learn mode: would be new or early, passes */
 };
 
 struct policy_verdict {
@@ -79,7 +86,7 @@ void    policy_decide(const struct policy_params *p, int64_t now,
                       const struct grey_record *grey, const struct awl_record *awl,
                       struct policy_verdict *out);
 
-/* policy_reason_name - "new", "early", "retry", "known", "awl" */
+/* policy_reason_name - "new", "early", "retry", "known", "awl", "learn" */
 const char *policy_reason_name(enum policy_reason reason);
 
 #endif

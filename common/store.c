@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,10 @@
 
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_lua.h"
+
+/* Serialises store_set_params(): a slot is written by one caller at a time. */
+static pthread_mutex_t store_params_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * store_url_redact_query - in the NUL-terminated s (a buffer of size
@@ -259,6 +264,135 @@ store_blob_put(struct store *st, const char *name, const void *data, size_t len,
         return -1;
     }
     return st->ops->blob_put(st, name, data == NULL ? "" : data, len, meta, err, errlen);
+}
+
+/* store_params_check - the limits every backend accepts */
+int
+store_params_check(const struct policy_params *p, char *err, size_t errlen)
+{
+    /* Redis refuses EX 0; an unbounded delay would never pass. */
+    if (p->delay < 0 || p->retry_window < 1 || p->pass_ttl < 1
+        || p->awl_threshold < 0 || p->awl_threshold > STORE_REDIS_LUA_AWL_COUNT_MAX
+        || (p->awl_threshold > 0 && p->awl_ttl < 1)) {
+        snprintf(err, errlen, "store: want delay >= 0, retry_window, pass_ttl and awl_ttl"
+                 " >= 1 s, awl_threshold 0..%d", STORE_REDIS_LUA_AWL_COUNT_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* store_params_init - slot 0 holds p, readers use it */
+void
+store_params_init(struct store *st, const struct policy_params *p)
+{
+    st->params_slot[0] = *p;
+    st->params_slot[1] = *p;
+    atomic_init(&st->params_idx, 0);
+    grace_init(&st->params_grace);
+}
+
+/*
+ * store_params_get - copy the slot params_idx names, inside a grace
+ * bracket: store_set_params never rewrites a slot a reader may be in
+ */
+void
+store_params_get(struct store *st, struct policy_params *out)
+{
+    unsigned token = grace_enter(&st->params_grace);
+
+    *out = st->params_slot[atomic_load(&st->params_idx) & 1];
+    grace_leave(&st->params_grace, token);
+}
+
+/*
+ * store_set_params - write the slot readers do not use, switch to it,
+ * and wait out the readers of the old one, so that the next call may
+ * write that one
+ */
+int
+store_set_params(struct store *st, const struct policy_params *p, char *err, size_t errlen)
+{
+    unsigned idx;
+
+    if (st == NULL || p == NULL) {
+        snprintf(err, errlen, "store_set_params: bad arguments");
+        return -1;
+    }
+    if (store_params_check(p, err, errlen) < 0)
+        return -1;
+    pthread_mutex_lock(&store_params_lock);
+    idx = atomic_load(&st->params_idx) & 1;
+    st->params_slot[idx ^ 1] = *p;
+    atomic_store(&st->params_idx, idx ^ 1);
+    grace_wait(&st->params_grace);
+    pthread_mutex_unlock(&store_params_lock);
+    return 0;
+}
+
+/* store_admin_none - the message for an admin call the backend lacks; -1 */
+static int
+store_admin_none(struct store *st, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "store %s: %s is not supported by this backend",
+             st->ops->name, what);
+    return -1;
+}
+
+/* store_entry_get - forward to the backend */
+int
+store_entry_get(struct store *st, const struct triplet *t, struct store_entry *out,
+                char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (st->ops->entry_get == NULL)
+        return store_admin_none(st, "reading an entry", err, errlen);
+    return st->ops->entry_get(st, t, out, err, errlen);
+}
+
+/* store_entry_pass - forward to the backend */
+int
+store_entry_pass(struct store *st, const struct triplet *t, char *err, size_t errlen)
+{
+    if (st->ops->entry_pass == NULL)
+        return store_admin_none(st, "passing an entry", err, errlen);
+    return st->ops->entry_pass(st, t, err, errlen);
+}
+
+/* store_entry_delete - forward to the backend */
+int
+store_entry_delete(struct store *st, const struct triplet *t, int *existed,
+                   char *err, size_t errlen)
+{
+    *existed = 0;
+    if (st->ops->entry_delete == NULL)
+        return store_admin_none(st, "deleting an entry", err, errlen);
+    return st->ops->entry_delete(st, t, existed, err, errlen);
+}
+
+/* store_count_step - forward to the backend; a finished walk stays finished */
+int
+store_count_step(struct store *st, struct store_walk *w, char *err, size_t errlen)
+{
+    if (w->done)
+        return 0;
+    if (st->ops->count_step == NULL)
+        return store_admin_none(st, "counting", err, errlen);
+    return st->ops->count_step(st, w, err, errlen);
+}
+
+/* store_blob_delete - check the name, then forward to the backend */
+int
+store_blob_delete(struct store *st, const char *name, int *existed, char *err, size_t errlen)
+{
+    *existed = 0;
+    if (!store_blob_name_ok(name)) {
+        snprintf(err, errlen, "store: bad blob name (want [a-z0-9_-], 1..%d bytes)",
+                 STORE_BLOB_NAME_MAX);
+        return -1;
+    }
+    if (st->ops->blob_delete == NULL)
+        return store_admin_none(st, "deleting a blob", err, errlen);
+    return st->ops->blob_delete(st, name, existed, err, errlen);
 }
 
 /* store_free - forward to the backend; NULL is a no-op */

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grace.h"
 #include "policy.h"
 #include "triplet.h"
 
@@ -77,6 +78,67 @@ struct store_blob_meta {
     int64_t stamp;                       /* unix time of that write (store's clock) */
 };
 
+/* What the store holds for a triplet's grey entry (store_entry_get). */
+enum store_grey_state {
+    STORE_GREY_ABSENT,                   /* none, expired or malformed */
+    STORE_GREY_PENDING,                  /* greylisted, waiting for its retry */
+    STORE_GREY_PASSED,                   /* passed: its mail passes until it expires */
+};
+
+/*
+ * A triplet's records, read without changing them. grey.first_seen is 0
+ * when the backend does not keep it (Redis keeps no times of a passed
+ * entry); grey.passed of a passed entry is then its last use (expires -
+ * pass_ttl), so that policy_decide() reads it as passed all the same.
+ */
+struct store_entry {
+    int64_t now;                         /* the store's clock at the read */
+    enum store_grey_state state;
+    struct grey_record grey;             /* PENDING, PASSED */
+    int     has_awl;                     /* 1: the (client, sender domain) AWL record */
+    struct awl_record awl;
+};
+
+/* What a walk over the store counted (store_count). */
+struct store_counts {
+    uint64_t pending;                    /* grey entries waiting for a retry */
+    uint64_t passed;                     /* grey entries that passed */
+    uint64_t awl;                        /* auto-whitelist entries */
+    uint64_t other;                      /* expired, malformed or unknown under the prefix */
+};
+
+/*
+ * One live entry a walk visits. grey.first_seen is 0 and grey.passed the
+ * last use where the backend keeps no times of a passed entry (Redis).
+ */
+struct store_walk_item {
+    const char *key;                     /* the store key (triplet.h), not NUL-terminated */
+    size_t  key_len;
+    int     is_awl;                      /* 1: an AWL entry (awl), else grey (state, grey) */
+    enum store_grey_state state;         /* PENDING or PASSED */
+    struct grey_record grey;
+    struct awl_record awl;
+};
+
+/* store_walk_fn - called once per live entry of a walk, in the caller's thread */
+typedef void (*store_walk_fn)(void *arg, const struct store_walk_item *it);
+
+/*
+ * A bounded walk over the store's entries under its prefix, one step at
+ * a time (store_count_step): a Redis SCAN cursor or an LMDB key to resume
+ * at, so that no step holds the store for long. Zero it to start; set
+ * visit to see every live entry too.
+ */
+struct store_walk {
+    char    pos[512];                    /* the backend's place; "" at the start */
+    size_t  pos_len;
+    int     done;                        /* 1: the walk is over */
+    struct store_counts counts;          /* so far */
+    int64_t now;                         /* the store's clock at the last step */
+    store_walk_fn visit;                 /* NULL: count only */
+    void   *visit_arg;
+};
+
 /* The backend table; each backend's struct embeds struct store first. */
 struct store_ops {
     const char *name;                    /* "redis", "lmdb" */
@@ -88,11 +150,22 @@ struct store_ops {
     int     (*blob_put)(struct store *st, const char *name, const void *data, size_t len,
                         struct store_blob_meta *meta, char *err, size_t errlen);
     void    (*free)(struct store *st);
+    /* Admin (redgreyctl); NULL: the backend cannot. */
+    int     (*entry_get)(struct store *st, const struct triplet *t, struct store_entry *out,
+                         char *err, size_t errlen);
+    int     (*entry_pass)(struct store *st, const struct triplet *t, char *err, size_t errlen);
+    int     (*entry_delete)(struct store *st, const struct triplet *t, int *existed,
+                            char *err, size_t errlen);
+    int     (*count_step)(struct store *st, struct store_walk *w, char *err, size_t errlen);
+    int     (*blob_delete)(struct store *st, const char *name, int *existed,
+                           char *err, size_t errlen);
 };
 
 struct store {
     const struct store_ops *ops;         /* backend */
-    struct policy_params params;         /* copied at open */
+    struct policy_params params_slot[2]; /* the decision's parameters; store_params_get */
+    atomic_uint params_idx;              /* the slot readers use */
+    struct grace params_grace;           /* readers of a slot, for store_set_params */
     char    key_prefix[TRIPLET_PREFIX_MAX + 1]; /* copied at open */
     _Atomic(store_notify_fn) notify;     /* store_set_notify; NULL: none */
 };
@@ -174,6 +247,56 @@ int     store_blob_name_ok(const char *name);
  * its length without the NUL, or 0 if it does not fit in len.
  */
 size_t  store_blob_key(const char *prefix, const char *name, char *buf, size_t len);
+
+/*
+ * store_params_check - 0 if p is a set of parameters every backend
+ * accepts (delay >= 0; retry_window, pass_ttl >= 1 s; awl_threshold
+ * 0..65535 and awl_ttl >= 1 s when it is on), else -1 with err
+ */
+int     store_params_check(const struct policy_params *p, char *err, size_t errlen);
+
+/*
+ * store_set_params - the parameters later decisions use (live reload):
+ * published with one atomic store, no lock on the decision's path; a
+ * decision in flight finishes with the ones it read. Returns 0, or -1
+ * with err (store_params_check) and the old ones kept. Any thread;
+ * concurrent calls are serialised.
+ */
+int     store_set_params(struct store *st, const struct policy_params *p,
+                         char *err, size_t errlen);
+
+/* store_params_get - for backends: a copy of the current parameters into *out, lock-free */
+void    store_params_get(struct store *st, struct policy_params *out);
+
+/* store_params_init - for backends, at open: the first parameters, p */
+void    store_params_init(struct store *st, const struct policy_params *p);
+
+/*
+ * Admin calls, for redgreyctl: slower than decisions, never on the
+ * daemon's path. Each returns 0, or -1 with a reason in err (also when
+ * the backend cannot do it).
+ */
+
+/* store_entry_get - t's grey and AWL records into *out, changing nothing */
+int     store_entry_get(struct store *st, const struct triplet *t, struct store_entry *out,
+                        char *err, size_t errlen);
+
+/* store_entry_pass - store t as passed now (lives pass_ttl): its next attempt passes */
+int     store_entry_pass(struct store *st, const struct triplet *t, char *err, size_t errlen);
+
+/* store_entry_delete - forget t's grey entry (not the AWL); *existed 1 if there was one */
+int     store_entry_delete(struct store *st, const struct triplet *t, int *existed,
+                           char *err, size_t errlen);
+
+/*
+ * store_count_step - one bounded step of the walk w (a few thousand
+ * entries at most), adding to w->counts; w->done once the walk is over
+ */
+int     store_count_step(struct store *st, struct store_walk *w, char *err, size_t errlen);
+
+/* store_blob_delete - remove blob name; *existed 1 if it was there */
+int     store_blob_delete(struct store *st, const char *name, int *existed,
+                          char *err, size_t errlen);
 
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);

@@ -42,6 +42,7 @@
 #include "clock.h"
 #include "store.h"
 #include "store_lmdb.h"
+#include "store_lmdb_admin.h"
 #include "store_lmdb_writer.h"
 #include "triplet.h"
 #include "xalloc.h"
@@ -394,6 +395,11 @@ static const struct store_ops lmdb_ops = {
     .blob_get = lmdb_blob_get,
     .blob_put = lmdb_blob_put,
     .free = lmdb_free,
+    .entry_get = store_lmdb_admin_entry_get,
+    .entry_pass = store_lmdb_admin_entry_pass,
+    .entry_delete = store_lmdb_admin_entry_delete,
+    .count_step = store_lmdb_admin_count_step,
+    .blob_delete = store_lmdb_admin_blob_delete,
 };
 
 /* lmdb_url_path - the directory of an "lmdb:/path" URL into buf; 0 or -1 */
@@ -430,7 +436,7 @@ store_lmdb_open(const struct store_config *conf, char *err, size_t errlen)
 
     st = xcalloc(1, sizeof(*st));
     st->base.ops = &lmdb_ops;
-    st->base.params = conf->params;
+    store_params_init(&st->base, &conf->params);
     st->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : LMDB_TIMEOUT_DEFAULT_MS;
     st->sweep = xmalloc(sizeof(*st->sweep));
     pthread_mutex_init(&st->mu, NULL);

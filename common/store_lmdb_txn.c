@@ -29,10 +29,7 @@
  * A value of another size, version or kind is malformed: a decision
  * treats it as absent and the sweeper deletes it.
  */
-#define REC_SIZE        32
-#define REC_VERSION     1
-#define REC_GREY        'g'
-#define REC_AWL         'a'
+/* REC_SIZE, REC_VERSION, REC_GREY and REC_AWL are in store_lmdb_txn.h. */
 
 /*
  * Blobs live in the "blobs" database, under the key every backend gives
@@ -95,7 +92,7 @@ lmdb_txn_put_le64(unsigned char *p, int64_t v)
 }
 
 /* lmdb_txn_get_le64 - load a little-endian int64 from p */
-static int64_t
+int64_t
 lmdb_txn_get_le64(const unsigned char *p)
 {
     uint64_t u = 0;
@@ -106,7 +103,7 @@ lmdb_txn_get_le64(const unsigned char *p)
 }
 
 /* lmdb_txn_rec_encode - the 32-byte record of kind with fields a, b and expires */
-static void
+void
 lmdb_txn_rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, int64_t b)
 {
     memset(buf, 0, REC_SIZE);
@@ -118,7 +115,7 @@ lmdb_txn_rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, in
 }
 
 /* lmdb_txn_rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
-static int
+int
 lmdb_txn_rec_valid(const MDB_val *val, int kind)
 {
     const unsigned char *p = val->mv_data;
@@ -128,7 +125,7 @@ lmdb_txn_rec_valid(const MDB_val *val, int kind)
 }
 
 /* lmdb_txn_rec_expires - the expiry of a valid record */
-static int64_t
+int64_t
 lmdb_txn_rec_expires(const MDB_val *val)
 {
     return lmdb_txn_get_le64((const unsigned char *) val->mv_data + 8);
@@ -139,7 +136,7 @@ lmdb_txn_rec_expires(const MDB_val *val)
  * record of kind is there, 0 if nothing is, 2 if a malformed value is
  * (to be overwritten or deleted), or -1 with the LMDB error code in *rc.
  */
-static int
+int
 lmdb_txn_rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
                  int kind, MDB_val *val, int *rc)
 {
@@ -156,7 +153,7 @@ lmdb_txn_rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t le
 }
 
 /* lmdb_txn_rec_put - write a record under key in txn; 0 or an LMDB error code */
-static int
+int
 lmdb_txn_rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
                  const unsigned char *rec)
 {
@@ -167,7 +164,7 @@ lmdb_txn_rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t le
 }
 
 /* lmdb_txn_rec_del - delete key in txn; 0 (also if absent) or an LMDB error code */
-static int
+int
 lmdb_txn_rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len)
 {
     MDB_val k = {len, (void *) key};
@@ -177,7 +174,7 @@ lmdb_txn_rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t le
 }
 
 /* lmdb_txn_fail - record LMDB error rc during `what` in req; returns rc */
-static int
+int
 lmdb_txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc)
 {
     req->rc = lmdb_txn_error(st, what, rc, req->err, req->errlen);
@@ -196,6 +193,7 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     struct grey_record grey = {0, 0, 0};
     struct awl_record awl = {0, 0, 0};
     struct policy_verdict *out = req->verdict;
+    struct policy_params params;
     unsigned char rec[REC_SIZE];
     MDB_val v;
     int     gstate, astate, rc;
@@ -218,7 +216,8 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     }
 
     now = (int64_t) time(NULL);
-    policy_decide(&st->base.params, now, gstate == 1 ? &grey : NULL,
+    store_params_get(&st->base, &params);
+    policy_decide(&params, now, gstate == 1 ? &grey : NULL,
                   astate == 1 ? &awl : NULL, out);
 
     /*
@@ -357,6 +356,8 @@ lmdb_txn_run(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
         return lmdb_txn_blob_put(st, txn, req);
     case LMDB_OP_COUNT:
         return lmdb_txn_count(st, txn, req);
+    case LMDB_OP_ADMIN:
+        return req->admin(st, txn, req);
     }
     snprintf(req->err, req->errlen, "lmdb %s: unknown request %d", st->path, (int) req->op);
     req->rc = -1;

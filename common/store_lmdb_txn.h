@@ -48,7 +48,25 @@ enum lmdb_op {
     LMDB_OP_BLOB_GET,                    /* store_blob_get */
     LMDB_OP_BLOB_PUT,                    /* store_blob_put */
     LMDB_OP_COUNT,                       /* store_lmdb_count */
+    LMDB_OP_ADMIN,                       /* store_lmdb_admin.c: req->admin does it */
 };
+
+/* Records of the entries database (store_lmdb_txn.c describes the layout). */
+#define REC_SIZE        32
+#define REC_VERSION     1
+#define REC_GREY        'g'
+#define REC_AWL         'a'
+
+struct lmdb_store;
+struct lmdb_req;
+
+/*
+ * An admin operation (store_lmdb_admin.c), run in the writer's
+ * transaction like lmdb_txn_run: 0 with req->rc set, or the LMDB error
+ * that broke txn. It may be run again after an undo, so it must only
+ * fill its results, never accumulate into them.
+ */
+typedef int (*lmdb_admin_fn)(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req);
 
 /* Where a request is; changes only under mu. */
 enum lmdb_req_state {
@@ -82,6 +100,8 @@ struct lmdb_req {
     size_t *len_out;                     /* BLOB_GET: out */
     struct store_blob_meta *meta;        /* BLOB_*: out (BLOB_PUT: may be NULL) */
     size_t *entries;                     /* COUNT: out */
+    lmdb_admin_fn admin;                 /* ADMIN: what to do */
+    void   *admin_arg;                   /* ADMIN: its arguments and results */
     int     rc;                          /* out: 0, or -1 with err */
     enum store_blob_result blob;         /* BLOB_GET: out */
     char   *err;                         /* out: the reason of rc -1 */
@@ -157,6 +177,37 @@ int     lmdb_txn_run(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req);
 
 /* lmdb_txn_undo - forget what lmdb_txn_run put in req, before running it again */
 void    lmdb_txn_undo(struct lmdb_req *req);
+
+/* Record helpers, for the admin operations (store_lmdb_admin.c). */
+
+/* lmdb_txn_get_le64 - the little-endian int64 at p */
+int64_t lmdb_txn_get_le64(const unsigned char *p);
+
+/* lmdb_txn_rec_encode - the REC_SIZE-byte record of kind with fields a, b and expires */
+void    lmdb_txn_rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, int64_t b);
+
+/* lmdb_txn_rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
+int     lmdb_txn_rec_valid(const MDB_val *val, int kind);
+
+/* lmdb_txn_rec_expires - the expiry of a valid record */
+int64_t lmdb_txn_rec_expires(const MDB_val *val);
+
+/*
+ * lmdb_txn_rec_get - the record of kind under key: 1 found and valid
+ * (*val set), 0 absent, 2 malformed, -1 LMDB error in *rc
+ */
+int     lmdb_txn_rec_get(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
+                         int kind, MDB_val *val, int *rc);
+
+/* lmdb_txn_rec_put - write a record under key; 0 or an LMDB error code */
+int     lmdb_txn_rec_put(struct lmdb_store *st, MDB_txn *txn, const char *key, size_t len,
+                         const unsigned char *rec);
+
+/* lmdb_txn_fail - record LMDB error rc during `what` in req (lmdb_txn_error); returns rc */
+int     lmdb_txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int rc);
+
+/* lmdb_txn_rec_del - delete key; 0 (also if absent) or an LMDB error code */
+int     lmdb_txn_rec_del(struct lmdb_store *st, MDB_txn *txn, const void *key, size_t len);
 
 /* lmdb_txn_sweep_start - a fresh pass from the start of the database */
 void    lmdb_txn_sweep_start(struct lmdb_sweep_work *w);

@@ -76,6 +76,7 @@
 
 #include "store.h"
 #include "store_redis.h"
+#include "store_redis_admin.h"
 #include "store_redis_conn.h"
 #include "store_redis_lua.h"
 #include "xalloc.h"
@@ -88,8 +89,6 @@ struct store_redis {
     struct redis_conn conn;              /* the pool, the breaker, the prober */
     char    sha_skewed[41];              /* the test entry's SHA1, once loaded (sha_lock) */
     pthread_mutex_t sha_lock;            /* guards sha_skewed */
-    char    args[5][24];                 /* the script's ARGV, as text */
-    size_t  args_len[5];                 /* and their lengths */
 };
 
 /* ---- the decision ---- */
@@ -101,7 +100,7 @@ redis_verdict(struct store_redis *rs, const redisReply *r,
 {
     static const enum policy_reason reasons[] = {
         POLICY_REASON_NEW, POLICY_REASON_EARLY, POLICY_REASON_RETRY,
-        POLICY_REASON_KNOWN, POLICY_REASON_AWL,
+        POLICY_REASON_KNOWN, POLICY_REASON_AWL, POLICY_REASON_LEARN,
     };
     long long v[4];
 
@@ -117,7 +116,7 @@ redis_verdict(struct store_redis *rs, const redisReply *r,
         v[i] = r->element[i]->integer;
     }
     /* new and early are the tempfails; anything else is inconsistent. */
-    if (v[1] < 0 || v[1] > 4 || v[0] != (v[1] <= 1 ? 1 : 0))
+    if (v[1] < 0 || v[1] > 5 || v[0] != (v[1] <= 1 ? 1 : 0))
         goto bad;
     memset(out, 0, sizeof(*out));
     out->action = v[0] == 1 ? POLICY_TEMPFAIL : POLICY_PASS;
@@ -188,7 +187,7 @@ redis_eval(struct store_redis *rs, int idx, int64_t deadline,
 /*
  * redis_decide_with - one decision on t, through the breaker: EVALSHA of
  * the production entry (skew NULL), or of the test entry with skew (ms,
- * as decimal text) as ARGV[6]. The test entry's SHA1 is learnt by a
+ * as decimal text) as ARGV[7]. The test entry's SHA1 is learnt by a
  * SCRIPT LOAD on its first use, so that production never loads it. 0, or
  * -1 with err.
  */
@@ -199,9 +198,10 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
     char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], sha[41];
     const char *script = skew ? store_redis_lua_decide_skewed : store_redis_lua_decide;
     size_t  script_len = skew ? store_redis_lua_decide_skewed_len : store_redis_lua_decide_len;
-    const char *argv[11] = {"EVALSHA", rs->conn.sha, "2", gkey, akey};
-    size_t  lens[11] = {7, 40, 1};
-    int     argc = skew ? 11 : 10;
+    const char *argv[6 + STORE_REDIS_LUA_NARGS] = {"EVALSHA", rs->conn.sha, "2", gkey, akey};
+    size_t  lens[6 + STORE_REDIS_LUA_NARGS] = {7, 40, 1};
+    struct store_redis_lua_args args;
+    int     argc = 5 + STORE_REDIS_LUA_NARGS + (skew ? 1 : 0);
     int64_t deadline;
     int     idx, rc = 0;
 
@@ -211,15 +211,12 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
         snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->conn.name);
         return -1;
     }
-    for (int i = 0; i < 5; i++) {
-        argv[5 + i] = rs->args[i];
-        lens[5 + i] = rs->args_len[i];
-    }
+    store_redis_lua_args(&rs->base, &args, argv + 5, lens + 5);
     if ((idx = redis_conn_begin(&rs->conn, 1, &deadline, err, errlen)) < 0)
         return -1;
     if (skew != NULL) {
-        argv[10] = skew;
-        lens[10] = strlen(skew);
+        argv[5 + STORE_REDIS_LUA_NARGS] = skew;
+        lens[5 + STORE_REDIS_LUA_NARGS] = strlen(skew);
         pthread_mutex_lock(&rs->sha_lock);
         memcpy(sha, rs->sha_skewed, sizeof(sha));
         pthread_mutex_unlock(&rs->sha_lock);
@@ -382,13 +379,24 @@ static const struct store_ops redis_ops = {
     .blob_get = redis_blob_get,
     .blob_put = redis_blob_put,
     .free = redis_free,
+    .entry_get = store_redis_admin_entry_get,
+    .entry_pass = store_redis_admin_entry_pass,
+    .entry_delete = store_redis_admin_entry_delete,
+    .count_step = store_redis_admin_count_step,
+    .blob_delete = store_redis_admin_blob_delete,
 };
+
+/* store_redis_admin_conn - store_redis_admin.h's hook: the store's connection layer */
+struct redis_conn *
+store_redis_admin_conn(struct store *st)
+{
+    return &((struct store_redis *) st)->conn;
+}
 
 /* redis_check_config - the limits store_redis_open enforces; 0, or -1 with err */
 static int
 redis_check_config(const struct store_config *conf, char *err, size_t errlen)
 {
-    const struct policy_params *p = &conf->params;
     const char *prefix = conf->key_prefix ? conf->key_prefix : "";
 
     if (conf->pool < 1 || conf->pool > REDIS_POOL_MAX) {
@@ -404,15 +412,7 @@ redis_check_config(const struct store_config *conf, char *err, size_t errlen)
                  TRIPLET_PREFIX_MAX);
         return -1;
     }
-    /* Redis refuses EX 0; an unbounded delay would never pass. */
-    if (p->delay < 0 || p->retry_window < 1 || p->pass_ttl < 1
-        || p->awl_threshold < 0 || p->awl_threshold > STORE_REDIS_LUA_AWL_COUNT_MAX
-        || (p->awl_threshold > 0 && p->awl_ttl < 1)) {
-        snprintf(err, errlen, "redis: want delay >= 0, retry_window, pass_ttl and awl_ttl"
-                 " >= 1 s, awl_threshold 0..%d", STORE_REDIS_LUA_AWL_COUNT_MAX);
-        return -1;
-    }
-    return 0;
+    return store_params_check(&conf->params, err, errlen);
 }
 
 /*
@@ -432,16 +432,9 @@ store_redis_open(const struct store_config *conf, char *err, size_t errlen)
 
     rs = xcalloc(1, sizeof(*rs));
     rs->base.ops = &redis_ops;
-    rs->base.params = conf->params;
+    store_params_init(&rs->base, &conf->params);
     snprintf(rs->base.key_prefix, sizeof(rs->base.key_prefix), "%s",
              conf->key_prefix ? conf->key_prefix : "");
-    snprintf(rs->args[0], sizeof(rs->args[0]), "%" PRId64, conf->params.delay);
-    snprintf(rs->args[1], sizeof(rs->args[1]), "%" PRId64, conf->params.retry_window);
-    snprintf(rs->args[2], sizeof(rs->args[2]), "%" PRId64, conf->params.pass_ttl);
-    snprintf(rs->args[3], sizeof(rs->args[3]), "%" PRId64, conf->params.awl_threshold);
-    snprintf(rs->args[4], sizeof(rs->args[4]), "%" PRId64, conf->params.awl_ttl);
-    for (int i = 0; i < 5; i++)
-        rs->args_len[i] = strlen(rs->args[i]);
     pthread_mutex_init(&rs->sha_lock, NULL);
     redis_conn_init(&rs->conn, &rs->base, &url, conf->pool, conf->timeout_ms,
                     store_redis_lua_decide, store_redis_lua_decide_len,

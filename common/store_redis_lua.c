@@ -6,19 +6,24 @@
  * ONE body, LUA_DECIDE_BODY, is pasted by string literal concatenation
  * into two entries, so that they cannot drift apart: the production one
  * takes the time from the server's TIME; the test one moves that clock by
- * ARGV[6] ms (store_redis_decide_skewed), so that tests/check_policy_lua.c
+ * ARGV[7] ms (store_redis_decide_skewed), so that tests/check_policy_lua.c
  * can hold the body to policy.c at any time without sleeping.
  *
  * KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window, pass_ttl,
- * awl_threshold, awl_ttl (seconds). Returns {action, reason, now,
- * delayed}: action 0 pass, 1 tempfail; reason 0 new, 1 early, 2 retry,
- * 3 known, 4 awl.
+ * awl_threshold, awl_ttl (seconds), learn ("1": learn mode, where what
+ * would be a tempfail is a pass that stores the triplet as passed).
+ * Returns {action, reason, now, delayed}: action 0 pass, 1 tempfail;
+ * reason 0 new, 1 early, 2 retry, 3 known, 4 awl, 5 learn.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "policy.h"
+#include "store.h"
 #include "store_redis_lua.h"
 
 #define LUA_STR(x)  #x
@@ -34,6 +39,7 @@
 #define LUA_DECIDE_BODY \
     "local delay, window = tonumber(ARGV[1]), tonumber(ARGV[2])\n" \
     "local pass_ttl, threshold, awl_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n" \
+    "local learn, learning = ARGV[6] == '1', false\n" \
     "local count, last, first, expires\n" \
     "local function expire_at(key, s)\n" \
     "  redis.call('PEXPIREAT', key, string.format('%d', s * 1000 - 1 - skew))\n" \
@@ -66,7 +72,9 @@
     "if first and now >= expires then\n" \
     "  first = nil\n" \
     "end\n" \
-    "if not first then\n" \
+    "if not first and learn then\n" \
+    "  first, learning = now, true\n" \
+    "elseif not first then\n" \
     "  if window % 60 == 0 and window / 60 < " LUA_XSTR(STORE_REDIS_LUA_SHARED_MAX) " then\n" \
     "    redis.call('SET', KEYS[1], string.format('%d', window / 60), 'PX',\n" \
     "               (now + window) * 1000 + 500 - now_ms)\n" \
@@ -74,8 +82,9 @@
     "    redis.call('SET', KEYS[1], string.format('%d', now), 'EX', window)\n" \
     "  end\n" \
     "  return {1, 0, now, 0}\n" \
-    "end\n" \
-    "if now - first < delay then\n" \
+    "elseif now - first < delay and learn then\n" \
+    "  learning = true\n" \
+    "elseif now - first < delay then\n" \
     "  return {1, 1, now, 0}\n" \
     "end\n" \
     "redis.call('SET', KEYS[1], '0')\n" \
@@ -88,6 +97,9 @@
     "  end\n" \
     "  redis.call('SET', KEYS[2], string.format('%d', last * 65536 + count))\n" \
     "  expire_at(KEYS[2], now + awl_ttl)\n" \
+    "end\n" \
+    "if learning then\n" \
+    "  return {0, 5, now, 0}\n" \
     "end\n" \
     "return {0, 2, now, now - first}\n"
 
@@ -103,11 +115,11 @@ const size_t store_redis_lua_decide_len = sizeof(store_redis_lua_decide) - 1;
 
 /*
  * Tests only (store_redis_decide_skewed): the server's clock moved skew ms
- * by ARGV[6], so that a test can run the body at any time it likes.
+ * by ARGV[7], so that a test can run the body at any time it likes.
  */
 const char store_redis_lua_decide_skewed[] =
     "local t = redis.call('TIME')\n"
-    "local skew = tonumber(ARGV[6])\n"
+    "local skew = tonumber(ARGV[7])\n"
     "if not skew or skew ~= math.floor(skew) then\n"
     "  return redis.error_reply('skew: not an integer')\n"
     "end\n"
@@ -116,3 +128,25 @@ const char store_redis_lua_decide_skewed[] =
     LUA_DECIDE_BODY;
 
 const size_t store_redis_lua_decide_skewed_len = sizeof(store_redis_lua_decide_skewed) - 1;
+
+/* store_redis_lua_args - the parameters' ARGV, read once per decision */
+void
+store_redis_lua_args(struct store *st, struct store_redis_lua_args *a,
+                     const char **argv, size_t *lens)
+{
+    struct policy_params p;
+    int64_t v[STORE_REDIS_LUA_NARGS];
+
+    store_params_get(st, &p);
+    v[0] = p.delay;
+    v[1] = p.retry_window;
+    v[2] = p.pass_ttl;
+    v[3] = p.awl_threshold;
+    v[4] = p.awl_ttl;
+    v[5] = p.learn ? 1 : 0;
+    for (int i = 0; i < STORE_REDIS_LUA_NARGS; i++) {
+        snprintf(a->text[i], sizeof(a->text[i]), "%" PRId64, v[i]);
+        argv[i] = a->text[i];
+        lens[i] = strlen(a->text[i]);
+    }
+}

@@ -11,14 +11,33 @@
 
 #include <stddef.h>
 
+struct store;
+
 #define STORE_REDIS_LUA_AWL_COUNT_MAX 65535 /* the count's bits in the AWL value */
 #define STORE_REDIS_LUA_SHARED_MAX    10000 /* Redis shares the integers below this */
+
+/* The script's ARGV from the parameters: delay, retry_window, pass_ttl, awl_threshold, awl_ttl, learn. */
+#define STORE_REDIS_LUA_NARGS 6
+
+/* Their text, on the caller's stack. */
+struct store_redis_lua_args {
+    char    text[STORE_REDIS_LUA_NARGS][24];
+};
+
+/*
+ * store_redis_lua_args - the ARGV of one decision from st's current
+ * parameters (store_params_get, so that store_set_params applies to the
+ * next decision): text into *a, pointers and lengths into argv and lens
+ * (STORE_REDIS_LUA_NARGS each)
+ */
+void    store_redis_lua_args(struct store *st, struct store_redis_lua_args *a,
+                             const char **argv, size_t *lens);
 
 /* The production entry: now from the server's TIME. */
 extern const char store_redis_lua_decide[];
 extern const size_t store_redis_lua_decide_len;
 
-/* The test entry: now from TIME + ARGV[6] ms (an integer, may be negative). */
+/* The test entry: now from TIME + ARGV[7] ms (an integer, may be negative). */
 extern const char store_redis_lua_decide_skewed[];
 extern const size_t store_redis_lua_decide_skewed_len;
 

@@ -188,3 +188,60 @@ triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t l
     triplet_hash(domain, strlen(domain), hash);
     return triplet_key(prefix, t->client_key, 'a', hash, buf, len);
 }
+
+/* triplet_b64_value - the 6-bit value of base64url character c, or -1 */
+static int
+triplet_b64_value(char c)
+{
+    const char *p = c != 0 ? strchr(triplet_b64, c) : NULL;
+
+    return p != NULL ? (int) (p - triplet_b64) : -1;
+}
+
+/* triplet_key_client - the client key of a grey or AWL key; see triplet.h */
+size_t
+triplet_key_client(const char *prefix, const char *key, size_t keylen, unsigned netmask_v4,
+                   unsigned netmask_v6, char *type, char *buf, size_t len)
+{
+    size_t  plen = prefix != NULL ? strlen(prefix) : 0;
+    const char *tag, *close;
+    size_t  taglen, nbytes = 0;
+    struct netblock nb;
+    uint32_t acc = 0;
+    int     bits = 0;
+
+    if (keylen < plen + 3 || memcmp(key, prefix, plen) != 0 || key[plen] != '{'
+        || (close = memchr(key + plen + 1, '}', keylen - plen - 1)) == NULL
+        || close + 1 >= key + keylen)
+        return 0;
+    tag = key + plen + 1;
+    taglen = (size_t) (close - tag);
+    *type = close[1];
+    if (taglen == 0 || taglen >= len)
+        return 0;
+    if (tag[0] != '4' && tag[0] != '6') {
+        memcpy(buf, tag, taglen);        /* spf:domain, kept as is */
+        buf[taglen] = 0;
+        return taglen;
+    }
+    /* '4' or '6', then the network bytes in base64url: decode, mask, format. */
+    memset(&nb, 0, sizeof(nb));
+    nb.addr.family = tag[0] == '4' ? AF_INET : AF_INET6;
+    for (size_t i = 1; i < taglen; i++) {
+        int     v = triplet_b64_value(tag[i]);
+
+        if (v < 0)
+            return 0;
+        acc = (acc << 6) | (uint32_t) v;
+        if ((bits += 6) >= 8) {
+            bits -= 8;
+            if (nbytes == (nb.addr.family == AF_INET ? 4u : 16u))
+                return 0;
+            nb.addr.b[nbytes++] = (uint8_t) (acc >> bits);
+        }
+    }
+    netblock_mask(&nb.addr, nb.addr.family == AF_INET ? netmask_v4 : netmask_v6, &nb);
+    if (netblock_format(&nb, buf, len) == NULL)
+        return 0;
+    return strlen(buf);
+}

@@ -53,4 +53,16 @@ size_t  triplet_client_tag(const char *client_key, char *buf, size_t len);
 /* triplet_awl_key - the AWL key of (client key, sender domain); as above */
 size_t  triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
 
+/*
+ * triplet_key_client - the client key a grey or AWL key under prefix
+ * was made from, into buf: "spf:domain" as is, a netblock from the
+ * network bytes of its tag with the prefix length netmask_v4 or
+ * netmask_v6 (the tag keeps whole bytes only: give the configured
+ * ones). *type receives the key's type ('g' grey, 'a' AWL). Returns the
+ * length, or 0 if key is not such a key or buf is too small.
+ */
+size_t  triplet_key_client(const char *prefix, const char *key, size_t keylen,
+                           unsigned netmask_v4, unsigned netmask_v6, char *type,
+                           char *buf, size_t len);
+
 #endif

@@ -258,9 +258,9 @@ lists_reconfigure(const struct cfg *c, const char *why, char *err, size_t errlen
     return rc;
 }
 
-/* lists_check - load and drop the whitelists lists_init would load */
-int
-lists_check(const struct cfg *c, char *err, size_t errlen)
+/* lists_load - the whitelists lists_init would load, without the reload thread */
+struct wlist *
+lists_load(const struct cfg *c, char *err, size_t errlen)
 {
     struct wlist_files files;
     struct wlist *w;
@@ -269,6 +269,15 @@ lists_check(const struct cfg *c, char *err, size_t errlen)
     lists_files(&files);
     w = wlist_load(&files, err, errlen);
     lists_paths_clear();
+    return w;
+}
+
+/* lists_check - load and drop the whitelists lists_init would load */
+int
+lists_check(const struct cfg *c, char *err, size_t errlen)
+{
+    struct wlist *w = lists_load(c, err, errlen);
+
     if (w == NULL)
         return -1;
     wlist_unref(w);

@@ -29,6 +29,14 @@
 int     lists_check(const struct cfg *c, char *err, size_t errlen);
 
 /*
+ * lists_load - load the whitelist files named in c once, as lists_init
+ * would, without the reload thread (redgreyctl lookup): a reference the
+ * caller drops with wlist_unref, or NULL with "FILE:LINE: reason" in err.
+ * Main thread, not while lists_init's lists are in use.
+ */
+struct wlist *lists_load(const struct cfg *c, char *err, size_t errlen);
+
+/*
  * lists_init - load the whitelists and start the reload thread (which
  * blocks every signal). Call after the last fork. Returns 0, or -1 with a
  * reason in err.

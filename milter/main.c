@@ -439,7 +439,8 @@ main_serve(struct cfg *c)
     }
     if (main_ready_fd >= 0 && chdir("/") != 0)
         log_warn("chdir /: %s", strerror(errno));
-    reload_init(c, st);                  /* from here on, the snapshot owns c */
+    reload_init(c);                      /* from here on, the snapshot owns c */
+    reload_set_store(st);
     callbacks_init(st);
     if (refresh_start(c, st, err, sizeof(err)) != 0) {
         store_free(st);
@@ -476,6 +477,7 @@ main_serve(struct cfg *c)
                  "the store", MAIN_REFRESH_WAIT_MS);
         exit(rc);
     }
+    reload_set_store(NULL);
     store_free(st);
     spf_shared_fini();
     lists_fini();

@@ -284,6 +284,11 @@ refresh_load(struct store_blob_meta *meta)
     size_t  len = 0;
     enum store_blob_result r;
 
+    /* spf_domains = "": no big-sender set, not even a stored one. */
+    if (rf.cfg->spf_domains == NULL || rf.cfg->spf_domains[0] == 0) {
+        memset(meta, 0, sizeof(*meta));
+        return STORE_BLOB_ABSENT;
+    }
     r = store_blob_get(rf.st, BIGSENDER_BLOB, NULL, NULL, meta, err, sizeof(err));
     if (r == STORE_BLOB_ERROR)
         log_warn("bigsenders: polling the store: %s", err);
@@ -436,10 +441,11 @@ refresh_start(const struct cfg *cfg, struct store *st, char *err, size_t errlen)
     refresh_jitter();
 
     /* Before serving: the stored set, so that a restart does not wait for DNS. */
-    if (refresh_load(&meta) == STORE_BLOB_ABSENT)
-        log_info("bigsenders: no set in the store%s", cfg->spf_domains != NULL
-                 && cfg->spf_domains[0] != 0 ? "; expanding spf_domains in the background"
-                 : " (spf_domains is not set)");
+    if (cfg->spf_domains == NULL || cfg->spf_domains[0] == 0)
+        log_info("bigsenders: spf_domains is not set: no big-sender set (a stored one is"
+                 " not used)");
+    else if (refresh_load(&meta) == STORE_BLOB_ABSENT)
+        log_info("bigsenders: no set in the store; expanding spf_domains in the background");
 
     clock_cond_init(&rf.cond);
 

@@ -22,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_store.h"
 #include "grace.h"
 #include "lists.h"
 #include "log.h"
 #include "reload.h"
 #include "runenv.h"
 #include "spf_shared.h"
+#include "store.h"
 #include "xalloc.h"
 
 /* A snapshot with its count of references. */
@@ -40,8 +42,8 @@ struct reload_ref {
 static _Atomic(struct reload_ref *) reload_cur; /* current snapshot */
 static struct grace reload_grace;       /* reload_get brackets in flight */
 static struct cfg *reload_start_cfg;     /* the startup configuration */
-static struct store *reload_store;       /* the running store, for its live parameters */
 static atomic_ulong reload_failed;       /* failed reloads */
+static struct store *reload_store;       /* gets the new delay parameters; NULL: none */
 
 /* reload_ref_new - a snapshot of c with one reference (the current one's) */
 static struct reload_ref *
@@ -79,11 +81,17 @@ reload_install(struct reload_ref *r)
 
 /* reload_init - the startup configuration becomes the first snapshot */
 void
-reload_init(struct cfg *c, struct store *st)
+reload_init(struct cfg *c)
 {
     reload_start_cfg = c;
-    reload_store = st;
     reload_install(reload_ref_new(c, NULL));
+}
+
+/* reload_set_store - the store whose parameters reload_now sets */
+void
+reload_set_store(struct store *st)
+{
+    reload_store = st;
 }
 
 /* reload_get - load and pin inside one grace bracket */
@@ -134,11 +142,6 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_KEY("store_timeout", o->store_timeout_ms != n->store_timeout_ms);
     RELOAD_NUM(store_pool);
     RELOAD_NUM(lmdb_mapsize);
-    RELOAD_NUM(delay);
-    RELOAD_NUM(retry_window);
-    RELOAD_NUM(pass_ttl);
-    RELOAD_NUM(awl_threshold);
-    RELOAD_NUM(awl_ttl);
     RELOAD_STR(spf_domains);
     RELOAD_NUM(spf_refresh);
     RELOAD_NUM(log_level);
@@ -166,6 +169,7 @@ int
 reload_now(const char *why)
 {
     char    err[CFG_ERRLEN + 64];
+    struct store_config sc;
     struct cfg *n;
 
     if (reload_start_cfg == NULL)
@@ -182,16 +186,27 @@ reload_now(const char *why)
         cfg_free(n);
         return reload_fail(why, NULL);
     }
-    /* The SPF checker (resolver, probe, keying caps); refused: the lists go back too. */
-    if (spf_shared_reconfigure(n, err, sizeof(err)) != 0) {
-        char    e2[CFG_ERRLEN];
-
-        if (lists_reconfigure(atomic_load(&reload_cur)->snap.cfg, why, e2, sizeof(e2)) != 0)
-            log_err("%s: whitelists: the running ones could not be restored: %s", why, e2);
+    reload_restart_keys(reload_start_cfg, n);
+    /*
+     * Check what can fail before changing anything: the store's new
+     * parameters, then the SPF checker (built and swapped in only if one
+     * of its settings changed); the parameters are set last, and their
+     * setting cannot fail once checked.
+     */
+    cfg_store_config(n, &sc);
+    if (reload_store != NULL && store_params_check(&sc.params, err, sizeof(err)) != 0) {
         cfg_free(n);
         return reload_fail(why, err);
     }
-    reload_restart_keys(reload_start_cfg, n);
+    if (spf_shared_reconfigure(n, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
+    /* The delay parameters and mode apply to the next decision. */
+    if (reload_store != NULL && store_set_params(reload_store, &sc.params, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
     reload_install(reload_ref_new(n, n));
     log_info("%s: configuration reloaded from %s", why, n->path);
     return 0;
@@ -211,5 +226,4 @@ reload_fini(void)
     reload_install(NULL);
     cfg_free(reload_start_cfg);
     reload_start_cfg = NULL;
-    reload_store = NULL;
 }

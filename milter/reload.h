@@ -12,7 +12,7 @@
  * reload_now() reads the file again. A file with an error keeps the
  * running configuration (logged once, "FILE:LINE: reason", and counted).
  * Keys only a restart can apply (socket, socket_group, user, group,
- * pidfile, the store and its settings, the big-sender refresh, logging)
+ * pidfile, the store's connection, the big-sender refresh, logging)
  * keep their running values; each changed one is logged as "needs a
  * restart".
  *
@@ -25,7 +25,6 @@
 
 #include "cfg.h"
 #include "decision.h"
-#include "store.h"
 
 /* One configuration as the sessions see it. */
 struct reload_snap {
@@ -36,10 +35,17 @@ struct reload_snap {
 /*
  * reload_init - make c (which the module now owns and frees at
  * reload_fini) the first snapshot; it also stays the reference for the
- * keys that need a restart. st is the running store (borrowed), whose
- * live parameters a reload updates.
+ * keys that need a restart.
  */
-void    reload_init(struct cfg *c, struct store *st);
+void    reload_init(struct cfg *c);
+
+struct store;
+
+/*
+ * reload_set_store - from now on, reload_now also gives st the new delay
+ * parameters and mode (store_set_params); NULL: no store
+ */
+void    reload_set_store(struct store *st);
 
 /* reload_get - the current snapshot, pinned until reload_put; NULL outside init..fini */
 const struct reload_snap *reload_get(void);

@@ -19,7 +19,7 @@
 #include "daemon.h"
 #include "decision.h"
 
-enum { C_DEFAULT, C_ERR_TEMPFAIL, C_STAGE_RCPT, C_NO_HEADER };
+enum { C_DEFAULT, C_ERR_TEMPFAIL, C_STAGE_RCPT, C_NO_HEADER, C_LEARN };
 
 /* The defaults (accept on store error, <> at DATA, header) and one change each. */
 static const struct decision_config configs[] = {
@@ -31,6 +31,8 @@ static const struct decision_config configs[] = {
                       {"450", "4.2.0", "Try later"}},
     [C_NO_HEADER] = {CFG_ON_ERROR_ACCEPT, CFG_NULL_STAGE_DATA, 0,
                      {"451", NULL, "No extended code"}},
+    [C_LEARN] = {CFG_ON_ERROR_TEMPFAIL, CFG_NULL_STAGE_DATA, 1,
+                 {"451", "4.7.1", "Greylisted, please try again later"}, 1},
 };
 
 /* Facts, piece by piece. */
@@ -230,6 +232,30 @@ static const struct decision_case {
     {"no xcode: the reply has none", C_NO_HEADER,
      {MTA_ALL, .conn = {IP}, ANSWER(POLICY_TEMPFAIL, POLICY_REASON_NEW, 0)},
      GREY(DECISION_REASON_NEW)},
+
+    /* Learn mode: never a tempfail. */
+    {"learn: the store learnt", C_LEARN,
+     {MTA_ALL, .conn = {IP}, ANSWER(POLICY_PASS, POLICY_REASON_LEARN, 0)},
+     PASS(DECISION_REASON_LEARN)},
+    {"learn: a store not yet learning says new", C_LEARN,
+     {MTA_ALL, .conn = {IP}, ANSWER(POLICY_TEMPFAIL, POLICY_REASON_NEW, 0)},
+     PASS(DECISION_REASON_LEARN)},
+    {"learn: early", C_LEARN,
+     {MTA_ALL, .conn = {IP}, ANSWER(POLICY_TEMPFAIL, POLICY_REASON_EARLY, 0)},
+     PASS(DECISION_REASON_LEARN)},
+    {"learn: null sender new, stage data: not deferred to DATA", C_LEARN,
+     {MTA_ALL, .conn = {IP}, .msg = {NULL_SENDER},
+      ANSWER(POLICY_TEMPFAIL, POLICY_REASON_NEW, 0)},
+     PASS(DECISION_REASON_LEARN)},
+    {"learn: store error with on_store_error tempfail accepts", C_LEARN,
+     {MTA_ALL, .conn = {IP}, FAILED},
+     ACCEPT(DECISION_REASON_STORE_ERROR)},
+    {"learn: a retry is still a retry", C_LEARN,
+     {MTA_ALL, .conn = {IP}, ANSWER(POLICY_PASS, POLICY_REASON_RETRY, 400)},
+     RETRY(400, 1)},
+    {"learn: skips as usual", C_LEARN,
+     {MTA_ALL, .conn = {IP, .trusted = 1}},
+     ACCEPT(DECISION_REASON_TRUSTED)},
 };
 
 /* reply_eq - two replies with the same pointers (NULL equals NULL) */
@@ -384,6 +410,7 @@ static const struct name_case {
     {DECISION_REASON_WL_SENDER, "whitelist-sender"},
     {DECISION_REASON_STORE_ERROR, "store-error"},
     {DECISION_REASON_MIXED_RCPT, "mixed-rcpt"},
+    {DECISION_REASON_LEARN, "learn"},
     {(enum decision_reason) 99, "unknown"},
 };
 
@@ -410,6 +437,10 @@ START_TEST(test_config_init)
     ck_assert_int_eq(cfg_set(c, "header", "no", err, sizeof(err)), 0);
     ck_assert_int_eq(cfg_set(c, "reply", "450 4.2.0 Come back", err, sizeof(err)), 0);
     decision_config_init(&dc, c);
+    ck_assert_int_eq(dc.learn, 0);
+    ck_assert_int_eq(cfg_set(c, "mode", "learn", err, sizeof(err)), 0);
+    decision_config_init(&dc, c);
+    ck_assert_int_eq(dc.learn, 1);
     ck_assert_int_eq(dc.on_store_error, CFG_ON_ERROR_TEMPFAIL);
     ck_assert_int_eq(dc.null_sender_stage, CFG_NULL_STAGE_RCPT);
     ck_assert_int_eq(dc.header, 0);

@@ -23,7 +23,7 @@
 #define PT  (36 * 86400)                 /* pass_ttl */
 #define AT  (36 * 86400)                 /* awl_ttl */
 
-enum { P_DEFAULT, P_NO_AWL, P_NO_DELAY, P_NEG_DELAY, P_HUGE_TTL };
+enum { P_DEFAULT, P_NO_AWL, P_NO_DELAY, P_NEG_DELAY, P_HUGE_TTL, P_LEARN, P_LEARN_NO_AWL };
 
 static const struct policy_params params[] = {
     [P_DEFAULT] = {D, RW, PT, 3, AT},
@@ -31,6 +31,8 @@ static const struct policy_params params[] = {
     [P_NO_DELAY] = {0, RW, PT, 3, AT},
     [P_NEG_DELAY] = {-60, RW, PT, 3, AT},  /* nonsense, but defined */
     [P_HUGE_TTL] = {D, INT64_MAX, INT64_MAX, 3, INT64_MAX},
+    [P_LEARN] = {D, RW, PT, 3, AT, 1},
+    [P_LEARN_NO_AWL] = {D, RW, PT, 0, AT, 1},
 };
 
 #define NONE 0, {0, 0, 0}
@@ -144,6 +146,21 @@ static const struct decide_case {
     {"last_count INT64_MIN", P_DEFAULT, T, GREY(T - D, 0, T + 1),
      AWL(0, INT64_MIN, T + 1),
      PASS, POLICY_REASON_RETRY, D, GREY(T - D, T, T + PT), AWL(1, T, T + AT)},
+
+    /* Learn mode: what would be a tempfail passes and is stored as passed. */
+    {"learn: nothing stored", P_LEARN, T, NONE, NONE,
+     PASS, POLICY_REASON_LEARN, 0, GREY(T, T, T + PT), AWL(1, T, T + AT)},
+    {"learn: nothing stored, AWL off", P_LEARN_NO_AWL, T, NONE, NONE,
+     PASS, POLICY_REASON_LEARN, 0, GREY(T, T, T + PT), NONE},
+    {"learn: early keeps first_seen", P_LEARN, T, GREY(T - 10, 0, T + RW),
+     AWL(1, T - 7200, T + 100),
+     PASS, POLICY_REASON_LEARN, 0, GREY(T - 10, T, T + PT), AWL(2, T, T + AT)},
+    {"learn: retry is a retry", P_LEARN, T, GREY(T - D, 0, T + 1000), NONE,
+     PASS, POLICY_REASON_RETRY, D, GREY(T - D, T, T + PT), AWL(1, T, T + AT)},
+    {"learn: known is known", P_LEARN, T, GREY(T - 5000, T - 4000, T + 10), NONE,
+     PASS, POLICY_REASON_KNOWN, 0, GREY(T - 5000, T - 4000, T + PT), NONE},
+    {"learn: AWL hit is awl", P_LEARN, T, NONE, AWL(3, T - 100, T + 100),
+     PASS, POLICY_REASON_AWL, 0, NONE, AWL(3, T - 100, T + AT)},
 };
 
 START_TEST(test_decide)
@@ -308,6 +325,7 @@ static const struct name_case {
     {POLICY_REASON_RETRY, "retry"},
     {POLICY_REASON_KNOWN, "known"},
     {POLICY_REASON_AWL, "awl"},
+    {POLICY_REASON_LEARN, "learn"},
     {(enum policy_reason) 99, "unknown"},
 };
 

@@ -114,6 +114,7 @@ struct diff_batch {
 /* What the sequences went through: each must happen, or the generator lost coverage. */
 enum diff_event {
     DIFF_NEW, DIFF_EARLY, DIFF_RETRY, DIFF_KNOWN, DIFF_AWL, /* the reasons, in their order */
+    DIFF_LEARN,                          /* ... the last one: learn mode's pass */
     DIFF_PRODUCTION,                     /* decided by the production entry */
     DIFF_AT_DELAY,                       /* a retry exactly delay after first_seen */
     DIFF_PENDING_ENDED,                  /* new: the pending record ended, exactly now */
@@ -128,7 +129,7 @@ enum diff_event {
 };
 
 static const char *const diff_event_names[DIFF_EVENTS] = {
-    "new", "early", "retry", "known", "awl", "production entry", "retry at delay",
+    "new", "early", "retry", "known", "awl", "learn", "production entry", "retry at delay",
     "pending ended now", "passed ended", "AWL reached", "AWL past threshold", "AWL ended",
     "AWL shared", "compact read", "plain read", "grey key expired",
 };
@@ -265,6 +266,7 @@ diff_params(struct diff_batch *b)
     b->p.pass_ttl = DIFF_PICK(pass_ttls);
     b->p.awl_threshold = DIFF_PICK(thresholds);
     b->p.awl_ttl = DIFF_PICK(awl_ttls);
+    b->p.learn = diff_below(4) == 0;     /* a quarter of the batches in learn mode */
     b->compact = b->p.retry_window % 60 == 0 && b->p.retry_window / 60 < 10000;
 }
 

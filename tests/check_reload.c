@@ -138,8 +138,8 @@ END_TEST
 /*
  * test_reload_reply - a new reply applies to sessions opened after the
  * reload; a session opened before it keeps the old reply, even for a
- * message it starts after the reload; a key that needs a restart is
- * logged as such and kept.
+ * message it starts after the reload; a new delay applies to the next
+ * decision (store_set_params), not logged as needing a restart.
  */
 START_TEST(test_reload_reply)
 {
@@ -158,12 +158,28 @@ START_TEST(test_reload_reply)
     /* The SPF checker is rebuilt by the reload (spf_shared_reconfigure): no restart. */
     conf_replace("spf_keying = no", "spf_keying = no\ndns_timeout = 3s");
     hup(RELOADED);
-    ck_assert_msg(daemon_log_count(&rd, "reload: delay changed: needs a restart") == 1,
-                  "want delay logged as needing a restart");
+    ck_assert_msg(daemon_log_count(&rd, "reload: delay changed: needs a restart") == 0,
+                  "delay applies at a reload (store_set_params): not logged as needing a restart");
     ck_assert_msg(daemon_log_count(&rd, "dns_timeout changed") == 0,
                   "dns_timeout is applied by the reload, not logged as needing a restart");
     greylisted_reply(reply, sizeof(reply));
     ck_assert_str_eq(reply, NEW_REPLY);
+
+    /* The new delay: a retry 2 s after the first attempt, which the old 2 s would pass. */
+    {
+        char    raddr[32];
+        struct mta_conn rm = {'4', raddr, NULL, NULL, NULL, 0};
+
+        new_addr(raddr, sizeof(raddr));
+        r = mta_one_rcpt(&rd, &rm, "<d@sender.example>", "<e@rcpt.example>", NULL, reply,
+                         sizeof(reply), NULL);
+        ck_assert_msg(r == SMFIR_REPLYCODE, "first attempt: got %s", mta_answer_name(r));
+        daemon_sleep_ms(2100);
+        r = mta_one_rcpt(&rd, &rm, "<d@sender.example>", "<e@rcpt.example>", NULL, reply,
+                         sizeof(reply), NULL);
+        ck_assert_msg(r == SMFIR_REPLYCODE, "retry after 2 s with delay 5s: got %s, want"
+                      " still greylisted", mta_answer_name(r));
+    }
 
     /* The session opened before the reload: the old reply. */
     ck_assert_int_eq(mta_mail(c, "<a@sender.example>", NULL), SMFIR_CONTINUE);

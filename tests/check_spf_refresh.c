@@ -5,8 +5,9 @@
  * test Redis, redgrey loads it and lets a client inside it through on its
  * first attempt, a DNS outage keeps the last good set, a new version in
  * the store reaches the running daemon within its poll interval, so does
- * a new version 1 after the blob was deleted (a store reset), and a
- * daemon with an empty store expands the list itself.
+ * a new version 1 after the blob was deleted (a store reset), a daemon
+ * with an empty store expands the list itself, and a daemon without
+ * spf_domains uses no set, although one is stored.
  *
  * The zone: big.test -> "v=spf1 include:_spf.big.test ip6:2001:db8:77::/48
  * -all", _spf.big.test -> "v=spf1 ip4:192.0.2.0/25 ~all". Only loopback
@@ -61,24 +62,26 @@ static struct {
     char    prefix[64];                  /* key prefix of redgreyctl and daemon 0 */
     char    prefix1[64];                 /* key prefix of daemon 1 */
     struct daemon rg[NDAEMONS];          /* 0: cron-style; 1: expands itself */
+    int     loaded0;                     /* "loaded" lines of daemon 0's first run */
 } t;
 
 /* ------------------------------------------------------------ processes */
 
 /*
  * rg_start - start daemon k (named bigsetK, so that its key prefix is
- * rgt<pid>bigsetK:) against the zone, with spf_domains only if
- * with_domains. 0 or -1.
+ * rgt<pid>bigsetK:) with spf_domains only if with_domains, its DNS the
+ * zone's server if dns, else a port nobody serves (so that it never
+ * expands on its own, as when cron runs redgreyctl spf-refresh). 0 or -1.
  */
 static int
-rg_start(int k, int with_domains)
+rg_start(int k, int with_domains, int dns)
 {
     char    name[16], extra[1024];
 
     snprintf(name, sizeof(name), "bigset%d", k);
     snprintf(extra, sizeof(extra), "spf_domains = %s\n"
              "dns_servers = 127.0.0.1:%d\ndns_timeout = 1s\nspf_refresh = 1h\n",
-             with_domains ? t.list : "\"\"", t.dns.port);
+             with_domains ? t.list : "\"\"", dns ? t.dns.port : 9);
     return daemon_start_redgrey(&t.rg[k], name, extra, poll_env);
 }
 
@@ -401,6 +404,20 @@ START_TEST(test_reset)
 }
 END_TEST
 
+/* test_no_domains - spf_domains = "": no big-sender set, although one is stored */
+START_TEST(test_no_domains)
+{
+    ck_assert_msg(t.rg[0].pid > 0, "daemon 0 is not running");
+    ck_assert_msg(daemon_log_wait(&t.rg[0], "bigsenders: spf_domains is not set: no big-sender"
+                                  " set", 1, 5000) == 1,
+                  "daemon 0: no \"spf_domains is not set\" at its start");
+    assert_rcpt("in the stored set B, without spf_domains", 0, '4', "192.0.2.131",
+                "<g@rcpt.example>", SMFIR_REPLYCODE);
+    ck_assert_msg(daemon_log_count(&t.rg[0], "bigsenders: loaded") == t.loaded0,
+                  "daemon 0 without spf_domains loaded the stored set");
+}
+END_TEST
+
 /* test_daemon_expands - an empty store and spf_domains: the daemon expands by itself */
 START_TEST(test_daemon_expands)
 {
@@ -485,6 +502,7 @@ main(void)
     const TTest *const daemon_tests[] = {
         test_daemon_expands, test_first_attempt, test_dns_down, test_pickup, test_reset,
     };
+    const TTest *const no_domains_tests[] = {test_no_domains};
     int     failed = 0, clean = 1;
 
     if (setup_all() != 0) {
@@ -495,9 +513,16 @@ main(void)
     failed += run_suite("ctl", ctl_tests, 2);
 
     /* Daemon 0 reads the set ctl stored; daemon 1 starts on an empty prefix and expands. */
-    if (rg_start(0, 0) != 0 || rg_start(1, 1) != 0)
+    if (rg_start(0, 1, 0) != 0 || rg_start(1, 1, 1) != 0)
         fprintf(stderr, "check_spf_refresh: a daemon did not start\n");
     failed += run_suite("daemons", daemon_tests, sizeof(daemon_tests) / sizeof(daemon_tests[0]));
+
+    /* Daemon 0 again, without spf_domains: the stored set must not be used. */
+    t.loaded0 = daemon_log_count(&t.rg[0], "bigsenders: loaded");
+    daemon_signal(&t.rg[0], SIGTERM);
+    if (daemon_wait(&t.rg[0], 7000) == -1 || rg_start(0, 0, 0) != 0)
+        fprintf(stderr, "check_spf_refresh: daemon 0 did not restart\n");
+    failed += run_suite("no domains", no_domains_tests, 1);
 
     /* Stop both daemons at once (libmilter takes up to ~5 s), then DNS. */
     for (int k = 0; k < NDAEMONS; k++)

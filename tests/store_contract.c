@@ -606,6 +606,176 @@ START_TEST(test_blob_concurrent)
 }
 END_TEST
 
+/* A decision after store_set_params uses the new parameters; bad ones are refused. */
+START_TEST(test_set_params)
+{
+    struct store *st = contract_open(_i, 3600, 7200, 600, 0);
+    struct policy_params p = {.delay = 0, .retry_window = 7200, .pass_ttl = 600,
+                              .awl_threshold = 0, .awl_ttl = 3600};
+    struct policy_params bad = p;
+    struct triplet t;
+    struct policy_verdict v;
+    char    err[STORE_ERRLEN] = "";
+
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+    contract_expect(_i, st, &t, POLICY_REASON_EARLY, "delay 3600: early");
+    bad.pass_ttl = 0;
+    ck_assert_msg(store_set_params(st, &bad, err, sizeof(err)) == -1 && err[0] != 0,
+                  "%s: pass_ttl 0 accepted", contract_backends[_i].name);
+    contract_expect(_i, st, &t, POLICY_REASON_EARLY, "after a refused change: still early");
+    ck_assert_msg(store_set_params(st, &p, err, sizeof(err)) == 0, "%s: set_params: %s",
+                  contract_backends[_i].name, err);
+    v = contract_expect(_i, st, &t, POLICY_REASON_RETRY, "delay 0: the retry passes");
+    ck_assert_msg(v.delayed >= 0 && v.delayed < 3600, "%s: delayed %" PRId64,
+                  contract_backends[_i].name, v.delayed);
+    store_free(st);
+}
+END_TEST
+
+/* Learn mode passes and stores as passed; back in enforce the triplet is known. */
+START_TEST(test_learn)
+{
+    struct policy_params p = {.delay = 3600, .retry_window = 7200, .pass_ttl = 600,
+                              .awl_threshold = 0, .awl_ttl = 3600, .learn = 1};
+    char    err[STORE_ERRLEN] = "";
+    struct store *st = contract_backends[_i].open_fn(&p, err, sizeof(err));
+    struct triplet t, u;
+
+    ck_assert_msg(st != NULL, "%s: open: %s", contract_backends[_i].name, err);
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    store_contract_triplet(&u, "192.0.2.0/24", "carol@example.org", "bob@example.net");
+    contract_expect(_i, st, &t, POLICY_REASON_LEARN, "learn: first sighting passes");
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "learn: then it is known");
+    p.learn = 0;
+    ck_assert_int_eq(store_set_params(st, &p, err, sizeof(err)), 0);
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "enforce: the learnt triplet is known");
+    contract_expect(_i, st, &u, POLICY_REASON_NEW, "enforce: a new one is greylisted");
+    p.learn = 1;
+    ck_assert_int_eq(store_set_params(st, &p, err, sizeof(err)), 0);
+    contract_expect(_i, st, &u, POLICY_REASON_LEARN, "learn again: the pending one passes");
+    contract_expect(_i, st, &u, POLICY_REASON_KNOWN, "learn again: then it is known");
+    store_free(st);
+}
+END_TEST
+
+/* contract_walk - count the whole store in steps; the number of steps into *steps */
+static struct store_counts
+contract_walk(int i, struct store *st, int *steps)
+{
+    struct store_walk w;
+    char    err[STORE_ERRLEN] = "";
+
+    memset(&w, 0, sizeof(w));
+    *steps = 0;
+    while (!w.done) {
+        ck_assert_msg(store_count_step(st, &w, err, sizeof(err)) == 0, "%s: count: %s",
+                      contract_backends[i].name, err);
+        ck_assert_msg(++*steps < 100000, "%s: the walk does not end", contract_backends[i].name);
+    }
+    return w.counts;
+}
+
+/* contract_counts - assert the counts of a walk */
+static void
+contract_counts(int i, struct store *st, uint64_t pending, uint64_t passed, uint64_t awl,
+                const char *step)
+{
+    int     steps;
+    struct store_counts c = contract_walk(i, st, &steps);
+
+    ck_assert_msg(c.pending == pending && c.passed == passed && c.awl == awl,
+                  "%s: %s: counted %" PRIu64 " pending, %" PRIu64 " passed, %" PRIu64
+                  " awl; want %" PRIu64 ", %" PRIu64 ", %" PRIu64, contract_backends[i].name,
+                  step, c.pending, c.passed, c.awl, pending, passed, awl);
+}
+
+/* The admin calls: read, pass, delete, count, and a blob's delete. */
+START_TEST(test_admin)
+{
+    struct store *st = contract_open(_i, 3600, 7200, 600, 1);
+    const char *name = contract_backends[_i].name;
+    struct store_entry e;
+    struct triplet t;
+    char    err[STORE_ERRLEN] = "";
+    int64_t wall = (int64_t) time(NULL);
+    int     existed;
+
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    ck_assert_msg(store_entry_get(st, &t, &e, err, sizeof(err)) == 0, "%s: get: %s", name, err);
+    ck_assert_msg(e.state == STORE_GREY_ABSENT && !e.has_awl, "%s: unknown: state %d awl %d",
+                  name, (int) e.state, e.has_awl);
+    contract_counts(_i, st, 0, 0, 0, "empty");
+
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "first sighting");
+    ck_assert_int_eq(store_entry_get(st, &t, &e, err, sizeof(err)), 0);
+    ck_assert_msg(e.state == STORE_GREY_PENDING, "%s: pending: state %d", name, (int) e.state);
+    ck_assert_msg(e.grey.first_seen >= wall - 2 && e.grey.first_seen <= wall + 2
+                  && e.grey.expires == e.grey.first_seen + 7200 && e.now >= e.grey.first_seen,
+                  "%s: pending: first_seen %" PRId64 " expires %" PRId64 " (wall %" PRId64 ")",
+                  name, e.grey.first_seen, e.grey.expires, wall);
+    contract_counts(_i, st, 1, 0, 0, "one pending");
+
+    /* Release: the next attempt passes, and it is counted as passed. */
+    ck_assert_msg(store_entry_pass(st, &t, err, sizeof(err)) == 0, "%s: pass: %s", name, err);
+    ck_assert_int_eq(store_entry_get(st, &t, &e, err, sizeof(err)), 0);
+    ck_assert_msg(e.state == STORE_GREY_PASSED && e.grey.expires >= wall + 598
+                  && e.grey.expires <= wall + 602, "%s: passed: state %d expires %" PRId64,
+                  name, (int) e.state, e.grey.expires);
+    contract_counts(_i, st, 0, 1, 0, "one passed");
+    contract_expect(_i, st, &t, POLICY_REASON_KNOWN, "after pass");
+
+    /* Delete: gone, once. */
+    ck_assert_int_eq(store_entry_delete(st, &t, &existed, err, sizeof(err)), 0);
+    ck_assert_msg(existed == 1, "%s: delete: existed %d", name, existed);
+    ck_assert_int_eq(store_entry_delete(st, &t, &existed, err, sizeof(err)), 0);
+    ck_assert_msg(existed == 0, "%s: delete again: existed %d", name, existed);
+    ck_assert_int_eq(store_entry_get(st, &t, &e, err, sizeof(err)), 0);
+    ck_assert_msg(e.state == STORE_GREY_ABSENT, "%s: deleted: state %d", name, (int) e.state);
+    contract_expect(_i, st, &t, POLICY_REASON_NEW, "after delete");
+
+    /* A blob deleted is absent. */
+    contract_blob_put(_i, st, "gone", "x", 1);
+    ck_assert_int_eq(store_blob_delete(st, "gone", &existed, err, sizeof(err)), 0);
+    ck_assert_msg(existed == 1, "%s: blob delete: existed %d", name, existed);
+    ck_assert_int_eq(store_blob_delete(st, "gone", &existed, err, sizeof(err)), 0);
+    ck_assert_msg(existed == 0, "%s: blob delete again: existed %d", name, existed);
+    {
+        struct store_blob_meta meta;
+
+        ck_assert(store_blob_get(st, "gone", NULL, NULL, &meta, err, sizeof(err))
+                  == STORE_BLOB_ABSENT);
+    }
+    store_free(st);
+}
+END_TEST
+
+/* A walk over more entries than one step takes counts each exactly once. */
+START_TEST(test_admin_walk)
+{
+    struct store *st = contract_open(_i, 0, 7200, 600, 1);
+    struct store_counts c;
+    struct triplet t;
+    char    rcpt[64];
+    int     steps, n = 4500;
+
+    for (int k = 0; k < n; k++) {
+        snprintf(rcpt, sizeof(rcpt), "r%d@example.net", k);
+        store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", rcpt);
+        contract_expect(_i, st, &t, POLICY_REASON_NEW, "fill");
+    }
+    /* delay 0: the first retry passes and counts the AWL (one key for all). */
+    contract_expect(_i, st, &t, POLICY_REASON_RETRY, "retry");
+    c = contract_walk(_i, st, &steps);
+    ck_assert_msg(c.pending == (uint64_t) n - 1 && c.passed == 1 && c.awl == 1,
+                  "%s: counted %" PRIu64 " pending, %" PRIu64 " passed, %" PRIu64 " awl",
+                  contract_backends[_i].name, c.pending, c.passed, c.awl);
+    ck_assert_msg(steps > 1, "%s: %d entries in %d step", contract_backends[_i].name, n + 1,
+                  steps);
+    store_free(st);
+}
+END_TEST
+
 /* contract_tcase - a TCase of s with room for the sleeps under sanitizers */
 static TCase *
 contract_tcase(Suite *s, const char *name)
@@ -660,6 +830,12 @@ contract_suite(const char *backend_name,
     tcase_add_loop_test(tc, test_blob_limits, k, k + 1);
     tcase_add_loop_test(tc, test_blob_bad_names, k, k + 1);
     tcase_add_loop_test(tc, test_blob_concurrent, k, k + 1);
+    tc = contract_tcase(s, "parameters");
+    tcase_add_loop_test(tc, test_set_params, k, k + 1);
+    tcase_add_loop_test(tc, test_learn, k, k + 1);
+    tc = contract_tcase(s, "admin");
+    tcase_add_loop_test(tc, test_admin, k, k + 1);
+    tcase_add_loop_test(tc, test_admin_walk, k, k + 1);
     return s;
 }
 
