@@ -160,6 +160,8 @@ cfg_free(struct cfg *cfg)
     free(cfg->whitelist_client_names);
     free(cfg->whitelist_recipients);
     free(cfg->whitelist_sender_domains);
+    free(cfg->log_target);
+    free(cfg->socket_group);
     free(cfg->sentinel_password);
     free(cfg);
 }

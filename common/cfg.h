@@ -27,6 +27,8 @@
 #include "netblock.h"
 
 #define CFG_DEFAULT_PATH "/etc/redgrey/redgrey.conf"
+/* The installed recipient whitelist (postmaster@, abuse@): missing is a warning. */
+#define CFG_DEFAULT_WHITELIST_RECIPIENTS "/etc/redgrey/whitelist_recipients"
 #define CFG_ERRLEN 512
 
 enum cfg_null_stage {
@@ -86,6 +88,10 @@ struct cfg {
     char   *whitelist_client_names;      /* verified client name file; "" = none */
     char   *whitelist_recipients;        /* recipient file; "" = none */
     char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
+
+    /* Operations: log target, socket group. */
+    char   *log_target;                  /* "syslog", "stderr" or "file:/PATH" */
+    char   *socket_group;                /* group of a unix socket; "" = the run group */
 
     /* Redis Sentinel. */
     char   *sentinel_password;           /* AUTH to the sentinels; "" = none */

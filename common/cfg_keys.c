@@ -43,8 +43,8 @@ static const char *const cfg_keys_facility_names[] = {
  * that every default appears in both).
  */
 const struct cfg_key cfg_keys[] = {
-    {"socket", CFG_TYPE_STRING, "inet:10029@127.0.0.1", 1, 1024, OFF(socket),
-     cfg_set_socket, NULL, NULL, "where the MTA connects: inet:PORT@HOST, inet6:PORT@HOST, unix:PATH"},
+    {"socket", CFG_TYPE_STRING, "unix:/var/spool/postfix/redgrey/redgrey.sock", 1, 1024, OFF(socket),
+     cfg_set_socket, NULL, NULL, "where the MTA connects: unix:PATH, inet:PORT@HOST, inet6:PORT@HOST"},
     {"store", CFG_TYPE_STRING, "lmdb:/var/lib/redgrey", 1, 1024, OFF(store),
      cfg_set_store, NULL, NULL, "lmdb:/DIR (one host), redis://... or redis+unix://... (a cluster)"},
     {"delay", CFG_TYPE_SECONDS, "5m", 1 * CFG_SEC, 24 * CFG_HOUR, OFF(delay),
@@ -107,10 +107,17 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_path, NULL, NULL, "file of client networks never greylisted; empty = none"},
     {"whitelist_client_names", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_client_names),
      cfg_set_path, NULL, NULL, "file of verified client names (name, .suffix) never greylisted"},
-    {"whitelist_recipients", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_recipients),
+    {"whitelist_recipients", CFG_TYPE_STRING, CFG_DEFAULT_WHITELIST_RECIPIENTS, 0, 1024,
+     OFF(whitelist_recipients),
      cfg_set_path, NULL, NULL, "file of recipients (user@, user@domain, @domain) never greylisted"},
     {"whitelist_sender_domains", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_sender_domains),
      cfg_set_path, NULL, NULL, "file of sender domains never greylisted when SPF passes"},
+
+    /* Operations: where the log goes, who may open the socket. */
+    {"log_target", CFG_TYPE_STRING, "syslog", 1, 1029, OFF(log_target),
+     cfg_set_log_target, NULL, NULL, "syslog, stderr or file:/PATH (reopened on SIGHUP); -f: syslog means stderr"},
+    {"socket_group", CFG_TYPE_STRING, "postfix", 0, 32, OFF(socket_group),
+     cfg_set_account, NULL, NULL, "group of a unix socket (mode 0660); empty = the run group"},
 
     /* Redis Sentinel. */
     {"sentinel_password", CFG_TYPE_STRING, "", 0, 255, OFF(sentinel_password),

@@ -86,6 +86,7 @@ cfg_setter cfg_set_size;                 /* size in a size_t */
 cfg_setter cfg_set_bool;                 /* yes/no in an int */
 cfg_setter cfg_set_enum;                 /* one of the row's names */
 cfg_setter cfg_set_nets;                 /* CIDR list into trusted_networks */
+cfg_setter cfg_set_log_target;           /* syslog, stderr or file:/PATH */
 
 /*
  * cfg_file_read - apply every "key = value" line of fp (named path) to

@@ -19,6 +19,7 @@
 
 #include "cfg_priv.h"
 #include "ipaddr.h"
+#include "log.h"
 #include "netblock.h"
 #include "store.h"
 #include "xalloc.h"
@@ -502,6 +503,18 @@ bad:
     netset_free(set);
     free(text);
     return -1;
+}
+
+/* cfg_set_log_target - syslog, stderr or file:/PATH (log_target_check's rule) */
+int
+cfg_set_log_target(struct cfg *cfg, const struct cfg_key *k, const char *value,
+                   char *err, size_t errlen)
+{
+    char    why[128];
+
+    if (log_target_check(value, why, sizeof(why)) != 0)
+        return cfg_set_bad(err, errlen, k, value, "%s", why);
+    return cfg_set_string(cfg, k, value, err, errlen);
 }
 
 /* cfg_set - set one key from its text, as a config line would */

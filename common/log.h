@@ -2,8 +2,10 @@
 /*
  * log.h - logging for the daemon, the admin tool and the library.
  *
- * Messages go to syslog(3), or to stderr in the foreground. Levels follow
- * syslog. Startup and configuration errors use log_fatal(), which exits;
+ * Messages go to syslog(3), to stderr, or to a file that log_reopen()
+ * opens again after logrotate moved it (the daemon's log_target; tools use
+ * log_init and stderr). Lines of the daemon on stderr or in a file start
+ * with an ISO-8601 time with its UTC offset. Levels follow syslog. Startup and configuration errors use log_fatal(), which exits;
  * nothing on the hot path ever exits. log_limit rate-limits a recurring
  * runtime error (a store outage) to one line per interval, with a count.
  *
@@ -15,10 +17,46 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
-/* log_init - set identity, facility, threshold and destination */
+/* log_init - set identity, facility, threshold and destination (plain stderr lines) */
 void log_init(const char *ident, int facility, int level, int to_stderr);
+
+/*
+ * log_target_check - 0 if spec is "syslog", "stderr" or "file:/PATH" (an
+ * absolute file name), else -1 with a reason in err
+ */
+int     log_target_check(const char *spec, char *err, size_t errlen);
+
+/*
+ * log_open - log_init for the daemon: target as log_target_check takes it;
+ * "syslog" means stderr when foreground is set; a file is opened (created
+ * 0640) and appended to. Stderr and file lines carry an ISO-8601 time.
+ * Returns 0, or -1 with a reason in err (nothing changed).
+ */
+int     log_open(const char *ident, int facility, int level, const char *target,
+                 int foreground, char *err, size_t errlen);
+
+/*
+ * log_reopen - open the file target's path again (logrotate moved the
+ * file) and write there from now on. Returns 0, 1 when the target is no
+ * file, -1 with a reason in err (the old file stays in use).
+ */
+int     log_reopen(char *err, size_t errlen);
+
+/* log_file_chown - give the open log file to uid:gid; 0, 1 without a file target, -1 with err */
+int     log_file_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* log_file_path - the path of the file target, or NULL */
+const char *log_file_path(void);
+
+/*
+ * log_iso_time - ts as "2026-12-07T13:04:05.123+01:00" (local time,
+ * milliseconds, UTC offset) into buf; returns the length written
+ */
+size_t  log_iso_time(const struct timespec *ts, char *buf, size_t len);
 
 /* log_set_level - change the threshold (a syslog LOG_* level) */
 void log_set_level(int level);

@@ -41,11 +41,9 @@
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <libmilter/mfapi.h>
 #include <poll.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,6 +61,7 @@
 #include "log.h"
 #include "refresh.h"
 #include "reload.h"
+#include "runenv.h"
 #include "spf_shared.h"
 #include "store.h"
 
@@ -114,71 +113,57 @@ main_fatal(const char *fmt, ...)
     log_fatal("%s", msg);
 }
 
-/* main_unix_path - the file of a unix:PATH / local:PATH / bare path socket, or NULL */
-static const char *
-main_unix_path(const char *spec)
-{
-    if (strncmp(spec, "unix:", 5) == 0)
-        return spec + 5;
-    if (strncmp(spec, "local:", 6) == 0)
-        return spec + 6;
-    if (spec[0] == '/')
-        return spec;
-    return NULL;
-}
-
 /*
- * main_drop_privileges - become user/group when running as root; stay
- * when user is "". Fails closed: any error, or being able to regain root
- * afterwards, is fatal.
+ * main_drop_privileges - become user/group when running as root (stay
+ * when user is ""), giving the unix socket to the run user and
+ * socket_group and the log file to the run user. Fails closed: any
+ * error, or being able to regain root afterwards, is fatal.
  */
 static void
 main_drop_privileges(const struct cfg *c)
 {
     const char *user = c->user != NULL ? c->user : "";
-    const char *group = c->group != NULL ? c->group : "";
-    const char *sock = main_unix_path(c->socket);
-    struct passwd *pw;
-    struct group *gr;
+    const char *sock = runenv_unix_path(c->socket);
+    char    err[CFG_ERRLEN];
+    struct stat st;
     uid_t   uid;
-    gid_t   gid;
+    gid_t   gid, sgid;
 
+    if (runenv_account(c, &uid, &gid, err, sizeof(err)) != 0) {
+        if (geteuid() == 0)
+            main_fatal("%s", err);
+        log_warn("not running as root: %s; staying uid %ld", err, (long) geteuid());
+        uid = geteuid();
+        gid = getegid();
+    }
+    if (sock != NULL && runenv_socket_gid(c, gid, &sgid, err, sizeof(err)) != 0)
+        main_fatal("%s", err);
     if (geteuid() != 0) {
-        if (user[0] != '\0' && ((pw = getpwnam(user)) == NULL || pw->pw_uid != geteuid()))
+        if (user[0] != '\0' && uid != geteuid())
             log_warn("not running as root: cannot switch to user %s; staying uid %ld",
                      user, (long) geteuid());
+        /* Our own socket may change to a group of ours (or is in a setgid directory). */
+        if (sock != NULL && stat(sock, &st) == 0 && st.st_gid != sgid
+            && chown(sock, (uid_t) -1, sgid) != 0)
+            main_fatal("socket %s: chgrp to socket_group %s: %s (add the run user to the "
+                       "group, make the directory setgid, or set socket_group = \"\")",
+                       sock, c->socket_group, strerror(errno));
         return;
     }
     if (user[0] == '\0') {
         log_warn("running as root: set user in the configuration to drop privileges");
+        if (sock != NULL && chown(sock, 0, sgid) != 0)
+            main_fatal("socket %s: chown to root:%ld: %s", sock, (long) sgid, strerror(errno));
         return;
-    }
-    if ((pw = getpwnam(user)) == NULL)
-        main_fatal("user %s: no such user", user);
-    uid = pw->pw_uid;
-    gid = pw->pw_gid;
-    if (group[0] != '\0') {
-        if ((gr = getgrnam(group)) == NULL)
-            main_fatal("group %s: no such group", group);
-        gid = gr->gr_gid;
     }
 
     /* The socket was made by root; the MTA and redgrey's exit need it to be ours. */
-    if (sock != NULL && chown(sock, uid, gid) != 0)
+    if (sock != NULL && chown(sock, uid, sgid) != 0)
         main_fatal("socket %s: chown to %s: %s", sock, user, strerror(errno));
-
-    if (initgroups(user, gid) != 0)
-        main_fatal("initgroups(%s): %s", user, strerror(errno));
-    if (setgid(gid) != 0)
-        main_fatal("setgid(%ld): %s", (long) gid, strerror(errno));
-    if (setuid(uid) != 0)
-        main_fatal("setuid(%ld): %s", (long) uid, strerror(errno));
-    if (uid != 0) {
-        if (setuid(0) == 0 || seteuid(0) == 0)
-            main_fatal("could regain root after switching to user %s: refusing to run", user);
-        if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
-            main_fatal("switching to user %s did not take: refusing to run", user);
-    }
+    if (log_file_chown(uid, gid, err, sizeof(err)) < 0)
+        main_fatal("%s", err);
+    if (runenv_become(user, uid, gid, err, sizeof(err)) != 0)
+        main_fatal("%s", err);
     log_info("running as user %s (uid %ld, gid %ld)", user, (long) uid, (long) gid);
 }
 
@@ -220,9 +205,12 @@ main_detach(void)
         main_fatal("setsid: %s", strerror(errno));
 }
 
-/* main_ready - tell the waiting parent, then let go of the terminal */
+/*
+ * main_ready - tell the waiting parent, then let go of the terminal; with
+ * keep_stderr (log_target = stderr) fd 2 stays, for a supervisor's journal
+ */
 static void
-main_ready(void)
+main_ready(int keep_stderr)
 {
     int     fd;
 
@@ -235,7 +223,8 @@ main_ready(void)
     if ((fd = open("/dev/null", O_RDWR)) >= 0) {
         dup2(fd, STDIN_FILENO);
         dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
+        if (!keep_stderr)
+            dup2(fd, STDERR_FILENO);
         if (fd > STDERR_FILENO)
             close(fd);
     }
@@ -470,6 +459,7 @@ main_serve(struct cfg *c)
     char    err[STORE_ERRLEN + 128];
     char    url[512];
     const char *pidfile = c->pidfile != NULL && c->pidfile[0] != '\0' ? c->pidfile : NULL;
+    const char *sock = runenv_unix_path(c->socket);
     int     rc, left;
 
     /* The signal mask of main_signals_setup is inherited by every thread started here. */
@@ -500,13 +490,16 @@ main_serve(struct cfg *c)
 
     store_url_redact(c->store, url, sizeof(url));
     log_info("starting %s %s socket=%s store=%s", PACKAGE_NAME, PACKAGE_VERSION, c->socket, url);
-    main_ready();
+    main_ready(strcmp(c->log_target, "stderr") == 0);
     rc = main_loop();
     log_info("stopping");
 
     rc = rc == MI_SUCCESS ? 0 : 1;
     if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
         log_warn("remove pidfile %s: %s", pidfile, strerror(errno));
+    /* libmilter leaves its unix socket behind; nothing listens on it any more. */
+    if (sock != NULL && unlink(sock) != 0 && errno != ENOENT)
+        log_warn("remove socket %s: %s", sock, strerror(errno));
 
     /*
      * smfi_main() returns without waiting for session threads. The store
@@ -567,12 +560,13 @@ main_loopback_host(const char *host)
 
 /*
  * main_warnings - configurations that work but are risky: each warning
- * goes to stderr (-t) or to the log (start). Returns how many.
+ * goes to stderr (-t) or to the log (start). A default list file that is
+ * not installed is dropped from c. Returns how many.
  */
 static int
-main_warnings(const struct cfg *c, int to_stderr)
+main_warnings(struct cfg *c, int to_stderr)
 {
-    char    msg[3][600];
+    char    msg[5][1200];
     const char *at;
     long    budget = (long) c->dns_timeout_ms + c->store_timeout_ms;
     int     n = 0;
@@ -593,6 +587,8 @@ main_warnings(const struct cfg *c, int to_stderr)
                  "socket %s listens on a non-loopback address: libmilter trusts every "
                  "peer, and a malformed packet can crash redgrey (see SECURITY in redgrey(8))",
                  c->socket);
+    n += runenv_config_exposed(c, c->path, msg[n], sizeof(msg[0]));
+    n += runenv_default_lists(c, msg[n], sizeof(msg[0]));
     for (int i = 0; i < n; i++) {
         if (to_stderr)
             fprintf(stderr, "redgrey: warning: %s\n", msg[i]);
@@ -600,6 +596,42 @@ main_warnings(const struct cfg *c, int to_stderr)
             log_warn("%s", msg[i]);
     }
     return n;
+}
+
+/* main_check_as_user - the checks that read files, as the run user (in runenv_check's child) */
+static int
+main_check_as_user(const struct cfg *c)
+{
+    struct store_config sc;
+    char    err[STORE_ERRLEN + CFG_ERRLEN];
+
+    if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
+        || spf_shared_check(c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "redgrey: %s\n", err);
+        return -1;
+    }
+    /* A store that is down now is no configuration error: the daemon would wait for it. */
+    cfg_store_config(c, &sc);
+    if (store_check_reach(&sc, err, sizeof(err)) != 0)
+        fprintf(stderr, "redgrey: warning: %s\n", err);
+    return 0;
+}
+
+/*
+ * main_check - redgrey -t: the warnings, then the list files, the store
+ * and the run environment as the run user. Frees c; returns the exit code.
+ */
+static int
+main_check(struct cfg *c, const char *path)
+{
+    int     rc;
+
+    (void) main_warnings(c, 1);
+    rc = runenv_check(c, main_check_as_user);
+    if (rc == 0)
+        printf("redgrey: %s: configuration OK\n", path);
+    cfg_free(c);
+    return rc == 0 ? 0 : 1;
 }
 
 /* main - options, configuration, socket, privileges, then serve */
@@ -648,31 +680,23 @@ main(int argc, char **argv)
         cfg_free(c);
         return 1;
     }
-    if (check) {
-        struct store_config sc;
+    if (check)
+        return main_check(c, path);
 
-        /* The daemon loads the whitelists itself, after dropping privileges. */
-        if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
-            || spf_shared_check(c, err, sizeof(err)) != 0) {
-            fprintf(stderr, "redgrey: %s\n", err);
-            cfg_free(c);
-            return 1;
-        }
-        /* A store that is down now is no configuration error: the daemon would wait for it. */
-        cfg_store_config(c, &sc);
-        if (store_check_reach(&sc, err, sizeof(err)) != 0)
-            fprintf(stderr, "redgrey: warning: %s\n", err);
-        (void) main_warnings(c, 1);
-        printf("redgrey: %s: configuration OK\n", path);
+    if (log_open(PACKAGE_NAME, c->log_facility, c->log_level, c->log_target, foreground,
+                 err, sizeof(err)) != 0) {
+        fprintf(stderr, "redgrey: %s: log_target: %s\n", path, err);
         cfg_free(c);
-        return 0;
+        return 1;
     }
-
-    log_init(PACKAGE_NAME, c->log_facility, c->log_level, foreground);
     signal(SIGPIPE, SIG_IGN);
     (void) main_warnings(c, 0);
     main_signals_setup();
 
+    /* libmilter would unlink a unix socket in use and take it over. */
+    if ((sock = runenv_unix_path(c->socket)) != NULL && runenv_socket_live(c->socket))
+        log_fatal("socket %s is served by a running process (another redgrey?): "
+                  "refusing to take it over", sock);
     /* Open the socket as root, before anything can lose privileges. */
     if (callbacks_register() != 0)
         log_fatal("smfi_register failed");
@@ -688,9 +712,9 @@ main(int argc, char **argv)
 
     /*
      * A unix socket is for the MTA: readable and writable by owner and
-     * group (put the MTA's user in redgrey's group), nobody else.
+     * group (socket_group, the MTA's group), nobody else.
      */
-    if ((sock = main_unix_path(c->socket)) != NULL && chmod(sock, 0660) != 0)
+    if (sock != NULL && chmod(sock, 0660) != 0)
         log_fatal("socket %s: chmod 0660: %s", sock, strerror(errno));
     main_drop_privileges(c);
     if (!foreground)

@@ -27,6 +27,7 @@
 #include "lists.h"
 #include "log.h"
 #include "reload.h"
+#include "runenv.h"
 #include "spf_shared.h"
 #include "store.h"
 #include "xalloc.h"
@@ -145,6 +146,8 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_NUM(spf_refresh);
     RELOAD_NUM(log_level);
     RELOAD_NUM(log_facility);
+    RELOAD_STR(log_target);
+    RELOAD_STR(socket_group);
 #undef RELOAD_STR
 #undef RELOAD_KEY
 #undef RELOAD_NUM
@@ -165,14 +168,19 @@ reload_fail(const char *why, const char *err)
 int
 reload_now(const char *why)
 {
-    char    err[CFG_ERRLEN];
+    char    err[CFG_ERRLEN + 64];
     struct store_config sc;
     struct cfg *n;
 
     if (reload_start_cfg == NULL)
         return -1;
+    /* logrotate moved the file: the new one gets this reload's lines, good or bad. */
+    if (log_reopen(err, sizeof(err)) < 0)
+        log_err("%s: %s", why, err);
     if ((n = cfg_load(reload_start_cfg->path, err, sizeof(err))) == NULL)
         return reload_fail(why, err);
+    if (runenv_default_lists(n, err, sizeof(err)))
+        log_warn("%s: %s", why, err);
     /* lists_reconfigure logs a bad list itself, with its file:line. */
     if (lists_reconfigure(n, why, err, sizeof(err)) != 0) {
         cfg_free(n);

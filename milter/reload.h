@@ -11,8 +11,8 @@
  *
  * reload_now() reads the file again. A file with an error keeps the
  * running configuration (logged once, "FILE:LINE: reason", and counted).
- * Keys only a restart can apply (socket, user, group, pidfile, the store
- * and its settings, the SPF resolver, the big-sender refresh, logging)
+ * Keys only a restart can apply (socket, socket_group, user, group,
+ * pidfile, the store's connection, the big-sender refresh, logging)
  * keep their running values; each changed one is logged as "needs a
  * restart".
  *

@@ -72,6 +72,8 @@ value_of(const struct cfg *cfg, const char *key, char *buf, size_t len)
         {"whitelist_clients", offsetof(struct cfg, whitelist_clients), 's'},
         {"whitelist_recipients", offsetof(struct cfg, whitelist_recipients), 's'},
         {"spf_budget", offsetof(struct cfg, spf_budget_ms), 'i'},
+        {"log_target", offsetof(struct cfg, log_target), 's'},
+        {"socket_group", offsetof(struct cfg, socket_group), 's'},
     };
     const char *base = (const char *) cfg;
 
@@ -402,6 +404,20 @@ static const struct {
     {"milter_timeout above", "milter_timeout", "7211s", -1, "out of range 1s.."},
     {"milter_timeout ms", "milter_timeout", "1500ms", -1, "must be whole seconds"},
     {"reply 421", "reply", "421 4.3.2 Shutting down", -1, "421 closes the SMTP session"},
+    /* Operations */
+    {"log_target syslog", "log_target", "syslog", 0, "syslog"},
+    {"log_target stderr", "log_target", "stderr", 0, "stderr"},
+    {"log_target file", "log_target", "file:/var/log/redgrey/redgrey.log", 0,
+     "file:/var/log/redgrey/redgrey.log"},
+    {"log_target relative file", "log_target", "file:redgrey.log", -1, "absolute file name"},
+    {"log_target directory", "log_target", "file:/var/log/", -1, "absolute file name"},
+    {"log_target bare path", "log_target", "/var/log/redgrey.log", -1,
+     "want syslog, stderr or file:/PATH"},
+    {"log_target empty", "log_target", "", -1, "want syslog, stderr or file:/PATH"},
+    {"socket_group mail", "socket_group", "mail", 0, "mail"},
+    {"socket_group empty", "socket_group", "", 0, ""},
+    {"socket_group blank", "socket_group", "post fix", -1, "no blanks"},
+    {"reply 450", "reply", "450 4.2.0 Try later", 0, "450 4.2.0 Try later"},
 };
 
 START_TEST(test_key)
@@ -540,7 +556,7 @@ START_TEST(test_defaults)
     struct cfg *cfg = cfg_defaults();
 
     ck_assert_ptr_null(cfg->path);
-    ck_assert_str_eq(cfg->socket, "inet:10029@127.0.0.1");
+    ck_assert_str_eq(cfg->socket, "unix:/var/spool/postfix/redgrey/redgrey.sock");
     ck_assert_str_eq(cfg->store, "lmdb:/var/lib/redgrey");
     ck_assert_int_eq(cfg->delay, 300);
     ck_assert_int_eq(cfg->retry_window, 48 * 3600);
@@ -564,6 +580,9 @@ START_TEST(test_defaults)
     ck_assert_int_eq(cfg->log_facility, LOG_MAIL);
     ck_assert_uint_eq(cfg->lmdb_mapsize, 4ULL << 30);
     ck_assert_str_eq(cfg->trusted_networks_text, "127.0.0.0/8 ::1/128");
+    ck_assert_str_eq(cfg->whitelist_recipients, "/etc/redgrey/whitelist_recipients");
+    ck_assert_str_eq(cfg->log_target, "syslog");
+    ck_assert_str_eq(cfg->socket_group, "postfix");
     cfg_free(cfg);
 }
 END_TEST

@@ -180,9 +180,13 @@ START_TEST(test_reload_reply)
 
     conf_replace("Old text", "New text");
     conf_replace("delay = 2s", "delay = 5s");
+    /* The SPF checker is rebuilt by the reload (spf_shared_reconfigure): no restart. */
+    conf_replace("spf_keying = no", "spf_keying = no\ndns_timeout = 3s");
     hup(RELOADED);
     ck_assert_msg(daemon_log_count(&rd, "reload: delay changed: needs a restart") == 0,
                   "delay applies at a reload (store_set_params): not logged as needing a restart");
+    ck_assert_msg(daemon_log_count(&rd, "dns_timeout changed") == 0,
+                  "dns_timeout is applied by the reload, not logged as needing a restart");
     greylisted_reply(reply, sizeof(reply));
     ck_assert_str_eq(reply, NEW_REPLY);
 

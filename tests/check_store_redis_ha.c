@@ -865,7 +865,8 @@ START_TEST(test_check_reach)
     int     port = daemon_free_port(), rc;
 
     snprintf(path, sizeof(path), "%s/ha-check.conf", daemon_tmp());
-    snprintf(conf, sizeof(conf), "store = redis://127.0.0.1:%d\nuser = \"\"\n", port);
+    snprintf(conf, sizeof(conf), "store = redis://127.0.0.1:%d\nuser = \"\"\n"
+             "whitelist_recipients = \"\"\n", port);
     ck_assert_int_eq(daemon_write_file(path, conf), 0);
     rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "redgrey: warning: ") != NULL

@@ -8,9 +8,12 @@
 # private Postfix instances (tests/e2e/postfix-start.sh) that hand each
 # session to redgrey daemons, and every scenario asserts on the RCPT reply
 # lines, on the mailbox (did the message arrive, does it carry X-Greylist)
-# and on redgrey's own log. Three instances: MX0 alone with the embedded
-# LMDB store (scenarios 1, 2, 4, 5, 6, 8), and MX1 + MX2 sharing the Redis
-# server of with-redis.sh (scenarios 3 and 7). Ports are drawn free; every
+# and on redgrey's own log. Four instances: MX0 alone with the embedded
+# LMDB store (scenarios 1, 2, 4, 5, 6, 8), MX1 + MX2 sharing the Redis
+# server of with-redis.sh (scenarios 3 and 7), and MX3 laid out as Debian
+# ships Postfix: smtpd chrooted in the queue directory, redgrey on the
+# default unix socket path relative to it (scenario 9, which also finds
+# Postfix's queue id in redgrey's summary line). Ports are drawn free; every
 # process is stopped by PID or `postfix stop` from a trap, and a watchdog
 # bounds the whole run.
 #
@@ -25,7 +28,7 @@ srcroot=$(cd "$here/.." && pwd)
 
 REDGREY=${REDGREY:-$PWD/../milter/redgrey}
 DELAY=2                                  # redgrey's delay, in seconds
-RUN_LIMIT=110                            # seconds before the watchdog fires
+RUN_LIMIT=130                            # seconds before the watchdog fires
 
 passed=0
 failed=0
@@ -74,8 +77,22 @@ interrupted() {
 
 # ---- processes ------------------------------------------------------------
 
-# rg_start - start redgrey NAME listening on SOCKET (port PORT) with STORE;
-# more config lines may follow as a fifth argument
+# rg_wait_unix - wait up to 15 s for redgrey (PID) to serve the unix
+# socket PATH: the socket exists and the daemon logged that it started
+rg_wait_unix() {
+    local path=$1 pid=$2 log=$3 n=0
+    while [ $n -lt 300 ]; do
+        [ -S "$path" ] && grep -q 'starting redgrey' "$log" && return 0
+        e2e_pid_alive "$pid" || return 1
+        sleep 0.05
+        n=$((n + 1))
+    done
+    return 1
+}
+
+# rg_start - start redgrey NAME listening on SOCKET (TCP port PORT, or the
+# path of a unix socket) with STORE; more config lines may follow as a
+# fifth argument
 rg_start() {
     local name=$1 socket=$2 store=$3 port=$4 more=${5:-} dir=$work/$1 pid
     mkdir -p "$dir"
@@ -108,10 +125,13 @@ EOF
     pid=$!
     echo "$pid" > "$dir/pid"
     rg_pids="$rg_pids $pid"
-    if ! e2e_wait_listen "$port" 15 "$pid"; then
+    case $port in
+    /*) rg_wait_unix "$port" "$pid" "$dir/log" ;;
+    *) e2e_wait_listen "$port" 15 "$pid" ;;
+    esac || {
         cat "$dir/log"
         setup_fail "redgrey $name does not listen on $port within 15 s"
-    fi
+    }
 }
 
 # rg_stop - send NAME SIGTERM; with WAIT, also wait (15 s at most) and
@@ -337,7 +357,7 @@ trap interrupted INT TERM HUP
 watchdog=$!
 
 E2E_PORTS_TAKEN=""
-for v in smtp0 smtp1 smtp2 rg0 rg1 rg2; do
+for v in smtp0 smtp1 smtp2 smtp3 rg0 rg1 rg2; do
     p=$(e2e_free_port) || setup_fail "no free TCP port found"
     E2E_PORTS_TAKEN="$E2E_PORTS_TAKEN $p"
     eval "port_$v=$p"
@@ -358,6 +378,20 @@ rg_start rg1 "inet:$port_rg1@127.0.0.1" "$redis" "$port_rg1"
 rg_start rg2 "inet6:$port_rg2@[::1]" "$redis" "$port_rg2"
 MILTER=inet:127.0.0.1:$port_rg1 mx_start mx1 "$port_smtp1"
 IPV6=1 MILTER="inet:[::1]:$port_rg2" mx_start mx2 "$port_smtp2"
+# MX3: Debian's layout. Its smtpd runs chrooted in the queue directory and
+# reaches redgrey through the snippet's smtpd_milters (a path relative to
+# the queue directory); the socket directory is what tmpfiles.d makes
+# (2750, group postfix), and redgrey makes the socket 0660 for
+# socket_group (its default, postfix).
+mkdir -p "$work/mx3/queue/redgrey" "$work/rg3/lmdb"
+chgrp postfix "$work/mx3/queue/redgrey" && chmod 2750 "$work/mx3/queue/redgrey" ||
+    setup_fail "cannot make the socket directory as tmpfiles.d does"
+sock3=$work/mx3/queue/redgrey/redgrey.sock
+milter3=$(sed -n 's/^smtpd_milters = //p' "$srcroot/contrib/postfix/main.cf.snippet")
+[ "$milter3" = unix:redgrey/redgrey.sock ] ||
+    setup_fail "contrib/postfix/main.cf.snippet: smtpd_milters = '$milter3', want unix:redgrey/redgrey.sock"
+rg_start rg3 "unix:$sock3" "lmdb:$work/rg3/lmdb" "$sock3" "lmdb_mapsize = 64M"
+SMTPD_CHROOT=1 MILTER=$milter3 mx_start mx3 "$port_smtp3"
 echo "# ready after $(($(date +%s) - t0)) s"
 echo "# MX0 :$port_smtp0 -> rg0 :$port_rg0; MX1 :$port_smtp1 -> rg1 :$port_rg1;" \
     "MX2 :$port_smtp2 -> rg2 [::1]:$port_rg2; delay ${DELAY}s"
@@ -397,16 +431,25 @@ expect_log rg0 "$(decision pass 127.0.0.3 127.0.0.0/24 carol@s2.example dave@e2e
 expect_log rg0 "$(decision greylist 127.0.1.2 127.0.1.0/24 carol@s2.example dave@e2e.test)"
 verdict 2 "greylisted from 127.0.0.2, retry from 127.0.1.2 (other /24) 451, from 127.0.0.3 (same /24) 250"
 
+# grey_then_pass - ID's first try at PORT1 is greylisted (logged by RG1),
+# its retry after the delay at PORT2 passes (logged by RG2) and reaches
+# MX2's mailbox with X-Greylist. Usage: grey_then_pass ID PORT1 RG1 PORT2
+# RG2 MX2 CLIENT FROM TO (the client's /24 is 127.0.0.0/24)
+grey_then_pass() {
+    local id=$1 p1=$2 rg1=$3 p2=$4 rg2=$5 mx2=$6 client=$7 from=$8 to=$9
+    send "${id}a" 127.0.0.1 "$p1" "$client" "$from" "$to"
+    expect_rcpt "${id}a" "$to" "$GREY"
+    sleep "$DELAY.5"
+    send "${id}b" 127.0.0.1 "$p2" "$client" "$from" "$to"
+    expect_rcpt "${id}b" "$to" "$OK"
+    expect_queued "${id}b"
+    expect_delivered "$mx2" "${id}b" grey
+    expect_log "$rg1" "$(decision greylist "$client" 127.0.0.0/24 "$from" "$to")"
+    expect_log "$rg2" "$(decision pass "$client" 127.0.0.0/24 "$from" "$to")"
+}
+
 # ---- 3. two MXes, one Redis: greylisted at MX1, passes at MX2 ---------------
-send s3a 127.0.0.1 "$port_smtp1" 127.0.0.6 jack@s3.example kate@e2e.test
-expect_rcpt s3a kate@e2e.test "$GREY"
-sleep "$DELAY.5"
-send s3b 127.0.0.1 "$port_smtp2" 127.0.0.6 jack@s3.example kate@e2e.test
-expect_rcpt s3b kate@e2e.test "$OK"
-expect_queued s3b
-expect_delivered mx2 s3b grey
-expect_log rg1 "$(decision greylist 127.0.0.6 127.0.0.0/24 jack@s3.example kate@e2e.test)"
-expect_log rg2 "$(decision pass 127.0.0.6 127.0.0.0/24 jack@s3.example kate@e2e.test)"
+grey_then_pass s3 "$port_smtp1" rg1 "$port_smtp2" rg2 mx2 127.0.0.6 jack@s3.example kate@e2e.test
 verdict 3 "greylisted at MX1 (:$port_smtp1), accepted at MX2 (:$port_smtp2) on the first retry; ${xgrey:-no X-Greylist}"
 
 # ---- 4. one transaction, three recipients decided apart -------------------
@@ -457,6 +500,27 @@ expect_delivered mx0 s6b grey
 expect_log rg0 "$(decision greylist ::1 ::/64 henry@s6.example ida@e2e.test)"
 expect_log rg0 "$(decision pass ::1 ::/64 henry@s6.example ida@e2e.test)"
 verdict 6 "[::1]: 451 4.7.1, then 250 after ${DELAY}s with key ::/64; delivered with X-Greylist"
+
+# ---- 9. Debian's chrooted smtpd, unix socket in the queue directory --------
+st=$(stat -c '%a %G' "$sock3" 2>/dev/null)
+[ "$st" = "660 postfix" ] || bad "$sock3: mode and group '$st', want '660 postfix'"
+grey_then_pass s9 "$port_smtp3" rg3 "$port_smtp3" rg3 mx3 127.0.0.9 rita@s9.example sam@e2e.test
+qid=$(sed -n 's/^<-  250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\).*/\1/p' "$work/swaks/s9b.out")
+if [ -z "$qid" ]; then
+    bad "s9b: no queue id in '250 2.0.0 Ok: queued as'"
+else
+    expect_log rg3 "^.* $qid: summary client=[^ ]*\\[127[.]0[.]0[.]9\\] .*from=<rita@s9.example> rcpts=1 greylist=0 pass=1 .*end=eom"
+    grep -q "$qid: .*to=<sam@e2e.test>.*status=sent" "$work/mx3/maillog" ||
+        bad "mx3's maillog: queue id $qid was not delivered"
+fi
+# The smtpd that handed the message over runs with the queue directory as its root.
+chrooted=0
+for p in /proc/[0-9]*; do
+    [ "$(cat "$p/comm" 2>/dev/null)" = smtpd ] || continue
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$work/mx3/queue" ] && chrooted=$((chrooted + 1))
+done
+[ "$chrooted" -ge 1 ] || bad "no smtpd process is chrooted in $work/mx3/queue"
+verdict 9 "chrooted smtpd (Debian layout) via $milter3: 451 4.7.1, then 250 queued as ${qid:-?}; redgrey logged '${qid:-?}: summary ... pass=1'; socket 0660 group postfix"
 
 # Scenario 8 needs rg0 gone; libmilter takes up to ~5 s to notice SIGTERM,
 # so let that run during scenario 7.
@@ -525,9 +589,12 @@ verdict 8 "redgrey stopped: Postfix (milter_default_action = accept) answered '$
 # ---- shutdown: the daemons stop on SIGTERM, cleanly ------------------------
 # Signal both first: libmilter takes up to ~5 s to notice, so wait in parallel.
 rg_stop rg1
+rg_stop rg3
 rg_stop rg2 wait
 rg_stop rg1 wait
-for name in rg0 rg1 rg2; do
+rg_stop rg3 wait
+[ -e "$sock3" ] && bad "rg3 left its socket $sock3 behind"
+for name in rg0 rg1 rg2 rg3; do
     st=$(cat "$work/$name/status" 2>/dev/null)
     [ "$st" = 0 ] || bad "$name exited with status ${st:-unknown}, want 0"
     if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$work/$name/log"; then

@@ -21,6 +21,11 @@
 #   MX_NAME                myhostname (default mx.e2e.test)
 #   EXTRA_MAIN_CF          more main.cf lines, appended last
 #   SNIPPET                the milter snippet (default: contrib's)
+#   SMTPD_CHROOT=1         run smtpd chrooted in the queue directory, as
+#                          Debian ships it (chroot y in master.cf, the
+#                          etc/ files Debian's postfix copies into the jail);
+#                          a unix milter socket is then relative to the queue
+#                          directory: MILTER=unix:redgrey/redgrey.sock
 #
 # Must run as root (master runs as root, its daemons as postfix, delivery
 # as nobody); every parent of BASE must be searchable by those users.
@@ -156,10 +161,22 @@ if [ -n "${EXTRA_MAIN_CF:-}" ]; then
     printf '%s\n' "$EXTRA_MAIN_CF" >> "$conf/main.cf"
 fi
 
-# chroot "n" everywhere: nothing has to be copied into the queue directory.
+# chroot "n" everywhere but, with SMTPD_CHROOT=1, smtpd: then it needs
+# what Debian's postfix copies into the jail (configure-instance.sh).
 # The smtpd line is "PORT inet": it listens on every inet_interfaces address.
+smtpd_chroot=n
+if [ "${SMTPD_CHROOT:-0}" = 1 ]; then
+    smtpd_chroot=y
+    mkdir -p "$base/queue/etc" || die "cannot create $base/queue/etc"
+    for f in localtime services resolv.conf hosts host.conf nsswitch.conf; do
+        if [ -f "/etc/$f" ]; then
+            cp -L "/etc/$f" "$base/queue/etc/$f" && chmod a+rX "$base/queue/etc/$f" ||
+                die "cannot copy /etc/$f into the chroot"
+        fi
+    done
+fi
 cat > "$conf/master.cf" <<EOF
-$SMTP_PORT inet  n - n -     - smtpd
+$SMTP_PORT inet  n - $smtpd_chroot -     - smtpd
 pickup    unix  n - n 60    1 pickup
 cleanup   unix  n - n -     0 cleanup
 qmgr      unix  n - n 300   1 qmgr
