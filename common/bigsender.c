@@ -63,6 +63,17 @@ bigsender_count(void)
     return n;
 }
 
+/* bigsender_count_family - ranges of one family in the current set, read like a lookup */
+size_t
+bigsender_count_family(int family)
+{
+    unsigned e = grace_enter(&bs_grace);
+    size_t  n = netset_count_family(atomic_load(&bs_current), family);
+
+    grace_leave(&bs_grace, e);
+    return n;
+}
+
 /* bigsender_install - swap set in, wait out the old set's readers, free it */
 void
 bigsender_install(struct netset *set)

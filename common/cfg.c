@@ -160,5 +160,6 @@ cfg_free(struct cfg *cfg)
     free(cfg->whitelist_client_names);
     free(cfg->whitelist_recipients);
     free(cfg->whitelist_sender_domains);
+    free(cfg->metrics_listen);
     free(cfg);
 }

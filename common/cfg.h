@@ -81,6 +81,9 @@ struct cfg {
     char   *whitelist_client_names;      /* verified client name file; "" = none */
     char   *whitelist_recipients;        /* recipient file; "" = none */
     char   *whitelist_sender_domains;    /* sender domain file (SPF pass); "" = none */
+
+    /* Metrics (issue 13). */
+    char   *metrics_listen;              /* "IP:PORT" of GET /metrics; "" = off */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

@@ -19,6 +19,7 @@
 #include "ascii.h"
 #include "cfg_priv.h"
 #include "log.h"
+#include "metrics.h"
 
 static int cfg_keys_on_error_parse(const char *name);
 static int cfg_keys_null_stage_parse(const char *name);
@@ -109,6 +110,10 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_path, NULL, NULL, "file of recipients (user@, user@domain, @domain) never greylisted"},
     {"whitelist_sender_domains", CFG_TYPE_STRING, "", 0, 1024, OFF(whitelist_sender_domains),
      cfg_set_path, NULL, NULL, "file of sender domains never greylisted when SPF passes"},
+
+    /* Metrics (issue 13). */
+    {"metrics_listen", CFG_TYPE_STRING, "", 0, METRICS_LISTEN_MAX, OFF(metrics_listen),
+     cfg_set_listen, NULL, NULL, "IPv4:PORT or [IPv6]:PORT serving GET /metrics (Prometheus); empty = off"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

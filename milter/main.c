@@ -60,6 +60,7 @@
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "refresh.h"
 #include "reload.h"
 #include "spf_shared.h"
@@ -451,6 +452,7 @@ main_serve(struct cfg *c)
         log_warn("chdir /: %s", strerror(errno));
     reload_init(c);                      /* from here on, the snapshot owns c */
     callbacks_init(st);
+    (void) metrics_http_start(c);
     if (refresh_start(c, st, err, sizeof(err)) != 0) {
         store_free(st);
         main_fatal("%s", err);
@@ -483,6 +485,7 @@ main_serve(struct cfg *c)
                  "the store", MAIN_REFRESH_WAIT_MS);
         exit(rc);
     }
+    metrics_http_stop();
     store_free(st);
     spf_shared_fini();
     lists_fini();
@@ -556,6 +559,7 @@ main_warnings(const struct cfg *c, int to_stderr)
         else
             log_warn("%s", msg[i]);
     }
+    n += metrics_http_warn(c, to_stderr);
     return n;
 }
 
