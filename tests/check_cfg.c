@@ -847,7 +847,7 @@ START_TEST(test_sample_conf)
         ck_assert_msg(strstr(sample, needle) != NULL, "contrib/redgrey.conf lacks \"#%s\"", line);
         nkeys++;
     }
-    ck_assert_uint_eq(nkeys, 34);
+    ck_assert_uint_eq(nkeys, 35);
     free(want);
 
     daemon_scratch_path(path, sizeof(path), "sample.conf");
