@@ -368,6 +368,45 @@ START_TEST(test_format_promtool)
 }
 END_TEST
 
+/*
+ * redgrey -t: a loopback metrics_listen passes quietly, any other address
+ * passes with a warning, a bad one is a configuration error.
+ */
+START_TEST(test_check_listen)
+{
+    static const struct {
+        const char *listen;
+        int     exit, warns;
+    } cases[] = {
+        {"127.0.0.1:10030", 0, 0},
+        {"[::1]:10030", 0, 0},
+        {"0.0.0.0:10030", 0, 1},
+        {"[2001:db8::1]:10030", 0, 1},
+        {"localhost:10030", 1, 0},
+        {"127.0.0.1:0", 1, 0},
+    };
+    char    path[512], text[256], out[4096];
+    const char *argv[] = {DAEMON_REDGREY_BIN, "-t", "-c", path, NULL};
+
+    daemon_scratch_path(path, sizeof(path), "metrics-t.conf");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int     rc;
+
+        snprintf(text, sizeof(text), "store = lmdb:/nonexistent\nuser = \"\"\n"
+                 "pidfile = \"\"\nmetrics_listen = %s\n", cases[i].listen);
+        ck_assert_int_eq(daemon_write_file(path, text), 0);
+        rc = daemon_capture(argv, out, sizeof(out), 10000);
+        ck_assert_msg(rc == cases[i].exit, "%s: exit %d: %s", cases[i].listen, rc, out);
+        ck_assert_msg((strstr(out, "is not a loopback address") != NULL) == cases[i].warns,
+                      "%s: %s", cases[i].listen, out);
+        if (rc != 0)
+            ck_assert_msg(strstr(out, "metrics_listen") != NULL, "%s: %s", cases[i].listen,
+                          out);
+    }
+    unlink(path);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- daemon */
 
 /*
@@ -626,6 +665,7 @@ metrics_suite(void)
     tcase_add_test(unit, test_error_kinds);
     tcase_add_test(unit, test_listen_parse);
     tcase_add_test(unit, test_format_promtool);
+    tcase_add_test(unit, test_check_listen);
     suite_add_tcase(s, unit);
     tcase_set_timeout(d, 60);
     tcase_add_test(d, test_decisions_counted);
