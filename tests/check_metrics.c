@@ -187,6 +187,31 @@ promtool_ok(const char *text)
     unlink(path);
 }
 
+/* documented_ok - every metric of text has its entry in METRICS of redgrey(8) */
+static void
+documented_ok(const char *text)
+{
+    char   *man = daemon_read_file_ok(TEST_SRCDIR "/../milter/redgrey.8");
+    const char *sec = strstr(man, "\n.SH METRICS\n"), *end;
+    int     n = 0;
+
+    ck_assert_msg(sec != NULL, "redgrey.8 has no METRICS section");
+    end = strstr(sec + 1, "\n.SH ");
+    for (const char *p = strstr(text, "# TYPE "); p != NULL; p = strstr(p + 1, "# TYPE ")) {
+        char    name[128], entry[160];
+        const char *hit;
+
+        ck_assert_int_eq(sscanf(p, "# TYPE %127s", name), 1);
+        snprintf(entry, sizeof(entry), "\n.B %s", name);
+        hit = strstr(sec, entry);
+        ck_assert_msg(hit != NULL && (end == NULL || hit < end),
+                      "%s is not listed under METRICS in redgrey.8", name);
+        n++;
+    }
+    ck_assert_int_ge(n, 12);
+    free(man);
+}
+
 /* rcpt - one SMTP session from addr: MAIL from, RCPT to; the RCPT answer */
 static int
 rcpt(const char *addr, const char *from, const char *to, long long *took)
@@ -363,6 +388,7 @@ START_TEST(test_format_promtool)
     ck_assert_double_eq(value(text, "redgrey_build_info{version=\"" PACKAGE_VERSION "\"}", -1),
                         1);
     promtool_ok(text);
+    documented_ok(text);
     free(text);
     bigsender_reset();
 }
