@@ -433,6 +433,45 @@ START_TEST(test_check_listen)
 }
 END_TEST
 
+/*
+ * contrib/grafana/redgrey.json: valid JSON (Perl's core JSON::PP, which
+ * CI has with perl), every query parsed by promtool, and every metric it
+ * names one that redgrey writes.
+ */
+START_TEST(test_dashboard)
+{
+    char    path[512], cmd[1400], out[4096], *rules, *text;
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct metrics_gauges g = {0};
+    size_t  len;
+    int     rc;
+
+    daemon_scratch_path(path, sizeof(path), "dashboard-rules.yml");
+    snprintf(cmd, sizeof(cmd), "perl %s/dashboard_rules.pl %s/../contrib/grafana/redgrey.json"
+             " > %s && %s check rules %s", TEST_SRCDIR, TEST_SRCDIR, path, PROMTOOL, path);
+    rc = daemon_capture(argv, out, sizeof(out), 20000);
+    ck_assert_msg(rc == 0, "dashboard: exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "SUCCESS") != NULL, "dashboard: %s", out);
+    rules = daemon_read_file_ok(path);
+    metrics_store_opened("lmdb", 1);
+    text = metrics_format(&g, &len);
+    for (const char *p = strstr(rules, "redgrey_"); p != NULL; p = strstr(p + 1, "redgrey_")) {
+        char    name[128], type[160];
+
+        ck_assert_int_eq(sscanf(p, "%127[a-z_]", name), 1);
+        /* A histogram's series are NAME_bucket ...: its # TYPE line names NAME. */
+        if (strlen(name) > 7 && strcmp(name + strlen(name) - 7, "_bucket") == 0)
+            name[strlen(name) - 7] = '\0';
+        snprintf(type, sizeof(type), "# TYPE %s ", name);
+        ck_assert_msg(strstr(text, type) != NULL, "the dashboard uses %s, which is not written",
+                      name);
+    }
+    unlink(path);
+    free(rules);
+    free(text);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- daemon */
 
 /*
@@ -692,6 +731,7 @@ metrics_suite(void)
     tcase_add_test(unit, test_listen_parse);
     tcase_add_test(unit, test_format_promtool);
     tcase_add_test(unit, test_check_listen);
+    tcase_add_test(unit, test_dashboard);
     suite_add_tcase(s, unit);
     tcase_set_timeout(d, 60);
     tcase_add_test(d, test_decisions_counted);
