@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +31,7 @@
 #include "ipaddr.h"
 #include "metrics.h"
 #include "store_redis.h"
-#include "xalloc.h"
+#include "strbuf.h"
 
 #define METRICS_REASONS  32              /* room for enum decision_reason */
 #define METRICS_SPF      8               /* room for enum spf_check_result */
@@ -229,62 +228,36 @@ metrics_reload(int ok)
 
 /* ------------------------------------------------------------- the text */
 
-/* Where the text is written. */
-struct metrics_buf {
-    char   *p;                           /* the text */
-    size_t  len;                         /* bytes used */
-    size_t  cap;                         /* bytes allocated */
-};
-
-/* mb_add - append one formatted piece, growing the buffer */
-static void __attribute__((format(printf, 2, 3)))
-mb_add(struct metrics_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int     n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t) n < b->cap - b->len)
-            break;
-        b->cap = b->cap * 2 + (n > 0 ? (size_t) n : 0);
-        b->p = xrealloc(b->p, b->cap);
-    }
-    b->len += (size_t) n;
-}
-
 /* mb_head - the # HELP and # TYPE lines of one metric */
 static void
-mb_head(struct metrics_buf *b, const char *name, const char *type, const char *help)
+mb_head(struct strbuf *b, const char *name, const char *type, const char *help)
 {
-    mb_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    strbuf_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* mb_hist - one histogram's samples; label "backend=\"redis\"" or "" */
 static void
-mb_hist(struct metrics_buf *b, const char *name, const char *label, struct metrics_hist *h)
+mb_hist(struct strbuf *b, const char *name, const char *label, struct metrics_hist *h)
 {
     unsigned long long cum = 0;
     const char *sep = label[0] != '\0' ? "," : "";
 
     for (size_t i = 0; i < h->n; i++) {
         cum += metrics_load(&h->bucket[i]);
-        mb_add(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, label, sep,
+        strbuf_add(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, label, sep,
                (double) h->bounds_us[i] / 1e6, cum);
     }
     cum += metrics_load(&h->bucket[h->n]);
-    mb_add(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, label, sep, cum);
-    mb_add(b, "%s_sum%s%s%s %.6f\n", name, label[0] != '\0' ? "{" : "", label,
+    strbuf_add(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, label, sep, cum);
+    strbuf_add(b, "%s_sum%s%s%s %.6f\n", name, label[0] != '\0' ? "{" : "", label,
            label[0] != '\0' ? "}" : "", (double) metrics_load(&h->sum_us) / 1e6);
-    mb_add(b, "%s_count%s%s%s %llu\n", name, label[0] != '\0' ? "{" : "", label,
+    strbuf_add(b, "%s_count%s%s%s %llu\n", name, label[0] != '\0' ? "{" : "", label,
            label[0] != '\0' ? "}" : "", cum);
 }
 
 /* mb_recipients - redgrey_recipients_total, the series counted so far */
 static void
-mb_recipients(struct metrics_buf *b)
+mb_recipients(struct strbuf *b)
 {
     mb_head(b, "redgrey_recipients_total", "counter",
             "Recipient decisions, one per decision line of the log, by its action and reason.");
@@ -293,14 +266,14 @@ mb_recipients(struct metrics_buf *b)
             unsigned long long n = metrics_load(&m_rcpt[a][r]);
 
             if (n > 0)
-                mb_add(b, "redgrey_recipients_total{action=\"%s\",reason=\"%s\"} %llu\n",
+                strbuf_add(b, "redgrey_recipients_total{action=\"%s\",reason=\"%s\"} %llu\n",
                        metrics_actions[a], decision_reason_name((enum decision_reason) r), n);
         }
 }
 
 /* mb_store - the store's request histogram, errors and availability */
 static void
-mb_store(struct metrics_buf *b)
+mb_store(struct strbuf *b)
 {
     const char *backend = atomic_load(&m_store_backend);
     char    label[64];
@@ -317,18 +290,18 @@ mb_store(struct metrics_buf *b)
         unsigned long long n = metrics_load(&m_store_errors[k]);
 
         if (n > 0)
-            mb_add(b, "redgrey_store_errors_total{kind=\"%s\"} %llu\n",
+            strbuf_add(b, "redgrey_store_errors_total{kind=\"%s\"} %llu\n",
                    metrics_error_kinds[k], n);
     }
     mb_head(b, "redgrey_store_up", "gauge",
             "1 if the store answered the last request or probe, 0 if it is unavailable.");
     if (backend != NULL)
-        mb_add(b, "redgrey_store_up %d\n", atomic_load(&m_store_up));
+        strbuf_add(b, "redgrey_store_up %d\n", atomic_load(&m_store_up));
 }
 
 /* mb_spf - SPF results, DNS lookup times and the big-sender set */
 static void
-mb_spf(struct metrics_buf *b)
+mb_spf(struct strbuf *b)
 {
     int64_t stamp = atomic_load_explicit(&m_bigsender_stamp, memory_order_relaxed);
 
@@ -338,7 +311,7 @@ mb_spf(struct metrics_buf *b)
         unsigned long long n = metrics_load(&m_spf[r]);
 
         if (n > 0)
-            mb_add(b, "redgrey_spf_results_total{result=\"%s\"} %llu\n",
+            strbuf_add(b, "redgrey_spf_results_total{result=\"%s\"} %llu\n",
                    spf_check_result_name((enum spf_check_result) r), n);
     }
     mb_head(b, "redgrey_dns_duration_seconds", "histogram",
@@ -346,37 +319,37 @@ mb_spf(struct metrics_buf *b)
     mb_hist(b, "redgrey_dns_duration_seconds", "", &m_dns_hist);
     mb_head(b, "redgrey_bigsender_ranges", "gauge",
             "Address ranges in the big-sender set in memory, by address family.");
-    mb_add(b, "redgrey_bigsender_ranges{family=\"ipv4\"} %zu\n",
+    strbuf_add(b, "redgrey_bigsender_ranges{family=\"ipv4\"} %zu\n",
            bigsender_count_family(AF_INET));
-    mb_add(b, "redgrey_bigsender_ranges{family=\"ipv6\"} %zu\n",
+    strbuf_add(b, "redgrey_bigsender_ranges{family=\"ipv6\"} %zu\n",
            bigsender_count_family(AF_INET6));
     mb_head(b, "redgrey_bigsender_age_seconds", "gauge",
             "Seconds since the big-sender set in memory was written to the store (absent: no set).");
     if (stamp > 0 && bigsender_count() > 0)
-        mb_add(b, "redgrey_bigsender_age_seconds %lld\n", (long long) (time(NULL) - stamp));
+        strbuf_add(b, "redgrey_bigsender_age_seconds %lld\n", (long long) (time(NULL) - stamp));
 }
 
 /* metrics_format - the whole exposition; see metrics.h */
 char   *
 metrics_format(const struct metrics_gauges *g, size_t *len)
 {
-    struct metrics_buf b = {xmalloc(4096), 0, 4096};
+    struct strbuf b;
 
-    b.p[0] = '\0';
+    strbuf_init(&b, 4096);
     mb_head(&b, "redgrey_build_info", "gauge", "Always 1; the version of redgrey running.");
-    mb_add(&b, "redgrey_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+    strbuf_add(&b, "redgrey_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
     mb_recipients(&b);
     mb_head(&b, "redgrey_messages_total", "counter", "Messages begun (MAIL FROM commands).");
-    mb_add(&b, "redgrey_messages_total %llu\n", metrics_load(&m_messages));
+    strbuf_add(&b, "redgrey_messages_total %llu\n", metrics_load(&m_messages));
     mb_head(&b, "redgrey_sessions_active", "gauge", "SMTP sessions open now.");
-    mb_add(&b, "redgrey_sessions_active %ld\n", g != NULL ? g->sessions_active : 0L);
+    strbuf_add(&b, "redgrey_sessions_active %ld\n", g != NULL ? g->sessions_active : 0L);
     mb_store(&b);
     mb_spf(&b);
     mb_head(&b, "redgrey_config_reloads_total", "counter",
             "Configuration reloads (SIGHUP, SIGUSR1), by result.");
-    mb_add(&b, "redgrey_config_reloads_total{result=\"success\"} %llu\n",
+    strbuf_add(&b, "redgrey_config_reloads_total{result=\"success\"} %llu\n",
            metrics_load(&m_reloads[1]));
-    mb_add(&b, "redgrey_config_reloads_total{result=\"failure\"} %llu\n",
+    strbuf_add(&b, "redgrey_config_reloads_total{result=\"failure\"} %llu\n",
            metrics_load(&m_reloads[0]));
     *len = b.len;
     return b.p;
