@@ -245,14 +245,14 @@ mb_hist(struct strbuf *b, const char *name, const char *label, struct metrics_hi
     for (size_t i = 0; i < h->n; i++) {
         cum += metrics_load(&h->bucket[i]);
         strbuf_add(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, label, sep,
-               (double) h->bounds_us[i] / 1e6, cum);
+                   (double) h->bounds_us[i] / 1e6, cum);
     }
     cum += metrics_load(&h->bucket[h->n]);
     strbuf_add(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, label, sep, cum);
     strbuf_add(b, "%s_sum%s%s%s %.6f\n", name, label[0] != '\0' ? "{" : "", label,
-           label[0] != '\0' ? "}" : "", (double) metrics_load(&h->sum_us) / 1e6);
+               label[0] != '\0' ? "}" : "", (double) metrics_load(&h->sum_us) / 1e6);
     strbuf_add(b, "%s_count%s%s%s %llu\n", name, label[0] != '\0' ? "{" : "", label,
-           label[0] != '\0' ? "}" : "", cum);
+               label[0] != '\0' ? "}" : "", cum);
 }
 
 /* mb_recipients - redgrey_recipients_total, the series counted so far */
@@ -267,8 +267,38 @@ mb_recipients(struct strbuf *b)
 
             if (n > 0)
                 strbuf_add(b, "redgrey_recipients_total{action=\"%s\",reason=\"%s\"} %llu\n",
-                       metrics_actions[a], decision_reason_name((enum decision_reason) r), n);
+                           metrics_actions[a], decision_reason_name((enum decision_reason) r), n);
         }
+}
+
+/*
+ * mb_counted - the series name{label="value_of(i)"} of the counts[i]
+ * (i < n) that have counted something
+ */
+static void
+mb_counted(struct strbuf *b, const char *name, const char *label,
+           const char *(*value_of)(unsigned), atomic_ullong *counts, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        unsigned long long v = metrics_load(&counts[i]);
+
+        if (v > 0)
+            strbuf_add(b, "%s{%s=\"%s\"} %llu\n", name, label, value_of(i), v);
+    }
+}
+
+/* mb_kind_name - the label value of store error kind i */
+static const char *
+mb_kind_name(unsigned i)
+{
+    return metrics_error_kinds[i];
+}
+
+/* mb_spf_name - the label value of SPF result i */
+static const char *
+mb_spf_name(unsigned i)
+{
+    return spf_check_result_name((enum spf_check_result) i);
 }
 
 /* mb_store - the store's request histogram, errors and availability */
@@ -286,13 +316,8 @@ mb_store(struct strbuf *b)
     }
     mb_head(b, "redgrey_store_errors_total", "counter",
             "Store decisions that failed, by kind of error.");
-    for (size_t k = 0; k < METRICS_KINDS; k++) {
-        unsigned long long n = metrics_load(&m_store_errors[k]);
-
-        if (n > 0)
-            strbuf_add(b, "redgrey_store_errors_total{kind=\"%s\"} %llu\n",
-                   metrics_error_kinds[k], n);
-    }
+    mb_counted(b, "redgrey_store_errors_total", "kind", mb_kind_name, m_store_errors,
+               METRICS_KINDS);
     mb_head(b, "redgrey_store_up", "gauge",
             "1 if the store answered the last request or probe, 0 if it is unavailable.");
     if (backend != NULL)
@@ -307,24 +332,19 @@ mb_spf(struct strbuf *b)
 
     mb_head(b, "redgrey_spf_results_total", "counter",
             "SPF checks of messages, by result.");
-    for (unsigned r = 0; r < METRICS_SPF; r++) {
-        unsigned long long n = metrics_load(&m_spf[r]);
-
-        if (n > 0)
-            strbuf_add(b, "redgrey_spf_results_total{result=\"%s\"} %llu\n",
-                   spf_check_result_name((enum spf_check_result) r), n);
-    }
+    mb_counted(b, "redgrey_spf_results_total", "result", mb_spf_name, m_spf, METRICS_SPF);
     mb_head(b, "redgrey_dns_duration_seconds", "histogram",
             "Time of one DNS lookup made for SPF (messages and the big-sender expansion).");
     mb_hist(b, "redgrey_dns_duration_seconds", "", &m_dns_hist);
     mb_head(b, "redgrey_bigsender_ranges", "gauge",
             "Address ranges in the big-sender set in memory, by address family.");
     strbuf_add(b, "redgrey_bigsender_ranges{family=\"ipv4\"} %zu\n",
-           bigsender_count_family(AF_INET));
+               bigsender_count_family(AF_INET));
     strbuf_add(b, "redgrey_bigsender_ranges{family=\"ipv6\"} %zu\n",
-           bigsender_count_family(AF_INET6));
+               bigsender_count_family(AF_INET6));
     mb_head(b, "redgrey_bigsender_age_seconds", "gauge",
-            "Seconds since the big-sender set in memory was written to the store (absent: no set).");
+            "Seconds since the big-sender set in memory was written to the store;"
+            " absent without a set.");
     if (stamp > 0 && bigsender_count() > 0)
         strbuf_add(b, "redgrey_bigsender_age_seconds %lld\n", (long long) (time(NULL) - stamp));
 }
@@ -348,9 +368,9 @@ metrics_format(const struct metrics_gauges *g, size_t *len)
     mb_head(&b, "redgrey_config_reloads_total", "counter",
             "Configuration reloads (SIGHUP, SIGUSR1), by result.");
     strbuf_add(&b, "redgrey_config_reloads_total{result=\"success\"} %llu\n",
-           metrics_load(&m_reloads[1]));
+               metrics_load(&m_reloads[1]));
     strbuf_add(&b, "redgrey_config_reloads_total{result=\"failure\"} %llu\n",
-           metrics_load(&m_reloads[0]));
+               metrics_load(&m_reloads[0]));
     *len = b.len;
     return b.p;
 }

@@ -50,8 +50,7 @@
 #define HTTP_MS       3000               /* bound on one HTTP exchange */
 #define HTTP_MAX      (256 * 1024)       /* largest answer read */
 #define STOP_MS       8000               /* libmilter's 5 s poll + 3 s */
-#define SESSION_MS    3000               /* bound on one SMTP answer while HTTP is busy: */
-                                         /* under the 5 s a stalled HTTP client may last */
+#define SESSION_MS    3000               /* an SMTP answer while HTTP is busy; HTTP idles 5 s */
 #define HTTP_CONNS    8                  /* METRICS_HTTP_CONNS of milter/metrics_http.c */
 #define PROMTOOL      "/usr/bin/promtool"
 
