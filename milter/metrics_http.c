@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "callbacks.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -40,23 +42,36 @@
 #define METRICS_HTTP_CONNS   8           /* connections served at once */
 #define METRICS_HTTP_IDLE_S  5           /* a connection idle this long is closed */
 #define METRICS_HTTP_BACKLOG 16          /* listen(2) queue */
+#define METRICS_HTTP_LOG_S   10          /* at most one libmicrohttpd message per this long */
 #define METRICS_HTTP_TYPE    "text/plain; version=0.0.4"
 
 static struct MHD_Daemon *mh_daemon;     /* NULL: not serving */
 
-/* mh_log - MHD_LogCallback: libmicrohttpd's own errors, into the log */
+/*
+ * mh_log - MHD_LogCallback: libmicrohttpd's own errors (a refused
+ * connection over the limit, a malformed request), into the log, at most
+ * one line per METRICS_HTTP_LOG_S seconds: HTTP clients must not be able
+ * to flood it
+ */
 static void
 mh_log(void *cls, const char *fmt, va_list ap)
 {
+    static atomic_llong last = -METRICS_HTTP_LOG_S;
+    static atomic_ulong quiet;
+    long long now = (long long) clock_mono_s(), was = atomic_load(&last);
     char    line[512];
     size_t  n;
 
     (void) cls;
+    if (now - was < METRICS_HTTP_LOG_S || !atomic_compare_exchange_strong(&last, &was, now)) {
+        atomic_fetch_add(&quiet, 1);
+        return;
+    }
     vsnprintf(line, sizeof(line), fmt, ap);
     n = strlen(line);
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    log_warn("metrics: %s", line);
+    log_warn("metrics: %s (%lu more messages not logged)", line, atomic_exchange(&quiet, 0));
 }
 
 /* mh_reply - queue a response of status with body (copied) and its type */
