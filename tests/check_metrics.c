@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@
 static struct daemon mil;                /* redgrey with metrics */
 static struct daemon dns;                /* dnsmasq for SPF */
 static int metrics_port;                 /* its metrics_listen port */
+static int metrics_family = AF_INET;     /* on 127.0.0.1, or AF_INET6: on ::1 */
 
 /* The zone: every record is TXT. */
 static const char *const dns_records[] = {
@@ -78,10 +80,15 @@ static int
 http_connect(void)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t) metrics_port)};
-    int     fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6,
+                                .sin6_port = htons((uint16_t) metrics_port)};
+    int     v6 = metrics_family == AF_INET6;
+    int     fd = socket(metrics_family, SOCK_STREAM, 0);
 
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0) {
+    sin6.sin6_addr = in6addr_loopback;
+    if (fd >= 0 && connect(fd, v6 ? (struct sockaddr *) &sin6 : (struct sockaddr *) &sin,
+                           v6 ? sizeof(sin6) : sizeof(sin)) != 0) {
         close(fd);
         fd = -1;
     }
@@ -558,8 +565,8 @@ END_TEST
 
 /* What the scraping thread saw. */
 struct scraper {
-    volatile int stop;                   /* set by the test */
-    int     scrapes, failed;             /* 200s, and anything else */
+    atomic_int stop;                     /* set by the test */
+    atomic_int scrapes, failed;          /* 200s, and anything else */
 };
 
 /* scraper_main - scrape in a loop until told to stop */
@@ -568,14 +575,11 @@ scraper_main(void *arg)
 {
     struct scraper *s = arg;
 
-    while (!s->stop) {
+    while (!atomic_load(&s->stop)) {
         struct http_answer a;
 
         http_ask("GET", "/metrics", &a);
-        if (a.status == 200)
-            s->scrapes++;
-        else
-            s->failed++;
+        atomic_fetch_add(a.status == 200 ? &s->scrapes : &s->failed, 1);
         free(a.body);
     }
     return NULL;
@@ -596,6 +600,7 @@ START_TEST(test_scrape_never_blocks)
     pthread_t tid;
     char    to[64];
     long long took;
+    int     first, during;
 
     for (int i = 0; i < HTTP_CONNS; i++) {
         idle[i] = http_connect();
@@ -617,15 +622,21 @@ START_TEST(test_scrape_never_blocks)
     daemon_sleep_ms(200);
 
     ck_assert_int_eq(pthread_create(&tid, NULL, scraper_main, &s), 0);
+    for (long long until = daemon_now_ms() + HTTP_MS; atomic_load(&s.scrapes) == 0
+         && atomic_load(&s.failed) == 0 && daemon_now_ms() < until;)
+        daemon_sleep_ms(10);
+    first = atomic_load(&s.scrapes);
     for (int i = 0; i < 10; i++) {
         snprintf(to, sizeof(to), "<busy%d@rcpt.test>", i);
         ck_assert_int_eq(rcpt("198.51.100.21", "<b@nx.spf.test>", to, &took), SMFIR_REPLYCODE);
         ck_assert_msg(took < SESSION_MS, "session answered after %lld ms", took);
     }
-    s.stop = 1;
+    during = atomic_load(&s.scrapes) - first;
+    atomic_store(&s.stop, 1);
     pthread_join(tid, NULL);
-    ck_assert_msg(s.scrapes > 0 && s.failed == 0, "scrapes: %d served, %d failed", s.scrapes,
-                  s.failed);
+    ck_assert_msg(first > 0 && during > 0 && atomic_load(&s.failed) == 0,
+                  "scrapes: %d before the sessions, %d during, %d failed", first, during,
+                  atomic_load(&s.failed));
 }
 END_TEST
 
@@ -718,6 +729,41 @@ START_TEST(test_reloads_counted)
 }
 END_TEST
 
+/*
+ * metrics_listen = [::1]:PORT, on a daemon of its own (LMDB store): the
+ * endpoint answers over IPv6 loopback, and a port taken is logged and
+ * retried with another.
+ */
+START_TEST(test_ipv6_listen)
+{
+    struct daemon d6;
+    char    dir[512], store[600], extra[256], *text = NULL;
+    struct daemon_redgrey_opts o = {store, NULL, extra, NULL};
+
+    daemon_dir_new(dir, sizeof(dir), "metrics6");
+    snprintf(store, sizeof(store), "lmdb:%s", dir);
+    metrics_family = AF_INET6;
+    for (int tries = 0; tries < 5 && text == NULL; tries++) {
+        int     taken = tries == 0 ? 0 : daemon_log_count(&d6, "serving without metrics");
+
+        ck_assert_int_gt(metrics_port = daemon_free_port(), 0);
+        snprintf(extra, sizeof(extra), "metrics_listen = [::1]:%d\n", metrics_port);
+        ck_assert_int_eq(daemon_start_redgrey_with(&d6, "metrics6", &o), 0);
+        if (daemon_log_count(&d6, "serving without metrics") == taken)
+            text = scrape();
+        ck_assert_int_eq(daemon_stop(&d6, STOP_MS), 0);
+    }
+    ck_assert_ptr_nonnull(text);
+    ck_assert_double_eq(value(text, "redgrey_build_info{version=\"" PACKAGE_VERSION "\"}", -1),
+                        1);
+    ck_assert_ptr_nonnull(strstr(text, "redgrey_store_request_duration_seconds_count"
+                                 "{backend=\"lmdb\"} 0\n"));
+    ck_assert_int_eq(daemon_log_count(&d6, "not a loopback address"), 0);
+    free(text);
+    daemon_dir_remove(dir);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ main */
 
 static Suite *
@@ -741,6 +787,7 @@ metrics_suite(void)
     tcase_add_test(d, test_sessions_active);
     tcase_add_test(d, test_store_down);
     tcase_add_test(d, test_reloads_counted);
+    tcase_add_test(d, test_ipv6_listen);
     suite_add_tcase(s, d);
     return s;
 }
