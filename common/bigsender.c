@@ -32,6 +32,7 @@
 #include "bigsender.h"
 #include "grace.h"
 #include "store.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define BIGSENDER_LINE_MAX  (NETBLOCK_STRLEN + 1) /* longest line we accept */
@@ -63,6 +64,17 @@ bigsender_count(void)
     return n;
 }
 
+/* bigsender_count_family - ranges of one family in the current set, read like a lookup */
+size_t
+bigsender_count_family(int family)
+{
+    unsigned e = grace_enter(&bs_grace);
+    size_t  n = netset_count_family(atomic_load(&bs_current), family);
+
+    grace_leave(&bs_grace, e);
+    return n;
+}
+
 /* bigsender_install - swap set in, wait out the old set's readers, free it */
 void
 bigsender_install(struct netset *set)
@@ -87,39 +99,13 @@ bigsender_reset(void)
 
 /* ------------------------------------------------------------------ text */
 
-/* Where bigsender_format writes. */
-struct bs_buf {
-    char   *p;                           /* the text */
-    size_t  len;                         /* bytes used */
-    size_t  cap;                         /* bytes allocated */
-};
-
-/* bs_buf_add - append one formatted line, growing the buffer */
-static void __attribute__((format(printf, 2, 3)))
-bs_buf_add(struct bs_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int     n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t) n < b->cap - b->len)
-            break;
-        b->cap = b->cap * 2 + (n > 0 ? (size_t) n : 0);
-        b->p = xrealloc(b->p, b->cap);
-    }
-    b->len += (size_t) n;
-}
-
 /* bs_format_block - netset_blocks callback: one CIDR line */
 static void
 bs_format_block(const struct netblock *nb, void *arg)
 {
     char    text[NETBLOCK_STRLEN];
 
-    bs_buf_add(arg, "%s\n", netblock_format(nb, text, sizeof(text)));
+    strbuf_add(arg, "%s\n", netblock_format(nb, text, sizeof(text)));
 }
 
 /* bigsender_format - header, one CIDR per line, "end" */
@@ -127,15 +113,13 @@ char   *
 bigsender_format(const struct netset *set, int64_t expanded, int partial, size_t *len)
 {
     size_t  n = netset_blocks(set, NULL, NULL);
-    struct bs_buf b;
+    struct strbuf b;
 
-    b.cap = 128 + n * 24;
-    b.p = xmalloc(b.cap);
-    b.len = 0;
-    bs_buf_add(&b, "%s\nexpanded %" PRId64 "\nstatus %s\nblocks %zu\n", BIGSENDER_MAGIC,
+    strbuf_init(&b, 128 + n * 24);
+    strbuf_add(&b, "%s\nexpanded %" PRId64 "\nstatus %s\nblocks %zu\n", BIGSENDER_MAGIC,
                expanded, partial ? "partial" : "complete", n);
     netset_blocks(set, bs_format_block, &b);
-    bs_buf_add(&b, "end\n");
+    strbuf_add(&b, "end\n");
     *len = b.len;
     return b.p;
 }

@@ -49,6 +49,9 @@ void    bigsender_install(struct netset *set);
 /* bigsender_count - ranges in the current set (0: none loaded) */
 size_t  bigsender_count(void);
 
+/* bigsender_count_family - ranges of family (AF_INET, AF_INET6) in the current set */
+size_t  bigsender_count_family(int family);
+
 /* bigsender_reset - drop the current set; idempotent; for tests and exit */
 void    bigsender_reset(void);
 

@@ -163,5 +163,6 @@ cfg_free(struct cfg *cfg)
     free(cfg->log_target);
     free(cfg->socket_group);
     free(cfg->sentinel_password);
+    free(cfg->metrics_listen);
     free(cfg);
 }

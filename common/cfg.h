@@ -102,6 +102,8 @@ struct cfg {
     enum cfg_mode mode;                  /* enforce, or learn: never tempfail */
     /* Bounded cost per message. */
     int     spf_budget_ms;               /* DNS budget of all SPF checks of a message */
+    /* Metrics. */
+    char   *metrics_listen;              /* "IP:PORT" of GET /metrics; "" = off */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

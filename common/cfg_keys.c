@@ -19,6 +19,7 @@
 #include "ascii.h"
 #include "cfg_priv.h"
 #include "log.h"
+#include "metrics.h"
 
 static int cfg_keys_on_error_parse(const char *name);
 static int cfg_keys_null_stage_parse(const char *name);
@@ -133,6 +134,9 @@ const struct cfg_key cfg_keys[] = {
     /* Bounded cost per message. */
     {"spf_budget", CFG_TYPE_MSECS, "5s", 100, 20 * CFG_SEC, OFF(spf_budget_ms),
      cfg_set_msecs, NULL, NULL, "DNS time budget of all SPF work of one message"},
+    /* Metrics. */
+    {"metrics_listen", CFG_TYPE_STRING, "", 0, METRICS_LISTEN_MAX, OFF(metrics_listen),
+     cfg_set_listen, NULL, NULL, "IPv4:PORT or [IPv6]:PORT serving GET /metrics (Prometheus); empty = off"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

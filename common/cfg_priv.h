@@ -78,6 +78,7 @@ cfg_setter cfg_set_path;                 /* absolute path, or "" for none */
 cfg_setter cfg_set_reply;                /* "4XX 4.X.Y text" */
 cfg_setter cfg_set_ip;                   /* one IP address, or "" */
 cfg_setter cfg_set_servers;              /* up to 3 IPv4[:PORT] resolvers, or "" */
+cfg_setter cfg_set_listen;               /* IPv4:PORT or [IPv6]:PORT, or "" */
 cfg_setter cfg_set_seconds;              /* duration kept in whole seconds */
 cfg_setter cfg_set_msecs;                /* duration kept in milliseconds */
 cfg_setter cfg_set_int;                  /* whole number in an int */

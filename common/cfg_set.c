@@ -20,6 +20,7 @@
 #include "cfg_priv.h"
 #include "ipaddr.h"
 #include "log.h"
+#include "metrics.h"
 #include "netblock.h"
 #include "store.h"
 #include "xalloc.h"
@@ -239,6 +240,20 @@ cfg_set_servers(struct cfg *cfg, const struct cfg_key *k, const char *value,
         if (ipaddr_parse(word, &ip) < 0 || ip.family != AF_INET)
             return cfg_set_bad(err, errlen, k, value, "want IPv4[:PORT] addresses");
     }
+    return cfg_set_string(cfg, k, value, err, errlen);
+}
+
+/* cfg_set_listen - a numeric IPv4:PORT or [IPv6]:PORT (metrics_listen_parse), or "" */
+int
+cfg_set_listen(struct cfg *cfg, const struct cfg_key *k, const char *value,
+               char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char    why[128];
+
+    if (*value != '\0' && metrics_listen_parse(value, &ss, &len, NULL, why, sizeof(why)) < 0)
+        return cfg_set_bad(err, errlen, k, value, "%s, or \"\" for off", why);
     return cfg_set_string(cfg, k, value, err, errlen);
 }
 

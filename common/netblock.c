@@ -441,6 +441,15 @@ netset_count(const struct netset *set)
     return set->v4.n + set->v6.n;
 }
 
+/* netset_count_family - the merged ranges of one family */
+size_t
+netset_count_family(const struct netset *set, int family)
+{
+    if (set == NULL)
+        return 0;
+    return family == AF_INET ? set->v4.n : family == AF_INET6 ? set->v6.n : 0;
+}
+
 /* netset_u128_ctz - trailing zero bits of v; 128 for zero */
 static unsigned
 netset_u128_ctz(const struct netset_u128 *v)

@@ -61,6 +61,9 @@ int     netset_contains(const struct netset *set, const struct ipaddr *ip);
 /* netset_count - number of merged ranges (after finish) */
 size_t  netset_count(const struct netset *set);
 
+/* netset_count_family - merged ranges of family (AF_INET, AF_INET6); NULL set: 0 */
+size_t  netset_count_family(const struct netset *set, int family);
+
 /*
  * netset_blocks - call fn(nb, arg) for each CIDR block of the shortest
  * list that covers exactly the set's ranges: IPv4 first, then IPv6, in

@@ -54,6 +54,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "metrics.h"
 #include "spf_resolver.h"
 #include "spf_screen.h"
 
@@ -737,6 +738,7 @@ guard_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should
 {
     SPF_dns_rr_t *rr;
     int     herr;
+    int64_t start = clock_mono_us();
 
     tl_lookups++;
     if (type == ns_t_spf)
@@ -748,6 +750,7 @@ guard_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
     }
     rr = srv->layer_below->lookup(srv->layer_below, domain, type, should_cache);
+    metrics_dns(start);
     if (type == ns_t_txt && rr != NULL && rr->herrno == NETDB_SUCCESS)
         spf_screen_answer(rr, domain);   /* before libspf2 compiles anything */
     spf_limits_after(rr, type);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_redis.h"
 #include "store_redis_lua.h"
@@ -151,6 +153,8 @@ store_open(const struct store_config *conf, char *err, size_t errlen)
         snprintf(err, errlen, "store \"%s\": %s", shown, reason);
     else if (errlen > 0)
         err[0] = 0;
+    if (st != NULL)
+        metrics_store_opened(st->ops->name, reason[0] == 0);
     return st;
 }
 
@@ -196,7 +200,11 @@ int
 store_decide(struct store *st, const struct triplet *t,
              struct policy_verdict *out, char *err, size_t errlen)
 {
-    return st->ops->decide(st, t, out, err, errlen);
+    int64_t start = clock_mono_us();
+    int     rc = st->ops->decide(st, t, out, err, errlen);
+
+    metrics_store_request(start, rc == 0 ? NULL : err);
+    return rc;
 }
 
 /* store_blob_name_ok - [a-z0-9_-], 1..STORE_BLOB_NAME_MAX bytes */

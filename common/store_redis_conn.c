@@ -80,6 +80,7 @@
 
 #include "breaker.h"
 #include "clock.h"
+#include "metrics.h"
 #include "prober.h"
 #include "store.h"
 #include "store_redis.h"
@@ -494,6 +495,7 @@ redis_report(void *arg, enum breaker_change change, const struct breaker_outage 
 {
     struct redis_conn *rs = arg;
 
+    metrics_store_breaker(change);
     if (change == BREAKER_OPENED) {
         redis_why_set(rs, err);
         prober_wake(&rs->prober);

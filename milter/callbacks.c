@@ -52,6 +52,7 @@
 #include "lists.h"
 #include "log.h"
 #include "logesc.h"
+#include "metrics.h"
 #include "reload.h"
 #include "session.h"
 #include "spf_resolver.h"
@@ -319,6 +320,7 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
         return;
     (void) spf_shared_check_client(&s->ip, s->helo, kind == MAILADDR_NULL ? NULL : s->from_spf,
                                    &m->spf);
+    metrics_spf_result(m->spf.result);
     m->spf_checked = 1;
     if (m->spf.keyable && s->snap->cfg->spf_keying)
         session_set_spf_key(s, m->spf.domain);
@@ -345,6 +347,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
     session_use_wlist(s, lists_wlist());
     kind = session_set_sender(s, argv != NULL ? argv[0] : NULL);
     s->msg_open = 1;
+    metrics_message();
     auth = smfi_getsymval(ctx, "{auth_authen}");
     s->facts.msg.auth = auth != NULL && auth[0] != '\0';
     if (decision_skip(&s->facts) == DECISION_REASON_NONE) {
@@ -497,6 +500,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     }
 
     cb_log(ctx, s, &v);
+    metrics_recipient(v.log_action, v.reason);
     cb_count(s, &v);
     if (v.header && v.delay > s->max_delay)
         s->max_delay = v.delay;
@@ -532,6 +536,7 @@ mlfi_data(SMFICTX *ctx)
     decision_data(&s->snap->decision, &s->facts, &v);
     if (v.reason != DECISION_REASON_NONE)
         cb_log(ctx, s, &v);
+    metrics_recipient(v.log_action, v.reason);
     if (v.action == DECISION_TEMPFAIL)
         return cb_tempfail(ctx, &v.reply);
     return SMFIS_CONTINUE;

@@ -59,6 +59,7 @@
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "refresh.h"
 #include "reload.h"
 #include "runenv.h"
@@ -483,6 +484,7 @@ main_serve(struct cfg *c)
     reload_init(c);                      /* from here on, the snapshot owns c */
     reload_set_store(st);
     callbacks_init(st);
+    (void) metrics_http_start(c);
     if (refresh_start(c, st, err, sizeof(err)) != 0) {
         store_free(st);
         main_fatal("%s", err);
@@ -519,6 +521,7 @@ main_serve(struct cfg *c)
         exit(rc);
     }
     reload_set_store(NULL);
+    metrics_http_stop();
     store_free(st);
     spf_shared_fini();
     lists_fini();
@@ -595,6 +598,7 @@ main_warnings(struct cfg *c, int to_stderr)
         else
             log_warn("%s", msg[i]);
     }
+    n += metrics_http_warn(c, to_stderr);
     return n;
 }
 

@@ -41,6 +41,7 @@
 #include "bigsender.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "refresh.h"
 #include "spf_resolver.h"
 #include "xalloc.h"
@@ -306,6 +307,7 @@ refresh_load(struct store_blob_meta *meta)
         rf.installed = *meta;            /* do not re-read it every poll */
     } else {
         bigsender_install(set);
+        metrics_bigsender_stamp(meta->stamp);
         rf.installed = *meta;
         log_info("bigsenders: loaded %zu ranges version %" PRIu64 " (stamp %" PRId64 ")",
                  bigsender_count(), meta->version, meta->stamp);
@@ -350,6 +352,7 @@ refresh_maybe_expand(enum store_blob_result found, const struct store_blob_meta 
         refresh_log_outcome(&out);
         if (out.stored) {
             bigsender_install(out.set);
+            metrics_bigsender_stamp(out.meta.stamp);
             out.set = NULL;
             rf.installed = out.meta;
             log_info("bigsenders: loaded %zu ranges version %" PRIu64 " (stamp %" PRId64 ")",

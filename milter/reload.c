@@ -26,6 +26,7 @@
 #include "grace.h"
 #include "lists.h"
 #include "log.h"
+#include "metrics.h"
 #include "reload.h"
 #include "runenv.h"
 #include "spf_shared.h"
@@ -148,6 +149,7 @@ reload_restart_keys(const struct cfg *o, const struct cfg *n)
     RELOAD_NUM(log_facility);
     RELOAD_STR(log_target);
     RELOAD_STR(socket_group);
+    RELOAD_STR(metrics_listen);
 #undef RELOAD_STR
 #undef RELOAD_KEY
 #undef RELOAD_NUM
@@ -159,6 +161,7 @@ reload_fail(const char *why, const char *err)
 {
     unsigned long n = atomic_fetch_add(&reload_failed, 1) + 1;
 
+    metrics_reload(0);
     log_err("%s: configuration not reloaded (%lu failed reloads), keeping the running "
             "configuration%s%s", why, n, err != NULL ? ": " : "", err != NULL ? err : "");
     return -1;
@@ -209,6 +212,7 @@ reload_now(const char *why)
     }
     reload_install(reload_ref_new(n, n));
     log_info("%s: configuration reloaded from %s", why, n->path);
+    metrics_reload(1);
     return 0;
 }
 
