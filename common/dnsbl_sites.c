@@ -182,6 +182,8 @@ zone_check(const char *zone, size_t len, char *out)
         }
         out[i] = (char) ascii_tolower(c);
     }
+    if (label == 0)
+        return "the zone name has an empty label";    /* "a..": one final dot only */
     out[len] = '\0';
     return NULL;
 }

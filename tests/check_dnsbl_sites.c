@@ -83,6 +83,8 @@ static const struct bad_case {
     {".", "the zone name is empty"},
     {"a..example", "empty label"},
     {".a.example", "empty label"},
+    {"a.example..", "empty label"},
+    {"27..", "empty label"},
     {"a.ex ample*x", "item 2 \"ample*x\""},
     {"a.exam!ple", "a byte other than"},
     {"a.example=", "the filter after '=' is empty"},
