@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "clock.h"
 #include "dnsbl.h"
@@ -298,6 +299,21 @@ run_until(ares_channel ch, struct dnsbl_call *call, int64_t deadline_us)
 
 /* ------------------------------------------------------------ cache */
 
+/* cache_key - ip with an IPv4-mapped IPv6 address made IPv4: one client, one entry */
+static struct ipaddr
+cache_key(const struct ipaddr *ip)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    struct ipaddr k = *ip;
+
+    if (k.family == AF_INET6 && memcmp(k.b, mapped, sizeof(mapped)) == 0) {
+        memset(&k, 0, sizeof(k));
+        k.family = AF_INET;
+        memcpy(k.b, ip->b + 12, 4);
+    }
+    return k;
+}
+
 /* cache_bucket - the bucket of ip */
 static size_t
 cache_bucket(const struct dnsbl *d, const struct ipaddr *ip)
@@ -497,6 +513,7 @@ int
 dnsbl_check(struct dnsbl *d, const struct ipaddr *ip, struct dnsbl_result *out)
 {
     struct dnsbl_query q[DNSBL_ZONES_MAX];
+    struct ipaddr key = cache_key(ip);
     struct dnsbl_call call;
     char    name[DNSBL_QNAME_SIZE];
     int64_t t0 = clock_mono_us(), ttl;
@@ -509,7 +526,7 @@ dnsbl_check(struct dnsbl *d, const struct ipaddr *ip, struct dnsbl_result *out)
     call.ttl = -1;
     if (d->cache_max > 0) {
         pthread_mutex_lock(&d->cache_lock);
-        hit = cache_get(d, ip, d->now_ms(), out);
+        hit = cache_get(d, &key, d->now_ms(), out);
         pthread_mutex_unlock(&d->cache_lock);
     }
     if (hit) {
@@ -547,7 +564,7 @@ dnsbl_check(struct dnsbl *d, const struct ipaddr *ip, struct dnsbl_result *out)
     atomic_fetch_add(&d->failures, (uint64_t) __builtin_popcount(call.r.failed));
     call.r.elapsed_ms = (long) ((clock_mono_us() - t0) / 1000);
     if (d->cache_max > 0 && (ttl = cache_ttl(d, &call)) > 0)
-        cache_put(d, ip, d->now_ms() + ttl * 1000, &call.r);
+        cache_put(d, &key, d->now_ms() + ttl * 1000, &call.r);
     *out = call.r;
     return 0;
 }
@@ -584,11 +601,11 @@ zones_format(const struct dnsbl *d, uint32_t mask, char *buf, size_t len)
 
     snprintf(buf, len, "none");
     for (unsigned z = 0; z < d->sites.nzones && used < len; z++) {
+        int     n;
+
         if ((mask & (1u << z)) == 0)
             continue;
-        int     n = snprintf(buf + used, len - used, "%s%s", used > 0 ? "," : "",
-                             d->sites.zones[z]);
-
+        n = snprintf(buf + used, len - used, "%s%s", used > 0 ? "," : "", d->sites.zones[z]);
         used += n > 0 ? (size_t) n : 0;
     }
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_dnsbl.h"
 #include "daemon.h"
 #include "dnsbl_sites.h"
 
@@ -290,6 +291,30 @@ START_TEST(test_verdict)
 }
 END_TEST
 
+START_TEST(test_cfg_setter)
+{
+    /* a row as cfg_keys.c will hold it, over a lone char * for the field */
+    static const struct cfg_key row = {"dnsbl_sites", CFG_TYPE_STRING, "", 0,
+                                       DNSBL_SITES_TEXT_MAX, 0, cfg_set_dnsbl_sites, NULL,
+                                       NULL, "DNS lists"};
+    char   *field = NULL, err[512] = "";
+
+    ck_assert_int_eq(cfg_set_dnsbl_sites((struct cfg *) (void *) &field, &row,
+                                         "zen.spamhaus.org*2, list.dnswl.org=127.0.[0..255]"
+                                         ".[1..3]*-3", err, sizeof(err)), 0);
+    ck_assert_str_eq(field, "zen.spamhaus.org*2, list.dnswl.org=127.0.[0..255].[1..3]*-3");
+    ck_assert_int_eq(cfg_set_dnsbl_sites((struct cfg *) (void *) &field, &row,
+                                         "a.example, b.example=127.0.0", err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "dnsbl_sites: item 2 \"b.example\\x3d127.0.0\": the filter needs four "
+                     "octets d.d.d.d");
+    ck_assert_str_eq(field, "zen.spamhaus.org*2, list.dnswl.org=127.0.[0..255].[1..3]*-3");
+    ck_assert_int_eq(cfg_set_dnsbl_sites((struct cfg *) (void *) &field, &row, "", err,
+                                         sizeof(err)), 0);
+    ck_assert_str_eq(field, "");
+    free(field);
+}
+END_TEST
+
 static Suite *
 dnsbl_sites_suite(void)
 {
@@ -301,6 +326,7 @@ dnsbl_sites_suite(void)
     tcase_add_loop_test(tc, test_parse_bad, 0, NELEM(bad_cases));
     tcase_add_test(tc, test_parse_bounds);
     tcase_add_test(tc, test_error_quotes_hostile_item);
+    tcase_add_test(tc, test_cfg_setter);
     suite_add_tcase(s, tc);
     tc = tcase_create("match");
     tcase_add_loop_test(tc, test_filter_match, 0, NELEM(match_cases));
