@@ -30,6 +30,7 @@
 
 #define DNSBL_POOL_MAX 16                /* idle channels kept */
 #define DNSBL_NONE     (-1)              /* end of a cache list */
+#define DNSBL_CACHE_LIMIT (1u << 24)     /* entries, whatever asked: int32_t indices */
 
 /* One cache entry; lists are indices into dnsbl.entries. */
 struct dnsbl_entry {
@@ -468,7 +469,7 @@ dnsbl_new(const struct dnsbl_params *p, char *err, size_t errlen)
     d->now_ms = p->now_ms != NULL ? p->now_ms : clock_mono_ms;
     pthread_mutex_init(&d->pool_lock, NULL);
     pthread_mutex_init(&d->cache_lock, NULL);
-    d->cache_max = p->cache_max;
+    d->cache_max = p->cache_max < DNSBL_CACHE_LIMIT ? p->cache_max : DNSBL_CACHE_LIMIT;
     for (d->nbuckets = 1; d->nbuckets < d->cache_max; d->nbuckets *= 2)
         ;
     d->buckets = xmalloc(d->nbuckets * sizeof(*d->buckets));

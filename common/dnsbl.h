@@ -44,7 +44,7 @@ struct dnsbl_params {
     int     timeout_ms;                  /* one deadline for all zones; <= 0: default */
     const char *servers;                 /* NULL/"": /etc/resolv.conf; else
                                           * "127.0.0.1:5353,[::1]:53" */
-    size_t  cache_max;                   /* entries; 0: no cache */
+    size_t  cache_max;                   /* entries (at most 2^24); 0: no cache */
     unsigned min_ttl, max_ttl, neg_ttl, fail_ttl;   /* seconds, see above */
     int64_t (*now_ms)(void);             /* cache clock; NULL: clock_mono_ms */
 };

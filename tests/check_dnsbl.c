@@ -408,6 +408,7 @@ END_TEST
 START_TEST(test_bad_servers)
 {
     struct dnsbl_params p;
+    struct dnsbl *d;
     char    err[256] = "";
 
     ck_assert_int_eq(dnsbl_sites_parse("bl.test", &sites, err, sizeof(err)), 0);
@@ -416,6 +417,11 @@ START_TEST(test_bad_servers)
     p.servers = "not an address";
     ck_assert_ptr_null(dnsbl_new(&p, err, sizeof(err)));
     ck_assert_msg(strstr(err, "not an address") != NULL, "%s", err);
+    /* production: the resolver of /etc/resolv.conf (no query is sent here) */
+    p.servers = NULL;
+    d = dnsbl_new(&p, err, sizeof(err));
+    ck_assert_msg(d != NULL, "resolv.conf: %s", err);
+    dnsbl_free(d);
 }
 END_TEST
 
