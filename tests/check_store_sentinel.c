@@ -640,7 +640,8 @@ START_TEST(test_down_sentinel)
     store_free(st);
 
     snprintf(path, sizeof(path), "%s/sn-check.conf", daemon_tmp());
-    snprintf(conf, sizeof(conf), "store = %s\nuser = \"\"\nsentinel_password = " SN_PASS "\n",
+    snprintf(conf, sizeof(conf), "store = %s\nuser = \"\"\nwhitelist_recipients = \"\"\n"
+                 "sentinel_password = " SN_PASS "\n",
              url);
     ck_assert_int_eq(daemon_write_file(path, conf), 0);
     rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
