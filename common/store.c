@@ -195,13 +195,23 @@ store_notify(struct store *st, const char *fmt, ...)
     fn(line);
 }
 
-/* store_decide - forward to the backend */
+/* store_decide - store_decide_with() without inputs of its own */
 int
 store_decide(struct store *st, const struct triplet *t,
              struct policy_verdict *out, char *err, size_t errlen)
 {
+    return store_decide_with(st, t, NULL, out, err, errlen);
+}
+
+/* store_decide_with - forward to the backend, timed for the metrics */
+int
+store_decide_with(struct store *st, const struct triplet *t,
+                  const struct store_decide_opts *opts, struct policy_verdict *out,
+                  char *err, size_t errlen)
+{
+    static const struct store_decide_opts none;
     int64_t start = clock_mono_us();
-    int     rc = st->ops->decide(st, t, out, err, errlen);
+    int     rc = st->ops->decide(st, t, opts != NULL ? opts : &none, out, err, errlen);
 
     metrics_store_request(start, rc == 0 ? NULL : err);
     return rc;

@@ -141,11 +141,20 @@ struct store_walk {
     void   *visit_arg;
 };
 
+/*
+ * What one decision knows beyond the triplet and the store's parameters
+ * (facts of this client or recipient); zero means "as configured".
+ */
+struct store_decide_opts {
+    int     reserved;                    /* no field yet; each input adds one */
+};
+
 /* The backend table; each backend's struct embeds struct store first. */
 struct store_ops {
     const char *name;                    /* "redis", "lmdb" */
     int     (*decide)(struct store *st, const struct triplet *t,
-                      struct policy_verdict *out, char *err, size_t errlen);
+                      const struct store_decide_opts *opts, struct policy_verdict *out,
+                      char *err, size_t errlen);
     enum store_blob_result (*blob_get)(struct store *st, const char *name, char **data,
                                        size_t *len, struct store_blob_meta *meta,
                                        char *err, size_t errlen);
@@ -217,6 +226,14 @@ void    store_url_redact(const char *url, char *out, size_t outlen);
  */
 int     store_decide(struct store *st, const struct triplet *t,
                      struct policy_verdict *out, char *err, size_t errlen);
+
+/*
+ * store_decide_with - store_decide() with this call's own inputs; opts
+ * NULL or all zero is store_decide(). Still one round trip.
+ */
+int     store_decide_with(struct store *st, const struct triplet *t,
+                          const struct store_decide_opts *opts, struct policy_verdict *out,
+                          char *err, size_t errlen);
 
 /*
  * store_blob_get - read blob name into *meta (required). With data NULL,

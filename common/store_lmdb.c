@@ -247,8 +247,8 @@ lmdb_env_open(struct lmdb_store *st, size_t mapsize, char *err, size_t errlen)
  * to the writer, wait for it at most the store's timeout.
  */
 static int
-lmdb_decide(struct store *base, const struct triplet *t, struct policy_verdict *out,
-            char *err, size_t errlen)
+lmdb_decide(struct store *base, const struct triplet *t, const struct store_decide_opts *opts,
+            struct policy_verdict *out, char *err, size_t errlen)
 {
     struct lmdb_store *st = (struct lmdb_store *) base;
     char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX];
@@ -265,6 +265,7 @@ lmdb_decide(struct store *base, const struct triplet *t, struct policy_verdict *
     req.op = LMDB_OP_DECIDE;
     req.key = gkey;
     req.akey = akey;
+    req.opts = opts;
     req.verdict = out;
     req.err = err;
     req.errlen = errlen;

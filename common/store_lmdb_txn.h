@@ -92,6 +92,7 @@ struct lmdb_req {
     size_t  key_len;
     const char *akey;                    /* DECIDE: AWL key */
     size_t  akey_len;
+    const struct store_decide_opts *opts; /* DECIDE: this call's inputs (never NULL) */
     const char *name;                    /* BLOB_*: the blob's name, for messages */
     const void *data;                    /* BLOB_PUT: the new data */
     size_t  len;                         /* BLOB_PUT: its length */

@@ -291,14 +291,15 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
 }
 
 /*
- * redis_decide_with - one decision on t, through the breaker: EVALSHA of
+ * redis_decide_call - one decision on t, through the breaker: EVALSHA of
  * the production entry (skew NULL), or of the test entry with skew (ms,
- * as decimal text) as ARGV[7]. The test entry's SHA1 is learnt by the
+ * as decimal text) as the last ARGV. The test entry's SHA1 is learnt by the
  * NOSCRIPT of its first use, so that production never loads it. 0, or
  * -1 with err.
  */
 static int
-redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *skew,
+redis_decide_call(struct store_redis *rs, const struct triplet *t,
+                  const struct store_decide_opts *opts, const char *skew,
                   struct policy_verdict *out, char *err, size_t errlen)
 {
     char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], sha[41];
@@ -317,7 +318,7 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
         snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->conn.name);
         return -1;
     }
-    store_redis_lua_args(&rs->base, &args, argv + 5, lens + 5);
+    store_redis_lua_args(&rs->base, opts, &args, argv + 5, lens + 5);
     if (skew != NULL) {
         argv[5 + STORE_REDIS_LUA_NARGS] = skew;
         lens[5 + STORE_REDIS_LUA_NARGS] = strlen(skew);
@@ -344,10 +345,10 @@ redis_decide_with(struct store_redis *rs, const struct triplet *t, const char *s
 
 /* redis_decide - store_ops.decide: one EVALSHA round trip */
 static int
-redis_decide(struct store *st, const struct triplet *t,
+redis_decide(struct store *st, const struct triplet *t, const struct store_decide_opts *opts,
              struct policy_verdict *out, char *err, size_t errlen)
 {
-    return redis_decide_with((struct store_redis *) st, t, NULL, out, err, errlen);
+    return redis_decide_call((struct store_redis *) st, t, opts, NULL, out, err, errlen);
 }
 
 /* ---- named blobs ---- */
@@ -594,6 +595,16 @@ int
 store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t skew_ms,
                           struct policy_verdict *out, char *err, size_t errlen)
 {
+    return store_redis_decide_skewed_with(st, t, NULL, skew_ms, out, err, errlen);
+}
+
+/* store_redis_decide_skewed_with - TEST HOOK: store_decide_with() at a skewed time */
+int
+store_redis_decide_skewed_with(struct store *st, const struct triplet *t,
+                               const struct store_decide_opts *opts, int64_t skew_ms,
+                               struct policy_verdict *out, char *err, size_t errlen)
+{
+    static const struct store_decide_opts none;
     char    skew[24];
 
     if (st == NULL || (st->ops != &redis_ops && st->ops != &redis_cluster_ops)) {
@@ -605,5 +616,6 @@ store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t ske
         return -1;
     }
     snprintf(skew, sizeof(skew), "%" PRId64, skew_ms);
-    return redis_decide_with((struct store_redis *) st, t, skew, out, err, errlen);
+    return redis_decide_call((struct store_redis *) st, t, opts != NULL ? opts : &none, skew, out,
+                             err, errlen);
 }

@@ -30,6 +30,7 @@
 
 struct policy_verdict;
 struct store;
+struct store_decide_opts;
 struct triplet;
 
 #define STORE_REDIS_PORT_DEFAULT 6379
@@ -115,5 +116,10 @@ enum store_redis_reply_kind store_redis_reply_kind(const char *text, const char 
  */
 int     store_redis_decide_skewed(struct store *st, const struct triplet *t, int64_t skew_ms,
                                   struct policy_verdict *out, char *err, size_t errlen);
+
+/* store_redis_decide_skewed_with - TEST HOOK: the same with this call's inputs (opts may be NULL) */
+int     store_redis_decide_skewed_with(struct store *st, const struct triplet *t,
+                                       const struct store_decide_opts *opts, int64_t skew_ms,
+                                       struct policy_verdict *out, char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,7 @@
  * ONE body, LUA_DECIDE_BODY, is pasted by string literal concatenation
  * into two entries, so that they cannot drift apart: the production one
  * takes the time from the server's TIME; the test one moves that clock by
- * ARGV[7] ms (store_redis_decide_skewed), so that tests/check_policy_lua.c
+ * its last ARGV in ms (store_redis_decide_skewed), so that tests/check_policy_lua.c
  * can hold the body to policy.c at any time without sleeping.
  *
  * KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window, pass_ttl,
@@ -115,11 +115,11 @@ const size_t store_redis_lua_decide_len = sizeof(store_redis_lua_decide) - 1;
 
 /*
  * Tests only (store_redis_decide_skewed): the server's clock moved skew ms
- * by ARGV[7], so that a test can run the body at any time it likes.
+ * by the last ARGV, so that a test can run the body at any time it likes.
  */
 const char store_redis_lua_decide_skewed[] =
     "local t = redis.call('TIME')\n"
-    "local skew = tonumber(ARGV[7])\n"
+    "local skew = tonumber(ARGV[#ARGV])\n"
     "if not skew or skew ~= math.floor(skew) then\n"
     "  return redis.error_reply('skew: not an integer')\n"
     "end\n"
@@ -131,12 +131,13 @@ const size_t store_redis_lua_decide_skewed_len = sizeof(store_redis_lua_decide_s
 
 /* store_redis_lua_args - the parameters' ARGV, read once per decision */
 void
-store_redis_lua_args(struct store *st, struct store_redis_lua_args *a,
-                     const char **argv, size_t *lens)
+store_redis_lua_args(struct store *st, const struct store_decide_opts *opts,
+                     struct store_redis_lua_args *a, const char **argv, size_t *lens)
 {
     struct policy_params p;
     int64_t v[STORE_REDIS_LUA_NARGS];
 
+    (void) opts;                         /* no per-call input yet */
     store_params_get(st, &p);
     v[0] = p.delay;
     v[1] = p.retry_window;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct store;
+struct store_decide_opts;
 
 #define STORE_REDIS_LUA_AWL_COUNT_MAX 65535 /* the count's bits in the AWL value */
 #define STORE_REDIS_LUA_SHARED_MAX    10000 /* Redis shares the integers below this */
@@ -30,14 +31,14 @@ struct store_redis_lua_args {
  * next decision): text into *a, pointers and lengths into argv and lens
  * (STORE_REDIS_LUA_NARGS each)
  */
-void    store_redis_lua_args(struct store *st, struct store_redis_lua_args *a,
-                             const char **argv, size_t *lens);
+void    store_redis_lua_args(struct store *st, const struct store_decide_opts *opts,
+                             struct store_redis_lua_args *a, const char **argv, size_t *lens);
 
 /* The production entry: now from the server's TIME. */
 extern const char store_redis_lua_decide[];
 extern const size_t store_redis_lua_decide_len;
 
-/* The test entry: now from TIME + ARGV[7] ms (an integer, may be negative). */
+/* The test entry: now from TIME + its last ARGV in ms (an integer, may be negative). */
 extern const char store_redis_lua_decide_skewed[];
 extern const size_t store_redis_lua_decide_skewed_len;
 
