@@ -569,20 +569,30 @@ main_loopback_host(const char *host)
 static int
 main_warnings(struct cfg *c, int to_stderr)
 {
-    char    msg[5][1200];
+    char    msg[6][1200];
     const char *at;
-    long    budget = (long) c->dns_timeout_ms + c->store_timeout_ms;
+    long    spf_ms = c->spf_budget_ms < c->dns_timeout_ms ? c->spf_budget_ms : c->dns_timeout_ms;
+    long    budget = spf_ms + c->store_timeout_ms;
+    const char *spf_name = c->spf_budget_ms < c->dns_timeout_ms ? "spf_budget" : "dns_timeout";
     int     n = 0;
 
-    /* A recipient may wait for SPF and then the store: the MTA must wait longer. */
+    /*
+     * A reply to RCPT may wait for the message's SPF work (MAIL is answered
+     * first) and then the store: the MTA must wait longer. The SPF work
+     * takes at most one check's dns_timeout, cut short by spf_budget.
+     */
     if (budget > 10000)
         snprintf(msg[n++], sizeof(msg[0]),
-                 "dns_timeout + store_timeout is %ld ms, more than the 10 s Sendmail waits "
-                 "for a milter by default: the MTA may give up on redgrey first", budget);
+                 "%s + store_timeout is %ld ms, more than the 10 s Sendmail waits "
+                 "for a milter by default: the MTA may give up on redgrey first", spf_name, budget);
     if (budget > (long) c->milter_timeout * 1000)
         snprintf(msg[n++], sizeof(msg[0]),
-                 "dns_timeout + store_timeout is %ld ms, more than milter_timeout (%lld s)",
-                 budget, (long long) c->milter_timeout);
+                 "%s + store_timeout is %ld ms, more than milter_timeout (%lld s)",
+                 spf_name, budget, (long long) c->milter_timeout);
+    if (c->dns_timeout_ms > c->spf_budget_ms)
+        snprintf(msg[n++], sizeof(msg[0]),
+                 "dns_timeout (%d ms) is longer than spf_budget (%d ms): no SPF check of a "
+                 "message gets more than spf_budget", c->dns_timeout_ms, c->spf_budget_ms);
     /* libmilter trusts its peer: see SECURITY in redgrey(8). */
     if ((strncmp(c->socket, "inet:", 5) == 0 || strncmp(c->socket, "inet6:", 6) == 0)
         && ((at = strchr(c->socket, '@')) == NULL || !main_loopback_host(at + 1)))
