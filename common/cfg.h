@@ -104,6 +104,9 @@ struct cfg {
     int     spf_budget_ms;               /* DNS budget of all SPF checks of a message */
     /* Metrics. */
     char   *metrics_listen;              /* "IP:PORT" of GET /metrics; "" = off */
+    /* Concurrent sessions per client IP (issue 14). */
+    int     max_sessions_per_client;     /* live sessions of one IP, cluster-wide; 0 = off */
+    int64_t session_ttl;                 /* seconds a session counts at most */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

@@ -137,6 +137,11 @@ const struct cfg_key cfg_keys[] = {
     /* Metrics. */
     {"metrics_listen", CFG_TYPE_STRING, "", 0, METRICS_LISTEN_MAX, OFF(metrics_listen),
      cfg_set_listen, NULL, NULL, "IPv4:PORT or [IPv6]:PORT serving GET /metrics (Prometheus); empty = off"},
+    /* Concurrent sessions per client IP (issue 14). */
+    {"max_sessions_per_client", CFG_TYPE_INT, "0", 0, 1000000, OFF(max_sessions_per_client),
+     cfg_set_int, NULL, NULL, "connections of one client IP at once, across the cluster, before 421 at connect; 0 = off"},
+    {"session_ttl", CFG_TYPE_SECONDS, "15m", 1 * CFG_SEC, 24 * CFG_HOUR, OFF(session_ttl),
+     cfg_set_seconds, NULL, NULL, "longest a session counts against max_sessions_per_client, if it is never seen to end"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

@@ -77,6 +77,7 @@ static atomic_int m_store_up;
 static atomic_ullong m_spf[METRICS_SPF];
 static atomic_llong m_bigsender_stamp;   /* 0: no set installed */
 static atomic_ullong m_reloads[2];       /* [0] failed, [1] ok */
+static atomic_ullong m_session_cap[3];   /* [0] store error, [1] let in, [2] refused */
 static struct metrics_hist m_store_hist = {
     metrics_store_bounds, sizeof(metrics_store_bounds) / sizeof(int64_t), {0}, 0,
 };
@@ -123,6 +124,13 @@ metrics_recipient(const char *log_action, enum decision_reason reason)
             metrics_add(&m_rcpt[a][reason]);
             return;
         }
+}
+
+/* metrics_session_cap - count one counted connection by its outcome */
+void
+metrics_session_cap(int outcome)
+{
+    metrics_add(&m_session_cap[outcome > 0 ? 2 : outcome == 0 ? 1 : 0]);
 }
 
 /* metrics_message - count one message */
@@ -363,6 +371,14 @@ metrics_format(const struct metrics_gauges *g, size_t *len)
     strbuf_add(&b, "redgrey_messages_total %llu\n", metrics_load(&m_messages));
     mb_head(&b, "redgrey_sessions_active", "gauge", "SMTP sessions open now.");
     strbuf_add(&b, "redgrey_sessions_active %ld\n", g != NULL ? g->sessions_active : 0L);
+    mb_head(&b, "redgrey_session_cap_total", "counter",
+            "Connections counted against max_sessions_per_client, by result.");
+    strbuf_add(&b, "redgrey_session_cap_total{result=\"allowed\"} %llu\n",
+               metrics_load(&m_session_cap[1]));
+    strbuf_add(&b, "redgrey_session_cap_total{result=\"refused\"} %llu\n",
+               metrics_load(&m_session_cap[2]));
+    strbuf_add(&b, "redgrey_session_cap_total{result=\"store-error\"} %llu\n",
+               metrics_load(&m_session_cap[0]));
     mb_store(&b);
     mb_spf(&b);
     mb_head(&b, "redgrey_config_reloads_total", "counter",

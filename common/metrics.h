@@ -48,6 +48,9 @@ struct metrics_gauges {
  */
 void    metrics_recipient(const char *log_action, enum decision_reason reason);
 
+/* metrics_session_cap - one counted connection's outcome: 1 refused, 0 let in, -1 store error */
+void    metrics_session_cap(int outcome);
+
 /* metrics_message - one message begun (MAIL FROM) */
 void    metrics_message(void);
 

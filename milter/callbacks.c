@@ -31,6 +31,16 @@
  * drops an answer the MTA was told not to expect, never the reverse),
  * adds no header and decides the null sender at RCPT.
  *
+ * The session cap (max_sessions_per_client): at CONNECT a client with
+ * an IP that greylisting would not skip enters its session in the store,
+ * which answers how many it has open across the cluster; over the cap the
+ * connection is told 421 and Postfix disconnects it. Every session that
+ * entered leaves at close, which libmilter calls once at the end of every
+ * connection whatever happened before (abort, tempfail, lost client,
+ * QUIT_NC). A store error lets the session in: the cap never refuses
+ * mail because of an outage. NR_CONN is not asked for while the cap is
+ * on, since the MTA must then wait for the answer to CONNECT.
+ *
  * Stopping: once callbacks_stop() has been called no new session is
  * made, so a connection that comes (or comes back) late gets a plain
  * "continue" without touching the store, the whitelists or the
@@ -40,10 +50,12 @@
 
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "bigsender.h"
@@ -71,12 +83,22 @@ static atomic_int cb_stopping;           /* set by callbacks_stop(): no new sess
 /* A store outage is logged once, then at most every 10 s with a count. */
 static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
 
+/* The session cap: its own rate limit, ids unique across the cluster, its reply. */
+static struct log_limit cb_cap_limit = LOG_LIMIT_INIT("session-cap store", 10);
+static uint64_t cb_cap_nonce;            /* random, once per process */
+static atomic_ullong cb_cap_seq;         /* sessions counted by this process */
+static const struct decision_reply cb_cap_reply = {
+    "421", "4.7.0", "Too many concurrent connections from your address, try again later",
+};
+
 /* The protocol steps whose answer is always "continue". */
 #define CB_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
 
 /* The steps redgrey does not need the MTA to send at all. */
 #define CB_STEPS_UNWANTED (SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | \
                            SMFIP_NOBODY | SMFIP_NOUNKNOWN)
+
+static sfsistat cb_tempfail(SMFICTX *ctx, const struct decision_reply *r);
 
 /* cb_store_notify - store_notify_fn: an outage's start and end, once each */
 static void
@@ -94,6 +116,8 @@ callbacks_init(struct store *store)
     if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
         strcpy(cb_hostname, "localhost");
     cb_hostname[sizeof(cb_hostname) - 1] = '\0';
+    if (getrandom(&cb_cap_nonce, sizeof(cb_cap_nonce), 0) != (ssize_t) sizeof(cb_cap_nonce))
+        cb_cap_nonce = (uint64_t) time(NULL) << 20 ^ (uint64_t) getpid();
 }
 
 /* callbacks_active - sessions still open */
@@ -117,10 +141,24 @@ callbacks_stop(void)
     atomic_store(&cb_stopping, 1);
 }
 
+/* cb_cap_leave - a session that entered the count leaves it; an error is logged, rate-limited */
+static void
+cb_cap_leave(struct session *s)
+{
+    char    err[STORE_ERRLEN] = "";
+
+    if (!s->cap_entered)
+        return;
+    s->cap_entered = 0;
+    if (store_session_leave(cb_store, &s->ip, s->cap_id, err, sizeof(err)) != 0)
+        log_limit_fail(&cb_cap_limit, err[0] != '\0' ? err : "unknown error");
+}
+
 /* cb_session_free - free s, unpin its configuration, count it out */
 static void
 cb_session_free(struct session *s)
 {
+    cb_cap_leave(s);
     reload_put(s->snap);
     session_free(s);                     /* and its whitelist reference */
     atomic_fetch_sub(&cb_active, 1);     /* last: main may free everything now */
@@ -204,6 +242,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         s->facts.mta.can_addheader = (actions & SMFIF_ADDHDRS) != 0;
         /* An MTA that can skip DATA knows the DATA step. */
         s->facts.mta.data_step = (f1 & SMFIP_NODATA) != 0;
+        /* The session cap answers CONNECT: the MTA must wait for it. */
+        if (s->snap->cfg->max_sessions_per_client > 0)
+            s->nr_flags &= ~(unsigned long) SMFIP_NR_CONN;
         steps |= s->nr_flags;
         /* A null-sender tempfail deferred to DATA needs the DATA step. */
         if (s->snap->cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
@@ -246,6 +287,40 @@ cb_client_lists(SMFICTX *ctx, struct session *s)
 }
 
 /*
+ * cb_cap_over - count the session of a client greylisting does not skip
+ * (the cap on); 1 if it is over max_sessions_per_client (logged, and left
+ * at close like any other), 0 to let it in, also on a store error
+ */
+static int
+cb_cap_over(struct session *s)
+{
+    const struct cfg *cfg = s->snap->cfg;
+    char    err[STORE_ERRLEN] = "";
+    int     n;
+
+    if (cfg->max_sessions_per_client <= 0 || cb_store == NULL)
+        return 0;
+    snprintf(s->cap_id, sizeof(s->cap_id), "%016" PRIx64 "-%llx", cb_cap_nonce,
+             (unsigned long long) atomic_fetch_add(&cb_cap_seq, 1));
+    if ((n = store_session_enter(cb_store, &s->ip, s->cap_id, cfg->session_ttl, err,
+                                 sizeof(err))) < 0) {
+        log_limit_fail(&cb_cap_limit, err[0] != '\0' ? err : "unknown error");
+        metrics_session_cap(-1);
+        return 0;
+    }
+    log_limit_ok(&cb_cap_limit);
+    s->cap_entered = 1;
+    if (n <= cfg->max_sessions_per_client) {
+        metrics_session_cap(0);
+        return 0;
+    }
+    metrics_session_cap(1);
+    log_info("NOQUEUE: session-cap client=%s count=%d max=%d action=%s", s->client, n,
+             cfg->max_sessions_per_client, cfg->mode == CFG_MODE_LEARN ? "learn" : "tempfail");
+    return cfg->mode != CFG_MODE_LEARN;
+}
+
+/*
  * mlfi_connect - note the client: its address, client key, and the
  * connection's facts (IP or not, trusted network, whitelisted address or
  * verified name, big sender).
@@ -267,6 +342,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
      */
     if (s == NULL && (s = cb_session_attach(ctx)) == NULL)
         return SMFIS_CONTINUE;
+    cb_cap_leave(s);                     /* a second CONNECT on one session: count it once */
     session_set_client(s, hostaddr, s->snap->cfg->netmask_v4, s->snap->cfg->netmask_v6,
                        s->snap->cfg->trusted_networks);
     session_set_host(s, smfi_getsymval(ctx, "j"));
@@ -279,8 +355,12 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
     /* Without an IP there is nothing to look up; trusted skips anyway. */
-    if (decision_skip(&s->facts) == DECISION_REASON_NONE)
+    if (decision_skip(&s->facts) == DECISION_REASON_NONE) {
         cb_client_lists(ctx, s);
+        /* The same skip rules as greylisting's connection rows. */
+        if (decision_skip(&s->facts) == DECISION_REASON_NONE && cb_cap_over(s))
+            return cb_tempfail(ctx, &cb_cap_reply);
+    }
     return cb_continue(s, SMFIP_NR_CONN);
 }
 

@@ -25,6 +25,7 @@
 #include "mailaddr.h"
 #include "netblock.h"
 #include "spf_check.h"
+#include "store.h"
 #include "triplet.h"
 #include "wlist.h"
 
@@ -68,6 +69,10 @@ struct session {
     char    to_log[SESSION_LOGADDR_MAX]; /* recipient as logged, without <> */
 
     struct triplet t;                    /* client key, sender, recipient */
+
+    /* The concurrent-session count (callbacks.c): set at connect, left at close. */
+    int     cap_entered;                 /* 1: this session counts in the store */
+    char    cap_id[STORE_SESSION_ID_MAX + 1]; /* its id there */
 };
 
 /* session_new - a zeroed session with no client; NULL if out of memory */
