@@ -104,17 +104,25 @@ lr_addr(char *v)
     return v + 1;
 }
 
+/* lr_group_hash - the keyed hash of (domain, key) */
+static uint64_t
+lr_group_hash(const struct lr *r, const char *domain, const char *key)
+{
+    uint8_t buf[2 * LR_FIELD_MAX + 2];
+    size_t  dl = strlen(domain), kl = strlen(key);
+
+    memcpy(buf, domain, dl + 1);
+    memcpy(buf + dl + 1, key, kl + 1);
+    return siphash24(r->sipkey, buf, dl + kl + 2);
+}
+
 /* lr_group_find - the index of group (domain, key), made if new; -1 when full */
 static long
 lr_group_find(struct lr *r, const char *domain, const char *key)
 {
-    uint8_t buf[2 * LR_FIELD_MAX + 2];
-    size_t  dl = strlen(domain), kl = strlen(key), i;
-    uint64_t h;
+    uint64_t h = lr_group_hash(r, domain, key);
+    size_t  i;
 
-    memcpy(buf, domain, dl + 1);
-    memcpy(buf + dl + 1, key, kl + 1);
-    h = siphash24(r->sipkey, buf, dl + kl + 2);
     if ((r->gn + 1) * 2 > r->gidx_cap) {
         size_t  cap = r->gidx_cap ? r->gidx_cap * 2 : 1024;
         uint32_t *ix;
@@ -123,11 +131,7 @@ lr_group_find(struct lr *r, const char *domain, const char *key)
             return -1;
         ix = xcalloc(cap, sizeof(*ix));
         for (size_t k = 0; k < r->gn; k++) {
-            size_t  d = strlen(r->g[k].domain), q = strlen(r->g[k].key);
-
-            memcpy(buf, r->g[k].domain, d + 1);
-            memcpy(buf + d + 1, r->g[k].key, q + 1);
-            for (i = siphash24(r->sipkey, buf, d + q + 2) & (cap - 1); ix[i] != 0;
+            for (i = lr_group_hash(r, r->g[k].domain, r->g[k].key) & (cap - 1); ix[i] != 0;
                  i = (i + 1) & (cap - 1))
                 ;
             ix[i] = (uint32_t) k + 1;
@@ -135,8 +139,6 @@ lr_group_find(struct lr *r, const char *domain, const char *key)
         free(r->gidx);
         r->gidx = ix;
         r->gidx_cap = cap;
-        memcpy(buf, domain, dl + 1);
-        memcpy(buf + dl + 1, key, kl + 1);
     }
     for (i = h & (r->gidx_cap - 1); r->gidx[i] != 0; i = (i + 1) & (r->gidx_cap - 1)) {
         struct lr_group *g = &r->g[r->gidx[i] - 1];
@@ -274,15 +276,34 @@ lr_read(struct lr *r, FILE *fp)
 {
     char   *line = NULL;
     size_t  cap = 0;
-    ssize_t n;
 
-    while ((n = getline(&line, &cap, fp)) >= 0) {
-        /* A NUL inside a line ends it for the parser: the line is still one line. */
-        (void) n;
+    /* A NUL inside a line ends it for the parser: the line is still one line. */
+    while (getline(&line, &cap, fp) >= 0)
         lr_line(r, line);
-    }
     free(line);
     return ferror(fp) ? -1 : 0;
+}
+
+/* lr_finish - count each greylisted triplet that no retry pass followed into its group */
+static void
+lr_finish(struct lr *r)
+{
+    for (size_t k = 0; k < r->tcap; k++)
+        if (r->t[k].hash != 0 && !r->t[k].passed)
+            r->g[r->t[k].group].never++;
+}
+
+/* lr_free - what r holds */
+static void
+lr_free(struct lr *r)
+{
+    for (size_t k = 0; k < r->gn; k++) {
+        free(r->g[k].domain);
+        free(r->g[k].key);
+    }
+    free(r->g);
+    free(r->gidx);
+    free(r->t);
 }
 
 /* Sorting groups by one count, most first, then by domain and key. */
@@ -432,22 +453,13 @@ ctl_logreport(int nfiles, char **files, int verbose, int json)
         if (fp != stdin)
             fclose(fp);
     }
-    /* Never retried: greylisted triplets that no retry pass followed. */
-    for (size_t k = 0; k < r.tcap; k++)
-        if (r.t[k].hash != 0 && !r.t[k].passed)
-            r.g[r.t[k].group].never++;
+    lr_finish(&r);
     if (rc == CTL_OK) {
         if (json)
             lr_print_json(&r);
         else
             lr_print_text(&r, verbose);
     }
-    for (size_t k = 0; k < r.gn; k++) {
-        free(r.g[k].domain);
-        free(r.g[k].key);
-    }
-    free(r.g);
-    free(r.gidx);
-    free(r.t);
+    lr_free(&r);
     return rc;
 }

@@ -30,9 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check(fp != NULL);
     fuzz_check(lr_read(&r, fp) == 0);
     fclose(fp);
-    for (size_t k = 0; k < r.tcap; k++)
-        if (r.t[k].hash != 0 && !r.t[k].passed)
-            r.g[r.t[k].group].never++;
+    lr_finish(&r);
     fuzz_check(r.used + r.skipped + r.full == r.lines);
     fuzz_check(r.gn <= r.used && r.tn <= r.used);
     for (size_t k = 0; k < r.gn; k++) {
@@ -45,12 +43,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lr_print_text(&r, size & 1);
     lr_print_json(&r);
     fflush(stdout);
-    for (size_t k = 0; k < r.gn; k++) {
-        free(r.g[k].domain);
-        free(r.g[k].key);
-    }
-    free(r.g);
-    free(r.gidx);
-    free(r.t);
+    lr_free(&r);
     return 0;
 }
