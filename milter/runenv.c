@@ -213,6 +213,23 @@ runenv_default_lists(struct cfg *c, char *warn, size_t warnlen)
     return 1;
 }
 
+/* runenv_default_patterns - drop the default dynamic-name patterns when not installed */
+int
+runenv_default_patterns(struct cfg *c, char *warn, size_t warnlen)
+{
+    const char *p = c->dynamic_patterns;
+
+    if (p == NULL || strcmp(p, CFG_DEFAULT_DYNAMIC_PATTERNS) != 0
+        || access(p, F_OK) == 0 || errno != ENOENT)
+        return 0;
+    snprintf(warn, warnlen, "dynamic_patterns %s (the default) does not exist: only the "
+             "built-in rule (the address's digits in the name) finds dynamic client names "
+             "(install it, or set dynamic_patterns = \"\")", p);
+    free(c->dynamic_patterns);
+    c->dynamic_patterns = xstrdup("");
+    return 1;
+}
+
 /* runenv_config_exposed - world-readable while holding a store password */
 int
 runenv_config_exposed(const struct cfg *c, const char *path, char *warn, size_t warnlen)
