@@ -15,7 +15,8 @@
  * after delay (one 2.1 s wait); a DNSWL client passes at once; with
  * greylist = suspicious a clean client with rDNS passes and an unknown,
  * dynamic, SPF-failing or listed one is greylisted, each with its
- * reason in the log line; three silent zones cost one dnsbl_timeout.
+ * reason in the log line; three silent zones cost one dnsbl_timeout; a
+ * SIGHUP applies new lists, greylist mode and pattern file.
  */
 #include "config.h"
 
@@ -110,6 +111,30 @@ assert_line_has(const struct daemon *d, const char *key, const char *want)
     free(log);
 }
 
+/*
+ * xasprintf_conf - conf with the old_len bytes at "at" replaced by the
+ * new lists, the empty dynamic_patterns by pat, and greylist = suspicious
+ * added: a new string
+ */
+static char *
+xasprintf_conf(const char *conf, const char *at, size_t old_len, const char *pat)
+{
+    const char *dyn = "dynamic_patterns = \"\"\n";
+    size_t  len = strlen(conf) + strlen(pat) + 200;
+    char   *out = malloc(len), *tmp = malloc(len), *d;
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(tmp);
+    snprintf(tmp, len, "%.*sdnsbl_sites = bl.test*7\ngreylist = suspicious\n%s",
+             (int) (at - conf), conf, at + old_len);
+    d = strstr(tmp, dyn);
+    ck_assert_ptr_nonnull(d);
+    snprintf(out, len, "%.*sdynamic_patterns = %s\n%s", (int) (d - tmp), tmp, pat,
+             d + strlen(dyn));
+    free(tmp);
+    return out;
+}
+
 /* A listed client waits delay_listed; a clean one passes after delay; DNSWL passes at once. */
 START_TEST(test_delay_listed)
 {
@@ -201,6 +226,40 @@ START_TEST(test_silent_zones)
     ck_assert_msg(took < 500, "cached: RCPT took %lld ms", took);
     ck_assert_msg(daemon_log_wait(&slow, "to=<t2@rcpt.test> spf=temperror dnsbl_score=2 dnsbl=bl.test dnsbl_ms=0 ",
                                   1, 3000) >= 1, "cached result not logged");
+}
+END_TEST
+
+/*
+ * SIGHUP applies the keys of issue 14: "slow" gets other lists (the
+ * checker is rebuilt: a new score), greylist = suspicious and a pattern
+ * file it did not have.
+ */
+START_TEST(test_reload)
+{
+    char   *conf = daemon_read_file_ok(slow.conf), *at, pat[600], *next;
+    const char *old = "dnsbl_sites = bl.test*2 slow1.test slow2.test slow3.test\n";
+    const char *tmp = daemon_tmp();
+
+    snprintf(pat, sizeof(pat), "%s/dynamic_patterns2", tmp);
+    ck_assert_int_eq(daemon_write_file(pat, "*.reloaded.*\n"), 0);
+    at = strstr(conf, old);
+    ck_assert_msg(at != NULL && strstr(conf, "dynamic_patterns = \"\"\n") != NULL,
+                  "conf of slow: %s", conf);
+    next = xasprintf_conf(conf, at, strlen(old), pat);
+    ck_assert_int_eq(daemon_write_file(slow.conf, next), 0);
+    ck_assert_int_eq(daemon_signal(&slow, SIGHUP), 0);
+    ck_assert_msg(daemon_log_wait(&slow, "SIGHUP: configuration reloaded", 1, 5000) == 1,
+                  "no reload");
+    assert_logged("rebuilt", &slow, "dnsbl: checker rebuilt", 1);
+    expect(&slow, "192.0.2.10", "mx.listed.test", "<a@x.test>", "<r1@rcpt.test>",
+           SMFIR_REPLYCODE, "to=<r1@rcpt.test> spf=temperror dnsbl_score=7 dnsbl=bl.test");
+    expect(&slow, "192.0.2.50", "h1.reloaded.test", "<a@x.test>", "<r2@rcpt.test>",
+           SMFIR_REPLYCODE, "client=[192.0.2.50]");
+    assert_line_has(&slow, "to=<r2@rcpt.test>", " suspicious=dynamic");
+    expect(&slow, "192.0.2.51", "mx.ok.test", "<a@x.test>", "<r3@rcpt.test>", SMFIR_CONTINUE,
+           "action=accept reason=not-suspicious client=[192.0.2.51]");
+    free(next);
+    free(conf);
 }
 END_TEST
 
@@ -300,6 +359,7 @@ milter_dnsbl_suite(void)
     tcase_add_loop_test(tc, test_suspicious, 0, NELEM(susp_cases));
     tcase_add_test(tc, test_suspicious_words);
     tcase_add_test(tc, test_silent_zones);
+    tcase_add_test(tc, test_reload);
     suite_add_tcase(s, tc);
     return s;
 }
