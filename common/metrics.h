@@ -95,6 +95,14 @@ void    metrics_dns(int64_t start_us);
  */
 void    metrics_bigsender_stamp(int64_t stamp);
 
+/*
+ * metrics_dnsbl - one DNS-list check of a client: elapsed_ms
+ * its time (a cache hit: cached 1, not timed), timeouts and failures the
+ * zones that gave no answer by the deadline or answered SERVFAIL (or
+ * another error)
+ */
+void    metrics_dnsbl(long elapsed_ms, int cached, unsigned timeouts, unsigned failures);
+
 /* metrics_reload - one configuration reload: ok 1 if it was applied, 0 if refused */
 void    metrics_reload(int ok);
 

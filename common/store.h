@@ -148,6 +148,8 @@ struct store_walk {
  */
 struct store_decide_opts {
     int     reserved;                    /* no field yet; each input adds one */
+    int64_t delay;                       /* > 0: this delay (seconds) instead of the
+                                          * configured one (delay_listed) */
 };
 
 /* The backend table; each backend's struct embeds struct store first. */

@@ -217,6 +217,8 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 
     now = (int64_t) time(NULL);
     store_params_get(&st->base, &params);
+    if (req->opts != NULL && req->opts->delay > 0)
+        params.delay = req->opts->delay; /* this call's own delay (delay_listed) */
     policy_decide(&params, now, gstate == 1 ? &grey : NULL,
                   astate == 1 ? &awl : NULL, out);
 

@@ -61,6 +61,7 @@
 #include "bigsender.h"
 #include "callbacks.h"
 #include "decision.h"
+#include "dnsbl_shared.h"
 #include "lists.h"
 #include "log.h"
 #include "logesc.h"
@@ -69,6 +70,7 @@
 #include "session.h"
 #include "spf_resolver.h"
 #include "spf_shared.h"
+#include "suspicious.h"
 
 /*
  * What the callbacks share, set by callbacks_init() before smfi_main().
@@ -321,6 +323,27 @@ cb_cap_over(struct session *s)
 }
 
 /*
+ * cb_client_name - what the client's name says: no verified
+ * reverse name ({client_name} unknown, or {client_resolve} not OK), or a
+ * verified name that looks dynamic (looked at only with greylist =
+ * suspicious and suspicious_dynamic, the one use of it). The DNS lists
+ * are not asked here but at the first recipient that reaches the store
+ * (cb_dnsbl).
+ */
+static void
+cb_client_name(SMFICTX *ctx, struct session *s)
+{
+    const char *name = smfi_getsymval(ctx, "{client_name}");
+    const char *resolve = smfi_getsymval(ctx, "{client_resolve}");
+    const struct cfg *c = s->snap->cfg;
+    const char *verified = suspicious_verified_name(name, resolve);
+
+    s->facts.conn.no_rdns = suspicious_no_rdns(name, resolve);
+    if (c->greylist == CFG_GREYLIST_SUSPICIOUS && c->suspicious_dynamic && verified != NULL)
+        s->facts.conn.dynamic_name = dnsbl_shared_dynamic(verified, &s->ip);
+}
+
+/*
  * mlfi_connect - note the client: its address, client key, and the
  * connection's facts (IP or not, trusted network, whitelisted address or
  * verified name, big sender).
@@ -354,9 +377,13 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     session_set_helo(s, NULL);
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
+    s->dnsbl_asked = 0;
+    s->dnsbl_ms = 0;
+    s->dnsbl_zones[0] = '\0';
     /* Without an IP there is nothing to look up; trusted skips anyway. */
     if (decision_skip(&s->facts) == DECISION_REASON_NONE) {
         cb_client_lists(ctx, s);
+        cb_client_name(ctx, s);
         /* The same skip rules as greylisting's connection rows. */
         if (decision_skip(&s->facts) == DECISION_REASON_NONE && cb_cap_over(s))
             return cb_tempfail(ctx, &cb_cap_reply);
@@ -396,7 +423,8 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
 
     if (kind == MAILADDR_JUNK || identity[0] == '\0')
         return;
-    if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
+    if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1)
+        && !(s->snap->cfg->greylist == CFG_GREYLIST_SUSPICIOUS && s->snap->cfg->suspicious_spf))
         return;
     (void) spf_shared_check_client(&s->ip, s->helo, kind == MAILADDR_NULL ? NULL : s->from_spf,
                                    &m->spf);
@@ -450,9 +478,11 @@ cb_tempfail(SMFICTX *ctx, const struct decision_reply *r)
 /*
  * cb_log - the one decision line per recipient, Postfix style:
  * QUEUEID: action=A reason=R client=[IP] key=K from=<S> to=<R>
- * [spf=RESULT] [spf_key=domain|netblock [why=WHY]] [stage=data] [delay=N];
+ * [spf=RESULT] [spf_key=domain|netblock [why=WHY]] [stage=data] [delay=N]
+ * [dnsbl_score=N dnsbl=ZONES|- dnsbl_ms=N] [suspicious=dnsbl,no-rdns,...];
  * spf= when the message was checked, spf_key= (and why=) for a pass,
- * stage=data and delay= when the verdict says so.
+ * stage=data and delay= when the verdict says so, the dnsbl fields when
+ * the lists were asked, suspicious= when the verdict names reasons.
  */
 static void
 cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
@@ -462,6 +492,7 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
     char    dbuf[32] = "";
     char    sbuf[96] = "";
     char    why[40];
+    char    lbuf[SESSION_DNSBL_ZONES_MAX + 96] = "", susp[48];
 
     /* Below log_level info nothing is written: do not build the line. */
     if (!log_wants(LOG_INFO))
@@ -483,10 +514,21 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
                                                                    sizeof(why)));
     else if (s->facts.msg.spf_checked)
         snprintf(sbuf, sizeof(sbuf), " spf=%s", spf_check_result_name(s->facts.msg.spf.result));
-    log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s",
+    /* DNS lists: zone names are checked DNS names, safe as they are. */
+    if (s->facts.conn.dnsbl_checked)
+        snprintf(lbuf, sizeof(lbuf), " dnsbl_score=%d dnsbl=%s dnsbl_ms=%ld",
+                 s->facts.conn.dnsbl_score, s->dnsbl_zones[0] != '\0' ? s->dnsbl_zones : "-",
+                 s->dnsbl_ms);
+    if (v->suspicious != 0) {
+        size_t  n = strlen(lbuf);
+
+        snprintf(lbuf + n, sizeof(lbuf) - n, " suspicious=%s",
+                 decision_suspicious_format(v->suspicious, susp, sizeof(susp)));
+    }
+    log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s%s",
              qid, v->log_action, decision_reason_name(v->reason), s->client,
              s->t.client_key[0] != '\0' ? s->t.client_key : "-",
-             s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf);
+             s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf, lbuf);
 }
 
 /* cb_count - one recipient's verdict into the message's summary counts */
@@ -535,22 +577,47 @@ cb_summary(SMFICTX *ctx, const struct session *s, const char *end)
 }
 
 /*
- * cb_store_ask - ask the store about the triplet and put the outcome into
- * the facts; an outage is logged here, rate-limited.
+ * cb_store_ask - ask the store about the triplet, with the delay the
+ * verdict v asks for (delay_listed for a listed client), and put the
+ * outcome into the facts; an outage is logged here, rate-limited.
  */
 static void
-cb_store_ask(struct session *s)
+cb_store_ask(struct session *s, const struct decision_verdict *v)
 {
     char    err[STORE_ERRLEN];
+    struct store_decide_opts o;
 
+    memset(&o, 0, sizeof(o));
+    o.delay = v->store_delay;
     err[0] = '\0';
-    if (store_decide(cb_store, &s->t, &s->facts.policy, err, sizeof(err)) != 0) {
+    if (store_decide_with(cb_store, &s->t, &o, &s->facts.policy, err, sizeof(err)) != 0) {
         log_limit_fail(&cb_store_limit, err[0] != '\0' ? err : "unknown error");
         s->facts.store = DECISION_STORE_FAILED;
         return;
     }
     log_limit_ok(&cb_store_limit);
     s->facts.store = DECISION_STORE_ANSWERED;
+}
+
+/*
+ * cb_dnsbl - ask the DNS lists about the client, once per connection, at
+ * the first recipient nothing skips: not at CONNECT, so that trusted,
+ * whitelisted, authenticated clients, whitelisted recipients and
+ * connections that never get to RCPT cost no query, and the SMTP client
+ * waits at RCPT as it would for the store. At most dnsbl_timeout; with
+ * no lists (dnsbl_sites empty) nothing is asked and no fact set.
+ */
+static void
+cb_dnsbl(struct session *s)
+{
+    struct dnsbl_result r;
+
+    s->dnsbl_asked = 1;
+    if (dnsbl_shared_check(&s->ip, &r, s->dnsbl_zones, sizeof(s->dnsbl_zones)) != 0)
+        return;
+    s->facts.conn.dnsbl_checked = 1;
+    s->facts.conn.dnsbl_score = r.score;
+    s->dnsbl_ms = r.elapsed_ms;
 }
 
 /*
@@ -573,9 +640,11 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     session_set_rcpt(s, argv != NULL ? argv[0] : NULL);
     s->facts.wl_rcpt = wlist_recipient(s->wl, s->t.rcpt);
     s->facts.store = DECISION_STORE_NOT_ASKED;
+    if (!s->dnsbl_asked && decision_skip(&s->facts) == DECISION_REASON_NONE)
+        cb_dnsbl(s);
     decision_make(&s->snap->decision, &s->facts, &v);
     if (v.action == DECISION_ASK_STORE) {
-        cb_store_ask(s);
+        cb_store_ask(s, &v);
         decision_make(&s->snap->decision, &s->facts, &v);
     }
 

@@ -59,6 +59,7 @@
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
+#include "dnsbl_shared.h"
 #include "metrics_http.h"
 #include "refresh.h"
 #include "reload.h"
@@ -465,7 +466,8 @@ main_serve(struct cfg *c)
 
     /* The signal mask of main_signals_setup is inherited by every thread started here. */
     if (refresh_check(c, err, sizeof(err)) != 0 || lists_init(c, err, sizeof(err)) != 0
-        || spf_shared_init(c, err, sizeof(err)) != 0)
+        || spf_shared_init(c, err, sizeof(err)) != 0
+        || dnsbl_shared_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
     cfg_store_config(c, &sc);
     err[0] = '\0';
@@ -524,6 +526,7 @@ main_serve(struct cfg *c)
     metrics_http_stop();
     store_free(st);
     spf_shared_fini();
+    dnsbl_shared_fini();
     lists_fini();
     reload_fini();
     return rc;
@@ -602,6 +605,7 @@ main_warnings(struct cfg *c, int to_stderr)
                  c->socket);
     n += runenv_config_exposed(c, c->path, msg[n], sizeof(msg[0]));
     n += runenv_default_lists(c, msg[n], sizeof(msg[0]));
+    n += runenv_default_patterns(c, msg[n], sizeof(msg[0]));
     for (int i = 0; i < n; i++) {
         if (to_stderr)
             fprintf(stderr, "redgrey: warning: %s\n", msg[i]);
@@ -620,7 +624,8 @@ main_check_as_user(const struct cfg *c)
     char    err[STORE_ERRLEN + CFG_ERRLEN];
 
     if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
-        || spf_shared_check(c, err, sizeof(err)) != 0) {
+        || spf_shared_check(c, err, sizeof(err)) != 0
+        || dnsbl_shared_check_cfg(c, err, sizeof(err)) != 0) {
         fprintf(stderr, "redgrey: %s\n", err);
         return -1;
     }

@@ -33,6 +33,7 @@ struct reload_snap;
 
 #define SESSION_LOGADDR_MAX 256          /* escaped address in a log line */
 #define SESSION_HOST_MAX    256          /* the MTA's host name (j macro) */
+#define SESSION_DNSBL_ZONES_MAX 512      /* listing zones in a log line (cut at a zone) */
 
 struct session {
     /*
@@ -54,6 +55,11 @@ struct session {
     char    helo[SPF_CHECK_DOMAIN_MAX + 1]; /* HELO/EHLO argument, or "" (junk, too long) */
     struct wlist *wl;                    /* whitelists in use: a reference, or NULL */
     char    client_name[SESSION_HOST_MAX]; /* the MTA's {client_name} (raw), or "" */
+
+    /* DNS lists: asked at most once per connection, reset at connect. */
+    int     dnsbl_asked;                 /* the lists were asked (or are off) */
+    long    dnsbl_ms;                    /* the check's time; 0 from the cache */
+    char    dnsbl_zones[SESSION_DNSBL_ZONES_MAX]; /* listing zones "z1,z2", or "" */
 
     /* Set at MAIL, reset at MAIL and abort. */
     int64_t max_delay;                   /* largest delay of a header-giving pass; -1 none */

@@ -125,7 +125,7 @@ START_TEST(test_t_warnings)
     daemon_scratch_path(path, sizeof(path), "warn.conf");
     /* No default whitelist file here: its warning is not what these cases are about. */
     snprintf(text, sizeof(text), "store = lmdb:/var/lib/redgrey\nuser = \"\"\n"
-             "whitelist_recipients = \"\"\n%s", k->text);
+             "whitelist_recipients = \"\"\ndynamic_patterns = \"\"\n%s", k->text);
     ck_assert_int_eq(daemon_write_file(path, text), 0);
     rc = daemon_capture(argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "configuration OK") != NULL, "%s: exit %d: %s",

@@ -884,7 +884,7 @@ START_TEST(test_check_reach)
 
     snprintf(path, sizeof(path), "%s/ha-check.conf", daemon_tmp());
     snprintf(conf, sizeof(conf), "store = redis://127.0.0.1:%d\nuser = \"\"\n"
-             "whitelist_recipients = \"\"\n", port);
+             "whitelist_recipients = \"\"\ndynamic_patterns = \"\"\n", port);
     ck_assert_int_eq(daemon_write_file(path, conf), 0);
     rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "redgrey: warning: ") != NULL
