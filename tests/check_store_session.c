@@ -133,14 +133,22 @@ START_TEST(expiry)
 {
     struct store *st = test_open(_i);
     long long t0 = daemon_now_ms();
-    int     n;
+    int     n, last = 4;
 
     ck_assert_int_eq(enter_ok(st, "203.0.113.9", "crashed-1", 1), 1);
     ck_assert_int_eq(enter_ok(st, "203.0.113.9", "crashed-2", 1), 2);
     ck_assert_int_eq(enter_ok(st, "203.0.113.9", "long", 600), 3);
+    /*
+     * The two 1 s sessions were entered a moment apart (a second apart if
+     * that moment crossed a second on a store that counts whole seconds),
+     * so a probe may see one gone and the other still live: 4, then 3,
+     * then 2, never back up.
+     */
     while ((n = enter_ok(st, "203.0.113.9", "probe", 600)) != 2
            && daemon_now_ms() - t0 < EXPIRY_BOUND_MS) {
-        ck_assert_int_eq(n, 4);          /* both still live, or both gone */
+        ck_assert_msg(n == 3 || n == 4, "%d sessions counted, want 3 or 4", n);
+        ck_assert_int_le(n, last);
+        last = n;
         daemon_sleep_ms(100);
     }
     ck_assert_msg(n == 2, "the 1 s sessions still count after %d ms",
