@@ -210,7 +210,6 @@ evaluate(struct spf_check *chk, SPF_request_t *req, const struct ipaddr *ip, con
         return;
     out->guard = v;
     out->keyable = v.keyable;
-    out->overbroad = !v.keyable;
     out->cached = v.cached;
 }
 

@@ -64,13 +64,19 @@ struct spf_check_opts {
 struct spf_result {
     enum spf_check_result result;        /* libspf2's answer for the identity */
     int     keyable;                     /* pass and guard.keyable: key on spf:domain */
-    int     overbroad;                   /* pass, but not keyable (guard.why says why) */
     int     cached;                      /* pass: the static set came from the cache */
     int     result_cached;               /* result came from the result cache */
     struct spf_guard_verdict guard;      /* pass: the guard's verdict */
     int     helo;                        /* 1: the identity is the HELO name (sender <>) */
     char    domain[SPF_CHECK_DOMAIN_MAX + 1];    /* identity checked, lowercase; "" if none */
 };
+
+/* spf_result_overbroad - 1 if r passed but is not keyable (guard.why says why) */
+static inline int
+spf_result_overbroad(const struct spf_result *r)
+{
+    return r->result == SPF_CHECK_PASS && !r->keyable;
+}
 
 struct spf_check;
 

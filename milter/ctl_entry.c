@@ -200,7 +200,7 @@ ctl_lookup_text(const struct ctl *x, const struct ctl_triplet *t, const struct s
     if (m->spf_checked)
         printf("spf %s%s%s%s\n", spf_check_result_name(m->spf.result),
                m->spf.domain[0] ? " domain " : "", m->spf.domain,
-               m->spf.overbroad ? " (over-broad record: not keyed)" : "");
+               spf_result_overbroad(&m->spf) ? " (over-broad record: not keyed)" : "");
     else
         printf("spf not checked\n");
     printf("sender <%s> recipient <%s>\n", s->from_log, s->to_log);

@@ -156,8 +156,8 @@ START_TEST(test_check)
     ck_assert_msg(r.result == c->want, "%s: got %s, want %s", c->label,
                   spf_check_result_name(r.result), spf_check_result_name(c->want));
     ck_assert_msg(r.keyable == c->keyable, "%s: keyable got %d, want %d", c->label, r.keyable, c->keyable);
-    ck_assert_msg(r.overbroad == c->overbroad, "%s: overbroad got %d, want %d", c->label,
-                  r.overbroad, c->overbroad);
+    ck_assert_msg(spf_result_overbroad(&r) == c->overbroad, "%s: overbroad got %d, want %d", c->label,
+                  spf_result_overbroad(&r), c->overbroad);
     ck_assert_msg(r.helo == c->helo_used, "%s: helo got %d, want %d", c->label, r.helo, c->helo_used);
     ck_assert_msg(strcmp(r.domain, c->domain) == 0, "%s: domain got \"%s\", want \"%s\"", c->label,
                   r.domain, c->domain);
@@ -194,7 +194,7 @@ START_TEST(test_probe_our_mx)
     ck_assert_int_eq(ipaddr_parse("198.51.100.7", &ip), 0);
     spf_check_client(chk, &ip, NULL, "mx.example", &r);
     ck_assert_int_eq(r.result, SPF_CHECK_PASS);
-    ck_assert_int_eq(r.overbroad, 1);
+    ck_assert_int_eq(spf_result_overbroad(&r), 1);
     ck_assert_int_eq(r.keyable, 0);
 
     /* pass.example does not include 198.51.100.25? It does (/24): also over-broad. */
@@ -221,9 +221,9 @@ START_TEST(test_cache)
 
     /* First sighting computes, the second (any client) reads the cache. */
     spf_check_client(chk, &ip, NULL, "all.example", &r);
-    ck_assert(r.overbroad && !r.cached);
+    ck_assert(spf_result_overbroad(&r) && !r.cached);
     spf_check_client(chk, &ip6, NULL, "all.example", &r);
-    ck_assert_msg(r.overbroad && r.cached, "over-broad second: overbroad %d cached %d", r.overbroad, r.cached);
+    ck_assert_msg(spf_result_overbroad(&r) && r.cached, "over-broad second: overbroad %d cached %d", spf_result_overbroad(&r), r.cached);
 
     spf_check_client(chk, &ip, NULL, "pass.example", &r);
     ck_assert(r.keyable && !r.cached);
@@ -237,7 +237,7 @@ START_TEST(test_cache)
     /* After the TTL the verdict is computed again. */
     fake_now += 601;
     spf_check_client(chk, &ip, NULL, "all.example", &r);
-    ck_assert_msg(r.overbroad && !r.cached, "after ttl: overbroad %d cached %d", r.overbroad, r.cached);
+    ck_assert_msg(spf_result_overbroad(&r) && !r.cached, "after ttl: overbroad %d cached %d", spf_result_overbroad(&r), r.cached);
     spf_check_free(chk);
 }
 END_TEST
