@@ -36,8 +36,13 @@
 #include "siphash.h"
 #include "xalloc.h"
 
+/* Powers of 2, at least 4096 and 512 (the first table sizes); tests set smaller ones. */
+#ifndef LR_TRIPLETS_MAX
 #define LR_TRIPLETS_MAX (1u << 23)       /* 8M triplets: 128 MB of table at most */
+#endif
+#ifndef LR_GROUPS_MAX
 #define LR_GROUPS_MAX   (1u << 20)
+#endif
 #define LR_FIELD_MAX    1100             /* an escaped address, bounded */
 #define LR_TOP          25               /* groups shown without -v */
 
@@ -123,12 +128,11 @@ lr_group_find(struct lr *r, const char *domain, const char *key)
     uint64_t h = lr_group_hash(r, domain, key);
     size_t  i;
 
-    if ((r->gn + 1) * 2 > r->gidx_cap) {
+    /* Full: no growth, but the groups made so far still match. */
+    if ((r->gn + 1) * 2 > r->gidx_cap && r->gn < LR_GROUPS_MAX) {
         size_t  cap = r->gidx_cap ? r->gidx_cap * 2 : 1024;
         uint32_t *ix;
 
-        if (r->gn >= LR_GROUPS_MAX)
-            return -1;
         ix = xcalloc(cap, sizeof(*ix));
         for (size_t k = 0; k < r->gn; k++) {
             for (i = lr_group_hash(r, r->g[k].domain, r->g[k].key) & (cap - 1); ix[i] != 0;
@@ -146,6 +150,8 @@ lr_group_find(struct lr *r, const char *domain, const char *key)
         if (strcmp(g->domain, domain) == 0 && strcmp(g->key, key) == 0)
             return (long) r->gidx[i] - 1;
     }
+    if (r->gn >= LR_GROUPS_MAX)
+        return -1;
     if (r->gn == r->gcap) {
         r->gcap = r->gcap ? r->gcap * 2 : 256;
         r->g = xrealloc(r->g, r->gcap * sizeof(*r->g));
