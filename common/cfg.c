@@ -164,5 +164,6 @@ cfg_free(struct cfg *cfg)
     free(cfg->socket_group);
     free(cfg->sentinel_password);
     free(cfg->metrics_listen);
+    free(cfg->greytrap_recipients);
     free(cfg);
 }

@@ -96,6 +96,12 @@ decision_store_reason(enum policy_reason reason)
         return DECISION_REASON_AWL;
     case POLICY_REASON_LEARN:
         return DECISION_REASON_LEARN;
+    case POLICY_REASON_GREYTRAP:
+        return DECISION_REASON_GREYTRAP;
+    case POLICY_REASON_RATE:
+        return DECISION_REASON_RATE;
+    case POLICY_REASON_OUTBOUND:
+        return DECISION_REASON_OUTBOUND;
     }
     return DECISION_REASON_NEW;
 }
@@ -219,6 +225,9 @@ static const char *const decision_reason_names[] = {
     [DECISION_REASON_STORE_ERROR] = "store-error",
     [DECISION_REASON_MIXED_RCPT] = "mixed-rcpt",
     [DECISION_REASON_LEARN] = "learn",
+    [DECISION_REASON_GREYTRAP] = "greytrap",
+    [DECISION_REASON_RATE] = "rate-limit",
+    [DECISION_REASON_OUTBOUND] = "outbound",
 };
 
 /* decision_reason_name - the reason as it appears in the log line */

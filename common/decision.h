@@ -26,11 +26,13 @@
  *   store not asked                (ask the store)
  *   store failed, accept           accept   store-error
  *   store failed, tempfail         greylist store-error
- *   store: tempfail                greylist new, early
+ *   store: tempfail                greylist new, early, greytrap,
+ *                                           rate-limit
  *   store: pass after a delay      pass     retry     delay=N, X-Greylist
  *   store: pass                    pass     known, awl  (never delayed:
  *                                                       no header)
  *   store: learn                   pass     learn
+ *   store: outbound pair           pass     outbound
  *
  * In learn mode (mode = learn) nothing is a tempfail: the store's new
  * and early pass with reason learn (the store itself answers learn when
@@ -148,6 +150,10 @@ enum decision_reason {
     DECISION_REASON_STORE_ERROR,         /* the store failed */
     DECISION_REASON_MIXED_RCPT,          /* DATA: deferred and accepted recipients */
     DECISION_REASON_LEARN,               /* learn mode: would be greylisted, passes */
+    /* abuse limits and outbound pairs (store) */
+    DECISION_REASON_GREYTRAP,            /* store: client key trapped */
+    DECISION_REASON_RATE,                /* store: new-triplet cap reached */
+    DECISION_REASON_OUTBOUND,            /* store: a local user wrote to this sender */
 };
 
 struct decision_verdict {

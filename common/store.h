@@ -147,6 +147,10 @@ struct store_walk {
  */
 struct store_decide_opts {
     int     reserved;                    /* no field yet; each input adds one */
+    /* abuse: greytraps and outbound pairs */
+    int     trap;                        /* 1: the recipient is a greytrap: trap the client key */
+    int     outbound;                    /* 0: the store reads the outbound pair itself;
+                                          * 1 / -1: known to be recorded / not (redis-cluster) */
 };
 
 /* The backend table; each backend's struct embeds struct store first. */
@@ -170,6 +174,9 @@ struct store_ops {
     int     (*count_step)(struct store *st, struct store_walk *w, char *err, size_t errlen);
     int     (*blob_delete)(struct store *st, const char *name, int *existed,
                            char *err, size_t errlen);
+    /* store_outbound_put; NULL: the backend cannot */
+    int     (*outbound_put)(struct store *st, const struct triplet *pair, char *err,
+                            size_t errlen);
 };
 
 struct store {
@@ -316,6 +323,16 @@ int     store_count_step(struct store *st, struct store_walk *w, char *err, size
 /* store_blob_delete - remove blob name; *existed 1 if it was there */
 int     store_blob_delete(struct store *st, const char *name, int *existed,
                           char *err, size_t errlen);
+
+/*
+ * store_outbound_put - record that a local user (pair->rcpt) wrote to
+ * pair->sender, for outbound_ttl (one write, renewing it): decisions on
+ * that sender's mail to that user then pass (reason outbound). The
+ * client key of pair is not used. 0, or -1 with err; 0 without a write
+ * when outbound_ttl is 0.
+ */
+int     store_outbound_put(struct store *st, const struct triplet *pair, char *err,
+                           size_t errlen);
 
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);

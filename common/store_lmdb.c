@@ -266,6 +266,7 @@ lmdb_decide(struct store *base, const struct triplet *t, const struct store_deci
     req.key = gkey;
     req.akey = akey;
     req.opts = opts;
+    req.triplet = t;
     req.verdict = out;
     req.err = err;
     req.errlen = errlen;
@@ -390,6 +391,30 @@ lmdb_free(struct store *base)
     free(st);
 }
 
+/* lmdb_outbound_put - store_ops.outbound_put: one write of the pair's record */
+static int
+lmdb_outbound_put(struct store *base, const struct triplet *pair, char *err, size_t errlen)
+{
+    struct lmdb_store *st = (struct lmdb_store *) base;
+    char    okey[TRIPLET_KEY_MAX];
+    struct policy_params p;
+    struct lmdb_req req;
+
+    store_params_get(base, &p);
+    memset(&req, 0, sizeof(req));
+    if ((req.key_len = triplet_outbound_key(base->key_prefix, pair, okey, sizeof(okey))) == 0) {
+        snprintf(err, errlen, "lmdb %s: cannot build the outbound key", st->path);
+        return -1;
+    }
+    req.op = LMDB_OP_ADMIN;
+    req.admin = lmdb_txn_outbound_put;
+    req.admin_arg = &p.outbound_ttl;
+    req.key = okey;
+    req.err = err;
+    req.errlen = errlen;
+    return lmdb_writer_submit(st, &req);
+}
+
 static const struct store_ops lmdb_ops = {
     .name = "lmdb",
     .decide = lmdb_decide,
@@ -401,6 +426,7 @@ static const struct store_ops lmdb_ops = {
     .entry_delete = store_lmdb_admin_entry_delete,
     .count_step = store_lmdb_admin_count_step,
     .blob_delete = store_lmdb_admin_blob_delete,
+    .outbound_put = lmdb_outbound_put,
 };
 
 /* lmdb_url_path - the directory of an "lmdb:/path" URL into buf; 0 or -1 */
