@@ -30,6 +30,8 @@
 /* The installed recipient whitelist (postmaster@, abuse@): missing is a warning. */
 #define CFG_DEFAULT_WHITELIST_RECIPIENTS "/etc/redgrey/whitelist_recipients"
 #define CFG_ERRLEN 512
+/* The installed dynamic reverse-name patterns: missing is a warning. */
+#define CFG_DEFAULT_DYNAMIC_PATTERNS "/etc/redgrey/dynamic_patterns"
 
 enum cfg_null_stage {
     CFG_NULL_STAGE_DATA,                 /* defer the <> tempfail to DATA */
@@ -44,6 +46,11 @@ enum cfg_mode {
 enum cfg_on_error {
     CFG_ON_ERROR_ACCEPT,                 /* skip greylisting, mail flows */
     CFG_ON_ERROR_TEMPFAIL,               /* tempfail with the reply */
+};
+
+enum cfg_greylist {
+    CFG_GREYLIST_ALL,                    /* greylist every client not skipped */
+    CFG_GREYLIST_SUSPICIOUS,             /* only suspicious ones (DNSBL, rDNS, SPF) */
 };
 
 struct cfg {
@@ -109,6 +116,20 @@ struct cfg {
     char   *greytrap_recipients;         /* greytrap address file; "" = none */
     int64_t greytrap_ttl;                /* seconds a trapped client key stays trapped */
     int64_t outbound_ttl;                /* seconds an outbound pair lives; 0 = off */
+    /* Concurrent sessions per client IP. */
+    int     max_sessions_per_client;     /* live sessions of one IP, cluster-wide; 0 = off */
+    int64_t session_ttl;                 /* seconds a session counts at most */
+    /* DNS lists and selective greylisting. */
+    char   *dnsbl_sites;                 /* postscreen syntax; "" = off */
+    int     dnsbl_threshold;             /* score >= it: suspicious, delay_listed */
+    int     dnswl_threshold;             /* score <= it: skip greylisting */
+    int     dnsbl_timeout_ms;            /* one deadline for all zones */
+    int64_t delay_listed;                /* seconds: delay of a listed client */
+    enum cfg_greylist greylist;          /* all, or only suspicious clients */
+    int     suspicious_no_rdns;          /* no verified reverse name is suspicious */
+    int     suspicious_dynamic;          /* a dynamic-looking name is suspicious */
+    int     suspicious_spf;              /* SPF fail/softfail is suspicious */
+    char   *dynamic_patterns;            /* pattern file; "" = built-in rule only */
 };
 
 /* cfg_defaults - a cfg holding every default; the caller owns it (cfg_free) */

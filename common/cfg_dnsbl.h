@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cfg_dnsbl.h - the key-table setter for dnsbl_sites (issue 14), for the
+ * cfg_dnsbl.h - the key-table setter for dnsbl_sites, for the
  * round that adds the DNS-list keys to common/cfg_keys.c:
  *
  *   {"dnsbl_sites", CFG_TYPE_STRING, "", 0, DNSBL_SITES_TEXT_MAX, OFF(dnsbl_sites),

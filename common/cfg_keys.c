@@ -17,17 +17,21 @@
 #include <string.h>
 
 #include "ascii.h"
+#include "cfg_dnsbl.h"
 #include "cfg_priv.h"
+#include "dnsbl_sites.h"
 #include "log.h"
 #include "metrics.h"
 
 static int cfg_keys_on_error_parse(const char *name);
 static int cfg_keys_null_stage_parse(const char *name);
 static int cfg_keys_mode_parse(const char *name);
+static int cfg_keys_greylist_parse(const char *name);
 
 static const char *const cfg_keys_on_error_names[] = {"accept", "tempfail", NULL};
 static const char *const cfg_keys_null_stage_names[] = {"data", "rcpt", NULL};
 static const char *const cfg_keys_mode_names[] = {"enforce", "learn", NULL};
+static const char *const cfg_keys_greylist_names[] = {"all", "suspicious", NULL};
 static const char *const cfg_keys_level_names[] = {
     "debug", "info", "notice", "warning", "err", NULL,
 };
@@ -37,6 +41,8 @@ static const char *const cfg_keys_facility_names[] = {
 };
 
 #define OFF(field) offsetof(struct cfg, field)
+/* The largest score magnitude: every site's weight at its bound. */
+#define CFG_KEYS_SCORE_MAX ((int64_t) DNSBL_WEIGHT_MAX * DNSBL_SITES_MAX)
 
 /*
  * The table: the single source of truth for names, defaults and ranges.
@@ -146,6 +152,35 @@ const struct cfg_key cfg_keys[] = {
      cfg_set_seconds, NULL, NULL, "how long a trapped client stays trapped: none of its triplets pass"},
     {"outbound_ttl", CFG_TYPE_SECONDS, "90d", 0, 365 * CFG_DAY, OFF(outbound_ttl),
      cfg_set_seconds, NULL, NULL, "how long a reply to a recipient of a local user's mail skips greylisting; 0 = off"},
+    /* Concurrent sessions per client IP. */
+    {"max_sessions_per_client", CFG_TYPE_INT, "0", 0, 1000000, OFF(max_sessions_per_client),
+     cfg_set_int, NULL, NULL, "connections of one client IP at once, across the cluster, before 421 at connect; 0 = off"},
+    {"session_ttl", CFG_TYPE_SECONDS, "15m", 1 * CFG_SEC, 24 * CFG_HOUR, OFF(session_ttl),
+     cfg_set_seconds, NULL, NULL, "longest a session counts against max_sessions_per_client, if it is never seen to end"},
+    /* DNS lists and selective greylisting. */
+    {"dnsbl_sites", CFG_TYPE_STRING, "", 0, DNSBL_SITES_TEXT_MAX, OFF(dnsbl_sites),
+     cfg_set_dnsbl_sites, NULL, NULL, "DNS lists, postscreen syntax: zone[=filter][*weight], ...; empty = off"},
+    {"dnsbl_threshold", CFG_TYPE_INT, "1", -CFG_KEYS_SCORE_MAX, CFG_KEYS_SCORE_MAX,
+     OFF(dnsbl_threshold),
+     cfg_set_int, NULL, NULL, "a DNS list score at or above it makes the client suspicious and delayed by delay_listed"},
+    {"dnswl_threshold", CFG_TYPE_INT, "-1", -CFG_KEYS_SCORE_MAX, CFG_KEYS_SCORE_MAX,
+     OFF(dnswl_threshold),
+     cfg_set_int, NULL, NULL, "a DNS list score at or below it skips greylisting"},
+    {"dnsbl_timeout", CFG_TYPE_MSECS, "2s", 100, 20 * CFG_SEC, OFF(dnsbl_timeout_ms),
+     cfg_set_msecs, NULL, NULL, "one deadline for the queries of all DNS lists together"},
+    {"delay_listed", CFG_TYPE_SECONDS, "15m", 1 * CFG_SEC, 24 * CFG_HOUR, OFF(delay_listed),
+     cfg_set_seconds, NULL, NULL, "the delay of a client whose DNS list score reaches dnsbl_threshold"},
+    {"greylist", CFG_TYPE_ENUM, "all", 0, 0, OFF(greylist),
+     cfg_set_enum, cfg_keys_greylist_parse, cfg_keys_greylist_names, "greylist all clients, or only suspicious ones"},
+    {"suspicious_no_rdns", CFG_TYPE_BOOL, "yes", 0, 1, OFF(suspicious_no_rdns),
+     cfg_set_bool, NULL, NULL, "greylist = suspicious: a client without verified reverse DNS is suspicious"},
+    {"suspicious_dynamic", CFG_TYPE_BOOL, "yes", 0, 1, OFF(suspicious_dynamic),
+     cfg_set_bool, NULL, NULL, "greylist = suspicious: a client whose name looks dynamic is suspicious"},
+    {"dynamic_patterns", CFG_TYPE_STRING, CFG_DEFAULT_DYNAMIC_PATTERNS, 0, 1024,
+     OFF(dynamic_patterns),
+     cfg_set_path, NULL, NULL, "file of patterns of dynamic client names (globs or substrings)"},
+    {"suspicious_spf", CFG_TYPE_BOOL, "yes", 0, 1, OFF(suspicious_spf),
+     cfg_set_bool, NULL, NULL, "greylist = suspicious: SPF fail or softfail for the sender is suspicious"},
 };
 
 const size_t cfg_keys_count = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
@@ -186,6 +221,13 @@ static int
 cfg_keys_mode_parse(const char *name)
 {
     return cfg_keys_index(cfg_keys_mode_names, name);
+}
+
+/* cfg_keys_greylist_parse - "all" or "suspicious" to enum cfg_greylist; -1 */
+static int
+cfg_keys_greylist_parse(const char *name)
+{
+    return cfg_keys_index(cfg_keys_greylist_names, name);
 }
 
 /* cfg_keys_find - the table row of a key name, or NULL */

@@ -29,6 +29,74 @@ decision_config_init(struct decision_config *out, const struct cfg *c)
     out->reply.xcode = c->reply_xcode[0] != '\0' ? c->reply_xcode : NULL;
     out->reply.text = c->reply_text;
     out->learn = c->mode == CFG_MODE_LEARN;
+    out->greylist_suspicious = c->greylist == CFG_GREYLIST_SUSPICIOUS;
+    out->dnsbl_threshold = c->dnsbl_threshold;
+    out->dnswl_threshold = c->dnswl_threshold;
+    out->delay_listed = c->delay_listed;
+    out->suspicious_no_rdns = c->suspicious_no_rdns;
+    out->suspicious_dynamic = c->suspicious_dynamic;
+    out->suspicious_spf = c->suspicious_spf;
+}
+
+/* decision_suspicious - the signals that hold, each but DNSBL under its key */
+unsigned
+decision_suspicious(const struct decision_config *c, const struct decision_facts *f)
+{
+    unsigned bits = 0;
+
+    if (f->conn.dnsbl_checked && f->conn.dnsbl_score >= c->dnsbl_threshold)
+        bits |= DECISION_SUSPICIOUS_DNSBL;
+    if (c->suspicious_no_rdns && f->conn.no_rdns)
+        bits |= DECISION_SUSPICIOUS_NO_RDNS;
+    if (c->suspicious_dynamic && f->conn.dynamic_name)
+        bits |= DECISION_SUSPICIOUS_DYNAMIC;
+    if (c->suspicious_spf && f->msg.spf_checked
+        && (f->msg.spf.result == SPF_CHECK_FAIL || f->msg.spf.result == SPF_CHECK_SOFTFAIL))
+        bits |= DECISION_SUSPICIOUS_SPF;
+    return bits;
+}
+
+/* decision_suspicious_format - the set bits' names, comma separated */
+char   *
+decision_suspicious_format(unsigned bits, char *buf, size_t len)
+{
+    static const char *const names[] = {"dnsbl", "no-rdns", "dynamic", "spf"};
+    size_t  n = 0;
+
+    if (len == 0)
+        return buf;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if ((bits & (1u << i)) == 0)
+            continue;
+        int     w = snprintf(buf + n, len - n, "%s%s", n > 0 ? "," : "", names[i]);
+
+        if (w < 0 || (size_t) w >= len - n) {
+            buf[n] = '\0';                /* cut at a whole name */
+            break;
+        }
+        n += (size_t) w;
+    }
+    return buf;
+}
+
+/*
+ * decision_lists - the DNS-list and selective-greylisting rows, after
+ * every skip: the reason to accept (dnswl, not-suspicious) or NONE; the
+ * suspicious bits to log into out
+ */
+static enum decision_reason
+decision_lists(const struct decision_config *c, const struct decision_facts *f,
+               struct decision_verdict *out)
+{
+    unsigned bits = decision_suspicious(c, f);
+
+    out->suspicious = c->greylist_suspicious ? bits : bits & DECISION_SUSPICIOUS_DNSBL;
+    if (f->conn.dnsbl_checked && f->conn.dnsbl_score <= c->dnswl_threshold)
+        return DECISION_REASON_DNSWL;
+    if (c->greylist_suspicious && bits == 0)
+        return DECISION_REASON_NOT_SUSPICIOUS;
+    return DECISION_REASON_NONE;
 }
 
 /* decision_conn_skip - why the whole connection skips, or NONE */
@@ -146,7 +214,8 @@ decision_make(const struct decision_config *c, const struct decision_facts *f,
     memset(out, 0, sizeof(*out));
     out->delay = -1;
 
-    if ((r = decision_skip(f)) != DECISION_REASON_NONE) {
+    if ((r = decision_skip(f)) != DECISION_REASON_NONE
+        || (r = decision_lists(c, f, out)) != DECISION_REASON_NONE) {
         decision_accept("accept", r, out);
         return;
     }
@@ -154,6 +223,8 @@ decision_make(const struct decision_config *c, const struct decision_facts *f,
     switch (f->store) {
     case DECISION_STORE_NOT_ASKED:
         out->action = DECISION_ASK_STORE;
+        if (out->suspicious & DECISION_SUSPICIOUS_DNSBL)
+            out->store_delay = c->delay_listed;
         out->reason = DECISION_REASON_NONE;
         out->log_action = "";
         return;
@@ -225,6 +296,8 @@ static const char *const decision_reason_names[] = {
     [DECISION_REASON_STORE_ERROR] = "store-error",
     [DECISION_REASON_MIXED_RCPT] = "mixed-rcpt",
     [DECISION_REASON_LEARN] = "learn",
+    [DECISION_REASON_DNSWL] = "dnswl",
+    [DECISION_REASON_NOT_SUSPICIOUS] = "not-suspicious",
     [DECISION_REASON_GREYTRAP] = "greytrap",
     [DECISION_REASON_RATE] = "rate-limit",
     [DECISION_REASON_OUTBOUND] = "outbound",

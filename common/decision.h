@@ -23,7 +23,11 @@
  *   whitelisted sender domain,     accept   whitelist-sender
  *     with a keyable SPF pass
  *   whitelisted recipient          accept   whitelist-rcpt
- *   store not asked                (ask the store)
+ *   DNS list score <= dnswl_threshold  accept   dnswl
+ *   greylist = suspicious and      accept   not-suspicious
+ *     nothing suspicious
+ *   store not asked                (ask the store; with delay_listed when
+ *                                   the score >= dnsbl_threshold)
  *   store failed, accept           accept   store-error
  *   store failed, tempfail         greylist store-error
  *   store: tempfail                greylist new, early, greytrap,
@@ -33,6 +37,12 @@
  *                                                       no header)
  *   store: learn                   pass     learn
  *   store: outbound pair           pass     outbound
+ *
+ * Suspicious (decision_suspicious, each but the first on its own key):
+ * a DNS list score at or above dnsbl_threshold (dnsbl), no verified
+ * reverse name (no-rdns), a dynamic-looking name (dynamic), SPF fail or
+ * softfail (spf). A listed client waits delay_listed in either greylist
+ * mode; the verdict's suspicious bits name the reasons for the log.
  *
  * In learn mode (mode = learn) nothing is a tempfail: the store's new
  * and early pass with reason learn (the store itself answers learn when
@@ -59,6 +69,7 @@
 #ifndef REDGREY_DECISION_H
 #define REDGREY_DECISION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cfg.h"
@@ -79,6 +90,11 @@ struct decision_conn {
     int     wl_client;                   /* client address in whitelist_clients */
     int     wl_name;                     /* verified client name in whitelist_client_names */
     int     bigsender;                   /* client in the big-sender set */
+    /* DNS lists and the client's name. */
+    int     dnsbl_checked;               /* the lists were asked: dnsbl_score holds */
+    int     dnsbl_score;                 /* sum of the weights of the listing sites */
+    int     no_rdns;                     /* the MTA verified no reverse name */
+    int     dynamic_name;                /* the verified name looks dynamic */
 };
 
 /* The message, as known after MAIL. */
@@ -122,7 +138,21 @@ struct decision_config {
     int     header;                      /* X-Greylist wanted */
     struct decision_reply reply;         /* the greylisting reply */
     int     learn;                       /* mode = learn: never a tempfail */
+    /* DNS lists and selective greylisting. */
+    int     greylist_suspicious;         /* greylist = suspicious */
+    int     dnsbl_threshold;             /* score >= it: suspicious, delay_listed */
+    int     dnswl_threshold;             /* score <= it: accept dnswl */
+    int64_t delay_listed;                /* seconds */
+    int     suspicious_no_rdns;          /* each signal on by its own key */
+    int     suspicious_dynamic;
+    int     suspicious_spf;
 };
+
+/* The reasons a client is suspicious, as bits (decision_suspicious). */
+#define DECISION_SUSPICIOUS_DNSBL   0x1u /* score >= dnsbl_threshold */
+#define DECISION_SUSPICIOUS_NO_RDNS 0x2u /* no verified reverse name */
+#define DECISION_SUSPICIOUS_DYNAMIC 0x4u /* the name looks dynamic */
+#define DECISION_SUSPICIOUS_SPF     0x8u /* SPF fail or softfail */
 
 enum decision_action {
     DECISION_ASK_STORE,                  /* ask the store, add its outcome, decide again */
@@ -150,6 +180,8 @@ enum decision_reason {
     DECISION_REASON_STORE_ERROR,         /* the store failed */
     DECISION_REASON_MIXED_RCPT,          /* DATA: deferred and accepted recipients */
     DECISION_REASON_LEARN,               /* learn mode: would be greylisted, passes */
+    DECISION_REASON_DNSWL,               /* DNS list score <= dnswl_threshold */
+    DECISION_REASON_NOT_SUSPICIOUS,      /* greylist = suspicious, nothing suspicious */
     /* abuse limits and outbound pairs (store) */
     DECISION_REASON_GREYTRAP,            /* store: client key trapped */
     DECISION_REASON_RATE,                /* store: new-triplet cap reached */
@@ -164,6 +196,9 @@ struct decision_verdict {
     int     log_stage_data;              /* log " stage=data" (TEMPFAIL_AT_DATA) */
     int64_t delay;                       /* RETRY: seconds delayed (log, header); else -1 */
     int     header;                      /* this recipient gives the message X-Greylist */
+    int64_t store_delay;                 /* ASK_STORE: > 0 ask with this delay (delay_listed) */
+    unsigned suspicious;                 /* DECISION_SUSPICIOUS_* to log: all that held
+                                          * with greylist = suspicious, else only DNSBL */
 };
 
 /*
@@ -192,6 +227,18 @@ void    decision_make(const struct decision_config *c, const struct decision_fac
  */
 void    decision_data(const struct decision_config *c, const struct decision_facts *f,
                       struct decision_verdict *out);
+
+/*
+ * decision_suspicious - the DECISION_SUSPICIOUS_* bits that hold for the
+ * client and message of f, each signal but DNSBL only when its key is on
+ */
+unsigned decision_suspicious(const struct decision_config *c, const struct decision_facts *f);
+
+/*
+ * decision_suspicious_format - the bits as "dnsbl,no-rdns,dynamic,spf"
+ * (those set, in that order; "" for none) into buf. Returns buf.
+ */
+char   *decision_suspicious_format(unsigned bits, char *buf, size_t len);
 
 /* decision_reason_name - "new", "trusted", "store-error" ...; "" for NONE */
 const char *decision_reason_name(enum decision_reason reason);

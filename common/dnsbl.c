@@ -229,6 +229,26 @@ answer_positive(struct dnsbl_call *call, unsigned z, const unsigned char *abuf, 
         }
 }
 
+/* dnsbl_answer - see the header */
+void
+dnsbl_answer(const struct dnsbl *d, unsigned zone, int negative, const unsigned char *abuf,
+             int alen, struct dnsbl_result *out, int64_t *ttl)
+{
+    struct dnsbl_call call;
+
+    memset(&call, 0, sizeof(call));
+    call.d = d;
+    call.ttl = -1;
+    if (zone < d->sites.nzones) {
+        if (negative)
+            ttl_take(&call, answer_negative(d, abuf, alen));
+        else
+            answer_positive(&call, zone, abuf, alen);
+    }
+    *out = call.r;
+    *ttl = call.ttl;
+}
+
 /* query_done - c-ares callback: one zone's answer (or its failure) */
 static void
 query_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)

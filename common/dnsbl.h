@@ -100,4 +100,17 @@ size_t  dnsbl_cache_size(struct dnsbl *d);
 char   *dnsbl_result_format(const struct dnsbl *d, const struct dnsbl_result *r, char *buf,
                             size_t len);
 
+/*
+ * dnsbl_answer - what the DNS message abuf[0..alen) says for zone of d
+ * (a zone index of d's sites; another index gives an empty result): with
+ * negative 0 an answer to score (its A records against the zone's sites,
+ * a message that does not parse is a failure), else a negative answer
+ * whose TTL to take. The result (score, sites, listed, failed) into *out,
+ * the TTL in seconds into *ttl (-1: none). The checker's own answer code,
+ * public for tests/fuzz/fuzz_dns_answer.c; reads only abuf[0..alen).
+ */
+void    dnsbl_answer(const struct dnsbl *d, unsigned zone, int negative,
+                     const unsigned char *abuf, int alen, struct dnsbl_result *out,
+                     int64_t *ttl);
+
 #endif

@@ -64,6 +64,14 @@ static const int64_t metrics_dns_bounds[] = {
     5000000, 10000000, 20000000,
 };
 
+/* A DNS-list check waits at most dnsbl_timeout (100 ms .. 20 s). */
+static const int64_t metrics_dnsbl_bounds[] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2000000,
+    5000000, 10000000, 20000000,
+};
+
+_Static_assert(sizeof(metrics_dnsbl_bounds) / sizeof(int64_t) <= METRICS_BUCKETS,
+               "metrics: raise METRICS_BUCKETS");
 _Static_assert(sizeof(metrics_store_bounds) / sizeof(int64_t) <= METRICS_BUCKETS,
                "metrics: raise METRICS_BUCKETS");
 _Static_assert(sizeof(metrics_dns_bounds) / sizeof(int64_t) <= METRICS_BUCKETS,
@@ -77,12 +85,19 @@ static atomic_int m_store_up;
 static atomic_ullong m_spf[METRICS_SPF];
 static atomic_llong m_bigsender_stamp;   /* 0: no set installed */
 static atomic_ullong m_reloads[2];       /* [0] failed, [1] ok */
+static atomic_ullong m_session_cap[3];   /* [0] store error, [1] let in, [2] refused */
 static struct metrics_hist m_store_hist = {
     metrics_store_bounds, sizeof(metrics_store_bounds) / sizeof(int64_t), {0}, 0,
 };
 static struct metrics_hist m_dns_hist = {
     metrics_dns_bounds, sizeof(metrics_dns_bounds) / sizeof(int64_t), {0}, 0,
 };
+/* DNS lists. */
+static struct metrics_hist m_dnsbl_hist = {
+    metrics_dnsbl_bounds, sizeof(metrics_dnsbl_bounds) / sizeof(int64_t), {0}, 0,
+};
+static atomic_ullong m_dnsbl_checks[2];  /* [0] asked the DNS, [1] from the cache */
+static atomic_ullong m_dnsbl_timeouts, m_dnsbl_failures;   /* zones */
 
 /* metrics_add - one relaxed increment */
 static void
@@ -123,6 +138,13 @@ metrics_recipient(const char *log_action, enum decision_reason reason)
             metrics_add(&m_rcpt[a][reason]);
             return;
         }
+}
+
+/* metrics_session_cap - count one counted connection by its outcome */
+void
+metrics_session_cap(int outcome)
+{
+    metrics_add(&m_session_cap[outcome > 0 ? 2 : outcome == 0 ? 1 : 0]);
 }
 
 /* metrics_message - count one message */
@@ -217,6 +239,19 @@ void
 metrics_bigsender_stamp(int64_t stamp)
 {
     atomic_store_explicit(&m_bigsender_stamp, stamp, memory_order_relaxed);
+}
+
+/* metrics_dnsbl - count one DNS-list check; time it unless it came from the cache */
+void
+metrics_dnsbl(long elapsed_ms, int cached, unsigned timeouts, unsigned failures)
+{
+    metrics_add(&m_dnsbl_checks[cached ? 1 : 0]);
+    if (!cached)
+        metrics_observe(&m_dnsbl_hist, (int64_t) elapsed_ms * 1000);
+    if (timeouts > 0)
+        atomic_fetch_add_explicit(&m_dnsbl_timeouts, timeouts, memory_order_relaxed);
+    if (failures > 0)
+        atomic_fetch_add_explicit(&m_dnsbl_failures, failures, memory_order_relaxed);
 }
 
 /* metrics_reload - count one reload by its outcome */
@@ -349,6 +384,27 @@ mb_spf(struct strbuf *b)
         strbuf_add(b, "redgrey_bigsender_age_seconds %lld\n", (long long) (time(NULL) - stamp));
 }
 
+/* mb_dnsbl - the DNS-list checks, their times, the zones that failed them */
+static void
+mb_dnsbl(struct strbuf *b)
+{
+    mb_head(b, "redgrey_dnsbl_checks_total", "counter",
+            "DNS-list checks of clients, by source: dns (queries sent) or cache.");
+    strbuf_add(b, "redgrey_dnsbl_checks_total{source=\"dns\"} %llu\n",
+               metrics_load(&m_dnsbl_checks[0]));
+    strbuf_add(b, "redgrey_dnsbl_checks_total{source=\"cache\"} %llu\n",
+               metrics_load(&m_dnsbl_checks[1]));
+    mb_head(b, "redgrey_dnsbl_duration_seconds", "histogram",
+            "Time of one DNS-list check that asked the DNS, all zones together.");
+    mb_hist(b, "redgrey_dnsbl_duration_seconds", "", &m_dnsbl_hist);
+    mb_head(b, "redgrey_dnsbl_zone_timeouts_total", "counter",
+            "DNS-list zones that gave no answer by dnsbl_timeout (counted as not listed).");
+    strbuf_add(b, "redgrey_dnsbl_zone_timeouts_total %llu\n", metrics_load(&m_dnsbl_timeouts));
+    mb_head(b, "redgrey_dnsbl_zone_failures_total", "counter",
+            "DNS-list zones that answered SERVFAIL or another error (counted as not listed).");
+    strbuf_add(b, "redgrey_dnsbl_zone_failures_total %llu\n", metrics_load(&m_dnsbl_failures));
+}
+
 /* metrics_format - the whole exposition; see metrics.h */
 char   *
 metrics_format(const struct metrics_gauges *g, size_t *len)
@@ -363,8 +419,17 @@ metrics_format(const struct metrics_gauges *g, size_t *len)
     strbuf_add(&b, "redgrey_messages_total %llu\n", metrics_load(&m_messages));
     mb_head(&b, "redgrey_sessions_active", "gauge", "SMTP sessions open now.");
     strbuf_add(&b, "redgrey_sessions_active %ld\n", g != NULL ? g->sessions_active : 0L);
+    mb_head(&b, "redgrey_session_cap_total", "counter",
+            "Connections counted against max_sessions_per_client, by result.");
+    strbuf_add(&b, "redgrey_session_cap_total{result=\"allowed\"} %llu\n",
+               metrics_load(&m_session_cap[1]));
+    strbuf_add(&b, "redgrey_session_cap_total{result=\"refused\"} %llu\n",
+               metrics_load(&m_session_cap[2]));
+    strbuf_add(&b, "redgrey_session_cap_total{result=\"store-error\"} %llu\n",
+               metrics_load(&m_session_cap[0]));
     mb_store(&b);
     mb_spf(&b);
+    mb_dnsbl(&b);
     mb_head(&b, "redgrey_config_reloads_total", "counter",
             "Configuration reloads (SIGHUP, SIGUSR1), by result.");
     strbuf_add(&b, "redgrey_config_reloads_total{result=\"success\"} %llu\n",

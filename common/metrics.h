@@ -48,6 +48,9 @@ struct metrics_gauges {
  */
 void    metrics_recipient(const char *log_action, enum decision_reason reason);
 
+/* metrics_session_cap - one counted connection's outcome: 1 refused, 0 let in, -1 store error */
+void    metrics_session_cap(int outcome);
+
 /* metrics_message - one message begun (MAIL FROM) */
 void    metrics_message(void);
 
@@ -91,6 +94,14 @@ void    metrics_dns(int64_t start_us);
  * stamp (unix time) is installed; its age is counted from there
  */
 void    metrics_bigsender_stamp(int64_t stamp);
+
+/*
+ * metrics_dnsbl - one DNS-list check of a client: elapsed_ms
+ * its time (a cache hit: cached 1, not timed), timeouts and failures the
+ * zones that gave no answer by the deadline or answered SERVFAIL (or
+ * another error)
+ */
+void    metrics_dnsbl(long elapsed_ms, int cached, unsigned timeouts, unsigned failures);
 
 /* metrics_reload - one configuration reload: ok 1 if it was applied, 0 if refused */
 void    metrics_reload(int ok);

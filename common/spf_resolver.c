@@ -461,14 +461,14 @@ rr_add(SPF_dns_rr_t *rr, const void *data, size_t len, int nul)
 }
 
 /*
- * resolver_parse - turn the answer section of msg[0..len) into rr's list;
+ * spf_resolver_parse - turn the answer section of msg[0..len) into rr's list;
  * records of other types (the CNAMEs of a chain) are skipped. TXT
  * character-strings are joined as RFC 7208 3.3 says, straight into rr's
  * buffer; a datum that does not parse is dropped. Returns the number of
  * records kept.
  */
-static int
-resolver_parse(const unsigned char *msg, int len, ns_type type, SPF_dns_rr_t *rr)
+int
+spf_resolver_parse(const unsigned char *msg, int len, ns_type type, SPF_dns_rr_t *rr)
 {
     ns_msg  handle;
     ns_rr   one;
@@ -584,7 +584,7 @@ resolver_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int sho
         len = (int) s->answer_size;
     if ((rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS)) == NULL)
         goto out;
-    if (resolver_parse(s->answer, len, type, rr) == 0)
+    if (spf_resolver_parse(s->answer, len, type, rr) == 0)
         rr->herrno = NO_DATA;
 
 out:

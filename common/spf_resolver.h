@@ -157,4 +157,13 @@ long    spf_resolver_remaining_ms(void);
  */
 void    spf_resolver_counters(unsigned long *lookups, unsigned long *expired);
 
+/*
+ * spf_resolver_parse - the records of type in the answer section of the
+ * DNS message msg[0..len), appended to rr (A, AAAA: the address bytes; MX,
+ * PTR: the name; TXT: the character-strings joined). Whatever the bytes,
+ * it reads only msg[0..len) and keeps what parses. Returns rr->num_rr.
+ * (The resolver layer's parser, public for tests/fuzz/fuzz_dns_answer.c.)
+ */
+int     spf_resolver_parse(const unsigned char *msg, int len, ns_type type, SPF_dns_rr_t *rr);
+
 #endif

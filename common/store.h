@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "grace.h"
+#include "ipaddr.h"
 #include "policy.h"
 #include "triplet.h"
 
@@ -146,7 +147,8 @@ struct store_walk {
  * (facts of this client or recipient); zero means "as configured".
  */
 struct store_decide_opts {
-    int     reserved;                    /* no field yet; each input adds one */
+    int64_t delay;                       /* > 0: this delay (seconds) instead of the
+                                          * configured one (delay_listed) */
     /* abuse: greytraps and outbound pairs */
     int     trap;                        /* 1: the recipient is a greytrap: trap the client key */
     int     outbound;                    /* 0: the store reads the outbound pair itself;
@@ -177,6 +179,11 @@ struct store_ops {
     /* store_outbound_put; NULL: the backend cannot */
     int     (*outbound_put)(struct store *st, const struct triplet *pair, char *err,
                             size_t errlen);
+    /* Concurrent sessions (store_session.c); NULL: the backend cannot. */
+    int     (*session_enter)(struct store *st, const char *key, size_t key_len, const char *id,
+                             int64_t ttl_ms, char *err, size_t errlen);
+    int     (*session_leave)(struct store *st, const char *key, size_t key_len, const char *id,
+                             char *err, size_t errlen);
 };
 
 struct store {
@@ -333,6 +340,39 @@ int     store_blob_delete(struct store *st, const char *name, int *existed,
  */
 int     store_outbound_put(struct store *st, const struct triplet *pair, char *err,
                            size_t errlen);
+
+/*
+ * Concurrent sessions per client IP (store_session.c): the live SMTP
+ * sessions of one address, counted in the store so that every node of a
+ * cluster sees them all. Each session is one member of its address's set,
+ * PREFIX "{" TAG "}s" (store_session_key), that lives ttl from its
+ * enter by the store's clock: a crashed MTA or daemon never leaves a
+ * count behind for longer. Both calls are one round trip and as
+ * thread-safe as store_decide().
+ */
+#define STORE_SESSION_ID_MAX 64          /* bytes of a session id, [!-~] */
+#define STORE_SESSION_KEY_MAX (TRIPLET_PREFIX_MAX + 32)
+
+/*
+ * store_session_enter - count session id (unique across the cluster) of
+ * client ip as live for ttl seconds (>= 1) from now, dropping the
+ * address's expired sessions. Returns the live sessions of ip, this one
+ * included (entering again renews it), or -1 with err.
+ */
+int     store_session_enter(struct store *st, const struct ipaddr *ip, const char *id,
+                            int64_t ttl, char *err, size_t errlen);
+
+/* store_session_leave - forget session id of ip: 0 (also if it was gone), or -1 with err */
+int     store_session_leave(struct store *st, const struct ipaddr *ip, const char *id,
+                            char *err, size_t errlen);
+
+/*
+ * store_session_key - the key of ip's sessions under prefix into buf
+ * (STORE_SESSION_KEY_MAX bytes are enough): PREFIX "{" TAG "}s", TAG the
+ * compact form of the host block (triplet_client_tag of IP/32 or IP/128),
+ * which is its Redis Cluster hash tag. Its length, or 0 if it does not fit.
+ */
+size_t  store_session_key(const char *prefix, const struct ipaddr *ip, char *buf, size_t len);
 
 /* store_free - close connections and release; NULL is a no-op */
 void    store_free(struct store *st);

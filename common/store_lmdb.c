@@ -43,6 +43,7 @@
 #include "store.h"
 #include "store_lmdb.h"
 #include "store_lmdb_admin.h"
+#include "store_lmdb_session.h"
 #include "store_lmdb_writer.h"
 #include "triplet.h"
 #include "xalloc.h"
@@ -89,6 +90,7 @@
 
 #define LMDB_DB_ENTRIES "entries"        /* grey and AWL records, triplet.h keys */
 #define LMDB_DB_BLOBS   "blobs"          /* named blobs, store_blob_key keys */
+#define LMDB_DB_SESSIONS "sessions"      /* live sessions, store_lmdb_session.c */
 #define LMDB_MAXDBS     4
 
 /* The environments this process has open: LMDB forbids opening one twice. */
@@ -227,7 +229,8 @@ lmdb_env_open(struct lmdb_store *st, size_t mapsize, char *err, size_t errlen)
     if ((rc = lmdb_txn_begin(st, 0, &txn)) != 0)
         return lmdb_txn_error(st, "begin", rc, err, errlen);
     if ((rc = mdb_dbi_open(txn, LMDB_DB_ENTRIES, MDB_CREATE, &st->dbi)) != 0
-        || (rc = mdb_dbi_open(txn, LMDB_DB_BLOBS, MDB_CREATE, &st->blobs)) != 0) {
+        || (rc = mdb_dbi_open(txn, LMDB_DB_BLOBS, MDB_CREATE, &st->blobs)) != 0
+        || (rc = mdb_dbi_open(txn, LMDB_DB_SESSIONS, MDB_CREATE, &st->sessions)) != 0) {
         mdb_txn_abort(txn);
         if (rc == MDB_INCOMPATIBLE) {
             snprintf(err, errlen, "lmdb %s: not a redgrey environment (%s)",
@@ -427,6 +430,8 @@ static const struct store_ops lmdb_ops = {
     .count_step = store_lmdb_admin_count_step,
     .blob_delete = store_lmdb_admin_blob_delete,
     .outbound_put = lmdb_outbound_put,
+    .session_enter = store_lmdb_session_enter,
+    .session_leave = store_lmdb_session_leave,
 };
 
 /* lmdb_url_path - the directory of an "lmdb:/path" URL into buf; 0 or -1 */

@@ -330,6 +330,8 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 
     now = (int64_t) time(NULL);
     store_params_get(&st->base, &params);
+    if (req->opts != NULL && req->opts->delay > 0)
+        params.delay = req->opts->delay; /* this call's own delay (delay_listed) */
     memset(&facts, 0, sizeof(facts));
     req->rc = 0;
     if ((rc = lmdb_txn_abuse_read(st, txn, req, &params, now, &keys, &facts, &rate)) != 0

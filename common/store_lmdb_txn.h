@@ -129,6 +129,9 @@ struct lmdb_store {
     MDB_env *env;                        /* the process's environment */
     MDB_dbi dbi;                         /* "entries" */
     MDB_dbi blobs;                       /* "blobs" */
+    MDB_dbi sessions;                    /* "sessions": store_lmdb_session.c */
+    unsigned char session_pos[LMDB_KEY_SLOT]; /* its cleanup resumes here (writer only) */
+    size_t  session_pos_len;             /* 0: at the start */
     char    path[PATH_MAX];              /* the directory, for messages */
     dev_t   dev;                         /* identity of the directory ... */
     ino_t   ino;                         /* ... for the one-env rule */

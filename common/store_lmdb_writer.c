@@ -87,6 +87,7 @@ struct lmdb_shadow {
     int     own;                         /* 1: outputs point into this block */
     int     abandoned;                   /* under mu: the caller has given up */
     struct policy_verdict verdict;       /* DECIDE */
+    struct store_decide_opts opts;       /* DECIDE: a copy of the caller's inputs */
     char   *data_out;                    /* BLOB_GET */
     size_t  len_out;
     struct store_blob_meta meta;         /* BLOB_* */
@@ -142,6 +143,10 @@ lmdb_writer_shadow(const struct lmdb_req *req)
     sh->req.name = req->name != NULL ? lmdb_writer_copy(sh, &pos, req->name, nlen) : NULL;
     sh->req.data = lmdb_writer_copy(sh, &pos, req->data, req->len);
     sh->req.verdict = &sh->verdict;
+    if (req->opts != NULL) {             /* the caller's may be gone when the writer runs */
+        sh->opts = *req->opts;
+        sh->req.opts = &sh->opts;
+    }
     sh->req.data_out = req->data_out != NULL ? &sh->data_out : NULL;
     sh->req.len_out = &sh->len_out;
     sh->req.meta = req->op == LMDB_OP_BLOB_GET || req->meta != NULL ? &sh->meta : NULL;

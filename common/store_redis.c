@@ -89,6 +89,7 @@
 #include "store_redis_cluster.h"
 #include "store_redis_conn.h"
 #include "store_redis_lua.h"
+#include "store_redis_session.h"
 #include "xalloc.h"
 
 #define REDIS_POOL_MAX     1024          /* connections per store */
@@ -569,6 +570,8 @@ static const struct store_ops redis_ops = {
     .count_step = store_redis_admin_count_step,
     .blob_delete = store_redis_admin_blob_delete,
     .outbound_put = redis_outbound_put,
+    .session_enter = store_redis_session_enter,
+    .session_leave = store_redis_session_leave,
 };
 
 /*
@@ -583,7 +586,27 @@ static const struct store_ops redis_cluster_ops = {
     .blob_put = redis_blob_put,
     .free = redis_free,
     .outbound_put = redis_outbound_put,
+    .session_enter = store_redis_session_enter,
+    .session_leave = store_redis_session_leave,
 };
+
+/*
+ * store_redis_session_exec - store_redis_session.h's hook: redis_exec
+ * of argv about key (routed by it on a cluster), not counted as a
+ * decision by the breaker; *by_name names the server that answered
+ */
+redisReply *
+store_redis_session_exec(struct store *st, const char *key, size_t key_len, int argc,
+                         const char **argv, const size_t *lens, const char **by_name,
+                         char *err, size_t errlen)
+{
+    struct redis_conn *by = NULL;
+    redisReply *r = redis_exec((struct store_redis *) st, key, key_len, 0, NULL, argc, argv,
+                               lens, &by, err, errlen);
+
+    *by_name = by != NULL ? by->name : ((struct store_redis *) st)->conn.name;
+    return r;
+}
 
 /* store_redis_admin_conn - store_redis_admin.h's hook: the store's connection layer */
 struct redis_conn *

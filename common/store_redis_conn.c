@@ -281,8 +281,9 @@ redis_setup(struct redis_conn *rs, redisContext *c, char *err, size_t errlen)
 
 /*
  * redis_set_addr - make addr, port where connects go; a change drops the
- * pool's old contexts, and a move between two primaries a sentinel named
- * is logged (through the notify function) with both
+ * pool's old contexts, and a move (between two primaries a sentinel named,
+ * or of a host name to a new address) is logged through the notify
+ * function with both
  */
 static void
 redis_set_addr(struct redis_conn *rs, const char *addr, int port)
@@ -292,16 +293,20 @@ redis_set_addr(struct redis_conn *rs, const char *addr, int port)
 
     pthread_mutex_lock(&rs->addr_lock);
     if (strcmp(rs->addr, addr) != 0 || rs->port != port) {
-        moved = rs->url.nsentinels > 0 && rs->addr[0] != 0;
+        moved = rs->addr[0] != 0;
         store_redis_addr_format(rs->addr, rs->port, from, sizeof(from));
         snprintf(rs->addr, sizeof(rs->addr), "%s", addr);
         rs->port = port;
         atomic_fetch_add(&rs->addr_gen, 1);
     }
     pthread_mutex_unlock(&rs->addr_lock);
-    if (moved)
+    if (moved && rs->url.nsentinels > 0)
         store_notify(rs->owner, "%s: primary moved from %s to %s (Sentinel failover)",
                      rs->name, from, store_redis_addr_format(addr, port, to, sizeof(to)));
+    else if (moved)
+        store_notify(rs->owner, "%s: host %s moved from %s to %s (resolved again)",
+                     rs->name, rs->url.host, from,
+                     store_redis_addr_format(addr, port, to, sizeof(to)));
 }
 
 /*

@@ -181,7 +181,7 @@ store_redis_lua_args(struct store *st, const struct store_decide_opts *opts,
     int64_t v[STORE_REDIS_LUA_NARGS];
 
     store_params_get(st, &p);
-    v[0] = p.delay;
+    v[0] = opts != NULL && opts->delay > 0 ? opts->delay : p.delay;
     v[1] = p.retry_window;
     v[2] = p.pass_ttl;
     v[3] = p.awl_threshold;

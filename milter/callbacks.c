@@ -31,6 +31,16 @@
  * drops an answer the MTA was told not to expect, never the reverse),
  * adds no header and decides the null sender at RCPT.
  *
+ * The session cap (max_sessions_per_client): at CONNECT a client with
+ * an IP that greylisting would not skip enters its session in the store,
+ * which answers how many it has open across the cluster; over the cap the
+ * connection is told 421 and Postfix disconnects it. Every session that
+ * entered leaves at close, which libmilter calls once at the end of every
+ * connection whatever happened before (abort, tempfail, lost client,
+ * QUIT_NC). A store error lets the session in: the cap never refuses
+ * mail because of an outage. NR_CONN is not asked for while the cap is
+ * on, since the MTA must then wait for the answer to CONNECT.
+ *
  * Stopping: once callbacks_stop() has been called no new session is
  * made, so a connection that comes (or comes back) late gets a plain
  * "continue" without touching the store, the whitelists or the
@@ -40,15 +50,18 @@
 
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "bigsender.h"
 #include "callbacks.h"
 #include "decision.h"
+#include "dnsbl_shared.h"
 #include "lists.h"
 #include "log.h"
 #include "logesc.h"
@@ -58,6 +71,7 @@
 #include "session.h"
 #include "spf_resolver.h"
 #include "spf_shared.h"
+#include "suspicious.h"
 
 /*
  * What the callbacks share, set by callbacks_init() before smfi_main().
@@ -72,12 +86,22 @@ static atomic_int cb_stopping;           /* set by callbacks_stop(): no new sess
 /* A store outage is logged once, then at most every 10 s with a count. */
 static struct log_limit cb_store_limit = LOG_LIMIT_INIT("store", 10);
 
+/* The session cap: its own rate limit, ids unique across the cluster, its reply. */
+static struct log_limit cb_cap_limit = LOG_LIMIT_INIT("session-cap store", 10);
+static uint64_t cb_cap_nonce;            /* random, once per process */
+static atomic_ullong cb_cap_seq;         /* sessions counted by this process */
+static const struct decision_reply cb_cap_reply = {
+    "421", "4.7.0", "Too many concurrent connections from your address, try again later",
+};
+
 /* The protocol steps whose answer is always "continue". */
 #define CB_NR_WANTED (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
 
 /* The steps redgrey does not need the MTA to send at all. */
 #define CB_STEPS_UNWANTED (SMFIP_NODATA | SMFIP_NOHDRS | SMFIP_NOEOH | \
                            SMFIP_NOBODY | SMFIP_NOUNKNOWN)
+
+static sfsistat cb_tempfail(SMFICTX *ctx, const struct decision_reply *r);
 
 /* cb_store_notify - store_notify_fn: an outage's start and end, once each */
 static void
@@ -95,6 +119,8 @@ callbacks_init(struct store *store)
     if (gethostname(cb_hostname, sizeof(cb_hostname)) != 0 || cb_hostname[0] == '\0')
         strcpy(cb_hostname, "localhost");
     cb_hostname[sizeof(cb_hostname) - 1] = '\0';
+    if (getrandom(&cb_cap_nonce, sizeof(cb_cap_nonce), 0) != (ssize_t) sizeof(cb_cap_nonce))
+        cb_cap_nonce = (uint64_t) time(NULL) << 20 ^ (uint64_t) getpid();
 }
 
 /* callbacks_active - sessions still open */
@@ -118,10 +144,24 @@ callbacks_stop(void)
     atomic_store(&cb_stopping, 1);
 }
 
+/* cb_cap_leave - a session that entered the count leaves it; an error is logged, rate-limited */
+static void
+cb_cap_leave(struct session *s)
+{
+    char    err[STORE_ERRLEN] = "";
+
+    if (!s->cap_entered)
+        return;
+    s->cap_entered = 0;
+    if (store_session_leave(cb_store, &s->ip, s->cap_id, err, sizeof(err)) != 0)
+        log_limit_fail(&cb_cap_limit, err[0] != '\0' ? err : "unknown error");
+}
+
 /* cb_session_free - free s, unpin its configuration, count it out */
 static void
 cb_session_free(struct session *s)
 {
+    cb_cap_leave(s);
     reload_put(s->snap);
     session_free(s);                     /* and its whitelist reference */
     atomic_fetch_sub(&cb_active, 1);     /* last: main may free everything now */
@@ -205,6 +245,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         s->facts.mta.can_addheader = (actions & SMFIF_ADDHDRS) != 0;
         /* An MTA that can skip DATA knows the DATA step. */
         s->facts.mta.data_step = (f1 & SMFIP_NODATA) != 0;
+        /* The session cap answers CONNECT: the MTA must wait for it. */
+        if (s->snap->cfg->max_sessions_per_client > 0)
+            s->nr_flags &= ~(unsigned long) SMFIP_NR_CONN;
         steps |= s->nr_flags;
         /* A null-sender tempfail deferred to DATA needs the DATA step. */
         if (s->snap->cfg->null_sender_stage == CFG_NULL_STAGE_DATA)
@@ -247,6 +290,61 @@ cb_client_lists(SMFICTX *ctx, struct session *s)
 }
 
 /*
+ * cb_cap_over - count the session of a client greylisting does not skip
+ * (the cap on); 1 if it is over max_sessions_per_client (logged, and left
+ * at close like any other), 0 to let it in, also on a store error
+ */
+static int
+cb_cap_over(struct session *s)
+{
+    const struct cfg *cfg = s->snap->cfg;
+    char    err[STORE_ERRLEN] = "";
+    int     n;
+
+    if (cfg->max_sessions_per_client <= 0 || cb_store == NULL)
+        return 0;
+    snprintf(s->cap_id, sizeof(s->cap_id), "%016" PRIx64 "-%llx", cb_cap_nonce,
+             (unsigned long long) atomic_fetch_add(&cb_cap_seq, 1));
+    if ((n = store_session_enter(cb_store, &s->ip, s->cap_id, cfg->session_ttl, err,
+                                 sizeof(err))) < 0) {
+        log_limit_fail(&cb_cap_limit, err[0] != '\0' ? err : "unknown error");
+        metrics_session_cap(-1);
+        return 0;
+    }
+    log_limit_ok(&cb_cap_limit);
+    s->cap_entered = 1;
+    if (n <= cfg->max_sessions_per_client) {
+        metrics_session_cap(0);
+        return 0;
+    }
+    metrics_session_cap(1);
+    log_info("NOQUEUE: session-cap client=%s count=%d max=%d action=%s", s->client, n,
+             cfg->max_sessions_per_client, cfg->mode == CFG_MODE_LEARN ? "learn" : "tempfail");
+    return cfg->mode != CFG_MODE_LEARN;
+}
+
+/*
+ * cb_client_name - what the client's name says: no verified
+ * reverse name ({client_name} unknown, or {client_resolve} not OK), or a
+ * verified name that looks dynamic (looked at only with greylist =
+ * suspicious and suspicious_dynamic, the one use of it). The DNS lists
+ * are not asked here but at the first recipient that reaches the store
+ * (cb_dnsbl).
+ */
+static void
+cb_client_name(SMFICTX *ctx, struct session *s)
+{
+    const char *name = smfi_getsymval(ctx, "{client_name}");
+    const char *resolve = smfi_getsymval(ctx, "{client_resolve}");
+    const struct cfg *c = s->snap->cfg;
+    const char *verified = suspicious_verified_name(name, resolve);
+
+    s->facts.conn.no_rdns = suspicious_no_rdns(name, resolve);
+    if (c->greylist == CFG_GREYLIST_SUSPICIOUS && c->suspicious_dynamic && verified != NULL)
+        s->facts.conn.dynamic_name = dnsbl_shared_dynamic(verified, &s->ip);
+}
+
+/*
  * mlfi_connect - note the client: its address, client key, and the
  * connection's facts (IP or not, trusted network, whitelisted address or
  * verified name, big sender).
@@ -268,6 +366,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
      */
     if (s == NULL && (s = cb_session_attach(ctx)) == NULL)
         return SMFIS_CONTINUE;
+    cb_cap_leave(s);                     /* a second CONNECT on one session: count it once */
     session_set_client(s, hostaddr, s->snap->cfg->netmask_v4, s->snap->cfg->netmask_v6,
                        s->snap->cfg->trusted_networks);
     session_set_host(s, smfi_getsymval(ctx, "j"));
@@ -279,9 +378,17 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     session_set_helo(s, NULL);
     session_reset_message(s);
     session_use_wlist(s, lists_wlist());
+    s->dnsbl_asked = 0;
+    s->dnsbl_ms = 0;
+    s->dnsbl_zones[0] = '\0';
     /* Without an IP there is nothing to look up; trusted skips anyway. */
-    if (decision_skip(&s->facts) == DECISION_REASON_NONE)
+    if (decision_skip(&s->facts) == DECISION_REASON_NONE) {
         cb_client_lists(ctx, s);
+        cb_client_name(ctx, s);
+        /* The same skip rules as greylisting's connection rows. */
+        if (decision_skip(&s->facts) == DECISION_REASON_NONE && cb_cap_over(s))
+            return cb_tempfail(ctx, &cb_cap_reply);
+    }
     return cb_continue(s, SMFIP_NR_CONN);
 }
 
@@ -317,7 +424,8 @@ cb_spf(struct session *s, enum mailaddr_kind kind)
 
     if (kind == MAILADDR_JUNK || identity[0] == '\0')
         return;
-    if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1))
+    if (!s->snap->cfg->spf_keying && !wlist_sender_domain(s->wl, identity, 1)
+        && !(s->snap->cfg->greylist == CFG_GREYLIST_SUSPICIOUS && s->snap->cfg->suspicious_spf))
         return;
     (void) spf_shared_check_client(&s->ip, s->helo, kind == MAILADDR_NULL ? NULL : s->from_spf,
                                    &m->spf);
@@ -371,9 +479,11 @@ cb_tempfail(SMFICTX *ctx, const struct decision_reply *r)
 /*
  * cb_log - the one decision line per recipient, Postfix style:
  * QUEUEID: action=A reason=R client=[IP] key=K from=<S> to=<R>
- * [spf=RESULT] [spf_key=domain|netblock [why=WHY]] [stage=data] [delay=N];
+ * [spf=RESULT] [spf_key=domain|netblock [why=WHY]] [stage=data] [delay=N]
+ * [dnsbl_score=N dnsbl=ZONES|- dnsbl_ms=N] [suspicious=dnsbl,no-rdns,...];
  * spf= when the message was checked, spf_key= (and why=) for a pass,
- * stage=data and delay= when the verdict says so.
+ * stage=data and delay= when the verdict says so, the dnsbl fields when
+ * the lists were asked, suspicious= when the verdict names reasons.
  */
 static void
 cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
@@ -383,6 +493,7 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
     char    dbuf[32] = "";
     char    sbuf[96] = "";
     char    why[40];
+    char    lbuf[SESSION_DNSBL_ZONES_MAX + 96] = "", susp[48];
 
     /* Below log_level info nothing is written: do not build the line. */
     if (!log_wants(LOG_INFO))
@@ -404,10 +515,21 @@ cb_log(SMFICTX *ctx, const struct session *s, const struct decision_verdict *v)
                                                                    sizeof(why)));
     else if (s->facts.msg.spf_checked)
         snprintf(sbuf, sizeof(sbuf), " spf=%s", spf_check_result_name(s->facts.msg.spf.result));
-    log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s",
+    /* DNS lists: zone names are checked DNS names, safe as they are. */
+    if (s->facts.conn.dnsbl_checked)
+        snprintf(lbuf, sizeof(lbuf), " dnsbl_score=%d dnsbl=%s dnsbl_ms=%ld",
+                 s->facts.conn.dnsbl_score, s->dnsbl_zones[0] != '\0' ? s->dnsbl_zones : "-",
+                 s->dnsbl_ms);
+    if (v->suspicious != 0) {
+        size_t  n = strlen(lbuf);
+
+        snprintf(lbuf + n, sizeof(lbuf) - n, " suspicious=%s",
+                 decision_suspicious_format(v->suspicious, susp, sizeof(susp)));
+    }
+    log_info("%s: action=%s reason=%s client=%s key=%s from=<%s> to=<%s>%s%s%s%s",
              qid, v->log_action, decision_reason_name(v->reason), s->client,
              s->t.client_key[0] != '\0' ? s->t.client_key : "-",
-             s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf);
+             s->from_log, s->to_log, sbuf, v->log_stage_data ? " stage=data" : "", dbuf, lbuf);
 }
 
 /* cb_count - one recipient's verdict into the message's summary counts */
@@ -509,26 +631,50 @@ cb_trap_skipped(SMFICTX *ctx, const struct session *s, enum decision_reason r)
 }
 
 /*
- * cb_store_ask - ask the store about the triplet and put the outcome into
- * the facts; an outage is logged here, rate-limited. trap: the recipient
- * is a greytrap (the store traps the client key in the same call).
+ * cb_store_ask - ask the store about the triplet, with the delay the
+ * verdict v asks for (delay_listed for a listed client), and put the
+ * outcome into the facts; an outage is logged here, rate-limited. trap:
+ * the recipient is a greytrap (the store traps the client key in the
+ * same call).
  */
 static void
-cb_store_ask(struct session *s, int trap)
+cb_store_ask(struct session *s, const struct decision_verdict *v, int trap)
 {
     char    err[STORE_ERRLEN];
-    struct store_decide_opts opts;
+    struct store_decide_opts o;
 
-    memset(&opts, 0, sizeof(opts));
-    opts.trap = trap;
+    memset(&o, 0, sizeof(o));
+    o.delay = v->store_delay;
+    o.trap = trap;
     err[0] = '\0';
-    if (store_decide_with(cb_store, &s->t, &opts, &s->facts.policy, err, sizeof(err)) != 0) {
+    if (store_decide_with(cb_store, &s->t, &o, &s->facts.policy, err, sizeof(err)) != 0) {
         log_limit_fail(&cb_store_limit, err[0] != '\0' ? err : "unknown error");
         s->facts.store = DECISION_STORE_FAILED;
         return;
     }
     log_limit_ok(&cb_store_limit);
     s->facts.store = DECISION_STORE_ANSWERED;
+}
+
+/*
+ * cb_dnsbl - ask the DNS lists about the client, once per connection, at
+ * the first recipient nothing skips: not at CONNECT, so that trusted,
+ * whitelisted, authenticated clients, whitelisted recipients and
+ * connections that never get to RCPT cost no query, and the SMTP client
+ * waits at RCPT as it would for the store. At most dnsbl_timeout; with
+ * no lists (dnsbl_sites empty) nothing is asked and no fact set.
+ */
+static void
+cb_dnsbl(struct session *s)
+{
+    struct dnsbl_result r;
+
+    s->dnsbl_asked = 1;
+    if (dnsbl_shared_check(&s->ip, &r, s->dnsbl_zones, sizeof(s->dnsbl_zones)) != 0)
+        return;
+    s->facts.conn.dnsbl_checked = 1;
+    s->facts.conn.dnsbl_score = r.score;
+    s->dnsbl_ms = r.elapsed_ms;
 }
 
 /*
@@ -553,9 +699,11 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
     s->facts.wl_rcpt = wlist_recipient(s->wl, s->t.rcpt);
     trap = wlist_greytrap(s->wl, s->t.rcpt);
     s->facts.store = DECISION_STORE_NOT_ASKED;
+    if (!s->dnsbl_asked && decision_skip(&s->facts) == DECISION_REASON_NONE)
+        cb_dnsbl(s);
     decision_make(&s->snap->decision, &s->facts, &v);
     if (v.action == DECISION_ASK_STORE) {
-        cb_store_ask(s, trap);
+        cb_store_ask(s, &v, trap);
         decision_make(&s->snap->decision, &s->facts, &v);
     } else if (trap)
         cb_trap_skipped(ctx, s, v.reason);

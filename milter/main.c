@@ -59,6 +59,7 @@
 #include "ipaddr.h"
 #include "lists.h"
 #include "log.h"
+#include "dnsbl_shared.h"
 #include "metrics_http.h"
 #include "refresh.h"
 #include "reload.h"
@@ -465,7 +466,8 @@ main_serve(struct cfg *c)
 
     /* The signal mask of main_signals_setup is inherited by every thread started here. */
     if (refresh_check(c, err, sizeof(err)) != 0 || lists_init(c, err, sizeof(err)) != 0
-        || spf_shared_init(c, err, sizeof(err)) != 0)
+        || spf_shared_init(c, err, sizeof(err)) != 0
+        || dnsbl_shared_init(c, err, sizeof(err)) != 0)
         main_fatal("%s", err);
     cfg_store_config(c, &sc);
     err[0] = '\0';
@@ -524,6 +526,7 @@ main_serve(struct cfg *c)
     metrics_http_stop();
     store_free(st);
     spf_shared_fini();
+    dnsbl_shared_fini();
     lists_fini();
     reload_fini();
     return rc;
@@ -569,20 +572,30 @@ main_loopback_host(const char *host)
 static int
 main_warnings(struct cfg *c, int to_stderr)
 {
-    char    msg[5][1200];
+    char    msg[6][1200];
     const char *at;
-    long    budget = (long) c->dns_timeout_ms + c->store_timeout_ms;
+    long    spf_ms = c->spf_budget_ms < c->dns_timeout_ms ? c->spf_budget_ms : c->dns_timeout_ms;
+    long    budget = spf_ms + c->store_timeout_ms;
+    const char *spf_name = c->spf_budget_ms < c->dns_timeout_ms ? "spf_budget" : "dns_timeout";
     int     n = 0;
 
-    /* A recipient may wait for SPF and then the store: the MTA must wait longer. */
+    /*
+     * A reply to RCPT may wait for the message's SPF work (MAIL is answered
+     * first) and then the store: the MTA must wait longer. The SPF work
+     * takes at most one check's dns_timeout, cut short by spf_budget.
+     */
     if (budget > 10000)
         snprintf(msg[n++], sizeof(msg[0]),
-                 "dns_timeout + store_timeout is %ld ms, more than the 10 s Sendmail waits "
-                 "for a milter by default: the MTA may give up on redgrey first", budget);
+                 "%s + store_timeout is %ld ms, more than the 10 s Sendmail waits "
+                 "for a milter by default: the MTA may give up on redgrey first", spf_name, budget);
     if (budget > (long) c->milter_timeout * 1000)
         snprintf(msg[n++], sizeof(msg[0]),
-                 "dns_timeout + store_timeout is %ld ms, more than milter_timeout (%lld s)",
-                 budget, (long long) c->milter_timeout);
+                 "%s + store_timeout is %ld ms, more than milter_timeout (%lld s)",
+                 spf_name, budget, (long long) c->milter_timeout);
+    if (c->dns_timeout_ms > c->spf_budget_ms)
+        snprintf(msg[n++], sizeof(msg[0]),
+                 "dns_timeout (%d ms) is longer than spf_budget (%d ms): no SPF check of a "
+                 "message gets more than spf_budget", c->dns_timeout_ms, c->spf_budget_ms);
     /* libmilter trusts its peer: see SECURITY in redgrey(8). */
     if ((strncmp(c->socket, "inet:", 5) == 0 || strncmp(c->socket, "inet6:", 6) == 0)
         && ((at = strchr(c->socket, '@')) == NULL || !main_loopback_host(at + 1)))
@@ -592,6 +605,7 @@ main_warnings(struct cfg *c, int to_stderr)
                  c->socket);
     n += runenv_config_exposed(c, c->path, msg[n], sizeof(msg[0]));
     n += runenv_default_lists(c, msg[n], sizeof(msg[0]));
+    n += runenv_default_patterns(c, msg[n], sizeof(msg[0]));
     for (int i = 0; i < n; i++) {
         if (to_stderr)
             fprintf(stderr, "redgrey: warning: %s\n", msg[i]);
@@ -610,7 +624,8 @@ main_check_as_user(const struct cfg *c)
     char    err[STORE_ERRLEN + CFG_ERRLEN];
 
     if (refresh_check(c, err, sizeof(err)) != 0 || lists_check(c, err, sizeof(err)) != 0
-        || spf_shared_check(c, err, sizeof(err)) != 0) {
+        || spf_shared_check(c, err, sizeof(err)) != 0
+        || dnsbl_shared_check_cfg(c, err, sizeof(err)) != 0) {
         fprintf(stderr, "redgrey: %s\n", err);
         return -1;
     }

@@ -7,6 +7,8 @@
  *   redgreyctl ... lookup IP SENDER RECIPIENT    key, state, decision (ctl_entry.c)
  *   redgreyctl ... pass | delete IP SENDER RECIPIENT
  *   redgreyctl ... report [--since DURATION]     never retried, and delays (ctl_walk.c)
+ *   redgreyctl [--json] log-report [FILE...]     the same by sender domain, from the
+ *                                                decision log lines (ctl_logreport.c)
  *   redgreyctl [-c FILE] spf-refresh      expand spf_domains now and store
  *   redgreyctl [-c FILE] [-v] spf-show    the stored set (-v: every block)
  *   redgreyctl [-c FILE] spf-test IP      is IP in the stored set?
@@ -42,6 +44,7 @@
 #include "ctl.h"
 #include "ctl_entry.h"
 #include "ctl_json.h"
+#include "ctl_logreport.h"
 #include "ctl_walk.h"
 #include "log.h"
 #include "refresh.h"
@@ -82,6 +85,8 @@ ctl_usage(FILE *fp)
             "  delete IP SENDER RECIPIENT   forget the triplet\n"
             "  report [--since DURATION]    greylisted and never retried, passed with"
             " their delays\n"
+            "  log-report [FILE...]         the same from redgrey's log lines, by sender"
+            " domain and client key\n"
             "  spf-refresh   expand the SPF records of spf_domains now and store the set\n"
             "  spf-show      print the stored big-sender set (-v: every block)\n"
             "  spf-test IP   exit 0 if IP is in the stored set, 1 if not\n"
@@ -448,9 +453,11 @@ main(int argc, char **argv)
     }
     cmd = argv[optind];
     nargs = argc - optind - 1;
-    /* spf-verdict needs DNS, not the store. */
+    /* spf-verdict needs DNS, not the store; log-report only its files. */
     if (strcmp(cmd, "spf-verdict") == 0)
         return spf_shared_verdict(path, nargs, argv + optind + 1);
+    if (strcmp(cmd, "log-report") == 0 && since == NULL && helo == NULL)
+        return ctl_logreport(nargs, argv + optind + 1, x.verbose, x.json);
     if (ctl_find(cmd, nargs) == NULL || (since != NULL && strcmp(cmd, "report") != 0)) {
         fprintf(stderr, "redgreyctl: unknown command or wrong arguments: %.64s\n", cmd);
         ctl_usage(stderr);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cfg_store.h"
+#include "dnsbl_shared.h"
 #include "grace.h"
 #include "lists.h"
 #include "log.h"
@@ -184,6 +185,8 @@ reload_now(const char *why)
         return reload_fail(why, err);
     if (runenv_default_lists(n, err, sizeof(err)))
         log_warn("%s: %s", why, err);
+    if (runenv_default_patterns(n, err, sizeof(err)))
+        log_warn("%s: %s", why, err);
     /* lists_reconfigure logs a bad list itself, with its file:line. */
     if (lists_reconfigure(n, why, err, sizeof(err)) != 0) {
         cfg_free(n);
@@ -202,6 +205,11 @@ reload_now(const char *why)
         return reload_fail(why, err);
     }
     if (spf_shared_reconfigure(n, err, sizeof(err)) != 0) {
+        cfg_free(n);
+        return reload_fail(why, err);
+    }
+    /* The DNS lists and the dynamic-name patterns. */
+    if (dnsbl_shared_reconfigure(n, err, sizeof(err)) != 0) {
         cfg_free(n);
         return reload_fail(why, err);
     }

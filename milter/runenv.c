@@ -196,21 +196,42 @@ runenv_socket_live(const char *spec)
     return live;
 }
 
+/*
+ * runenv_default_file - *field, if it is the default def and that file
+ * does not exist, becomes "" with the warning "KEY DEF (the default) does
+ * not exist: CONSEQUENCE (install it, or set KEY = "")". Returns 1 then, else 0.
+ */
+static int
+runenv_default_file(char **field, const char *def, const char *key, const char *consequence,
+                    char *warn, size_t warnlen)
+{
+    const char *p = *field;
+
+    if (p == NULL || strcmp(p, def) != 0 || access(p, F_OK) == 0 || errno != ENOENT)
+        return 0;
+    snprintf(warn, warnlen, "%s %s (the default) does not exist: %s (install it, or set "
+             "%s = \"\")", key, p, consequence, key);
+    free(*field);
+    *field = xstrdup("");
+    return 1;
+}
+
 /* runenv_default_lists - drop the default recipient list when it is not installed */
 int
 runenv_default_lists(struct cfg *c, char *warn, size_t warnlen)
 {
-    const char *p = c->whitelist_recipients;
+    return runenv_default_file(&c->whitelist_recipients, CFG_DEFAULT_WHITELIST_RECIPIENTS,
+                               "whitelist_recipients", "no recipient is whitelisted, "
+                               "postmaster@ and abuse@ are greylisted", warn, warnlen);
+}
 
-    if (p == NULL || strcmp(p, CFG_DEFAULT_WHITELIST_RECIPIENTS) != 0
-        || access(p, F_OK) == 0 || errno != ENOENT)
-        return 0;
-    snprintf(warn, warnlen, "whitelist_recipients %s (the default) does not exist: no recipient "
-             "is whitelisted, postmaster@ and abuse@ are greylisted (install it, or set "
-             "whitelist_recipients = \"\")", p);
-    free(c->whitelist_recipients);
-    c->whitelist_recipients = xstrdup("");
-    return 1;
+/* runenv_default_patterns - drop the default dynamic-name patterns when not installed */
+int
+runenv_default_patterns(struct cfg *c, char *warn, size_t warnlen)
+{
+    return runenv_default_file(&c->dynamic_patterns, CFG_DEFAULT_DYNAMIC_PATTERNS,
+                               "dynamic_patterns", "only the built-in rule (the address's "
+                               "digits in the name) finds dynamic client names", warn, warnlen);
 }
 
 /* runenv_config_exposed - world-readable while holding a store password */

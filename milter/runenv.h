@@ -59,6 +59,12 @@ int     runenv_socket_live(const char *spec);
 int     runenv_default_lists(struct cfg *c, char *warn, size_t warnlen);
 
 /*
+ * runenv_default_patterns - the same for dynamic_patterns: the
+ * default file, when not installed, is a warning and becomes ""
+ */
+int     runenv_default_patterns(struct cfg *c, char *warn, size_t warnlen);
+
+/*
  * runenv_config_exposed - 1 (with a warning in warn) if the file at path
  * can be read by every user while it holds a secret (a store password)
  */

@@ -25,6 +25,7 @@
 #include "mailaddr.h"
 #include "netblock.h"
 #include "spf_check.h"
+#include "store.h"
 #include "triplet.h"
 #include "wlist.h"
 
@@ -32,6 +33,7 @@ struct reload_snap;
 
 #define SESSION_LOGADDR_MAX 256          /* escaped address in a log line */
 #define SESSION_HOST_MAX    256          /* the MTA's host name (j macro) */
+#define SESSION_DNSBL_ZONES_MAX 512      /* listing zones in a log line (cut at a zone) */
 
 struct session {
     /*
@@ -54,6 +56,11 @@ struct session {
     struct wlist *wl;                    /* whitelists in use: a reference, or NULL */
     char    client_name[SESSION_HOST_MAX]; /* the MTA's {client_name} (raw), or "" */
 
+    /* DNS lists: asked at most once per connection, reset at connect. */
+    int     dnsbl_asked;                 /* the lists were asked (or are off) */
+    long    dnsbl_ms;                    /* the check's time; 0 from the cache */
+    char    dnsbl_zones[SESSION_DNSBL_ZONES_MAX]; /* listing zones "z1,z2", or "" */
+
     /* Set at MAIL, reset at MAIL and abort. */
     int64_t max_delay;                   /* largest delay of a header-giving pass; -1 none */
     char    from_log[SESSION_LOGADDR_MAX]; /* sender as logged, without <> */
@@ -68,6 +75,10 @@ struct session {
     char    to_log[SESSION_LOGADDR_MAX]; /* recipient as logged, without <> */
 
     struct triplet t;                    /* client key, sender, recipient */
+
+    /* The concurrent-session count (callbacks.c): set at connect, left at close. */
+    int     cap_entered;                 /* 1: this session counts in the store */
+    char    cap_id[STORE_SESSION_ID_MAX + 1]; /* its id there */
 };
 
 /* session_new - a zeroed session with no client; NULL if out of memory */

@@ -19,7 +19,8 @@
 #include "daemon.h"
 #include "decision.h"
 
-enum { C_DEFAULT, C_ERR_TEMPFAIL, C_STAGE_RCPT, C_NO_HEADER, C_LEARN };
+enum { C_DEFAULT, C_ERR_TEMPFAIL, C_STAGE_RCPT, C_NO_HEADER, C_LEARN, C_LISTS, C_SUSP,
+       C_SUSP_OFF };
 
 /* The defaults (accept on store error, <> at DATA, header) and one change each. */
 static const struct decision_config configs[] = {
@@ -33,6 +34,21 @@ static const struct decision_config configs[] = {
                      {"451", NULL, "No extended code"}},
     [C_LEARN] = {CFG_ON_ERROR_TEMPFAIL, CFG_NULL_STAGE_DATA, 1,
                  {"451", "4.7.1", "Greylisted, please try again later"}, 1},
+    /* DNS lists (issue 14): greylist all, suspicious, suspicious with the signals off. */
+    [C_LISTS] = {CFG_ON_ERROR_ACCEPT, CFG_NULL_STAGE_DATA, 1,
+                 {"451", "4.7.1", "Greylisted, please try again later"}, 0,
+                 .greylist_suspicious = 0, .dnsbl_threshold = 1, .dnswl_threshold = -1,
+                 .delay_listed = 900, .suspicious_no_rdns = 1, .suspicious_dynamic = 1,
+                 .suspicious_spf = 1},
+    [C_SUSP] = {CFG_ON_ERROR_ACCEPT, CFG_NULL_STAGE_DATA, 1,
+                {"451", "4.7.1", "Greylisted, please try again later"}, 0,
+                .greylist_suspicious = 1, .dnsbl_threshold = 2, .dnswl_threshold = -1,
+                .delay_listed = 900, .suspicious_no_rdns = 1, .suspicious_dynamic = 1,
+                .suspicious_spf = 1},
+    [C_SUSP_OFF] = {CFG_ON_ERROR_ACCEPT, CFG_NULL_STAGE_DATA, 1,
+                    {"451", "4.7.1", "Greylisted, please try again later"}, 0,
+                    .greylist_suspicious = 1, .dnsbl_threshold = 1, .dnswl_threshold = -1,
+                    .delay_listed = 900},
 };
 
 /* Facts, piece by piece. */
@@ -47,6 +63,7 @@ static const struct decision_config configs[] = {
 #define ANSWER(a, r, d) .store = DECISION_STORE_ANSWERED, \
                         .policy = {.action = (a), .reason = (r), .delayed = (d)}
 #define FAILED       .store = DECISION_STORE_FAILED
+#define DNSBL(n)     .dnsbl_checked = 1, .dnsbl_score = (n)
 
 /* Verdicts: action, reason, log action, stage=data, delay, header. */
 #define ASK          DECISION_ASK_STORE, DECISION_REASON_NONE, "", 0, -1, 0
@@ -256,6 +273,46 @@ static const struct decision_case {
     {"learn: skips as usual", C_LEARN,
      {MTA_ALL, .conn = {IP, .trusted = 1}},
      ACCEPT(DECISION_REASON_TRUSTED)},
+
+    /* DNS lists and selective greylisting (issue 14). */
+    {"dnswl: score at the threshold", C_LISTS,
+     {MTA_ALL, .conn = {IP, DNSBL(-1)}}, ACCEPT(DECISION_REASON_DNSWL)},
+    {"dnswl: also in greylist suspicious, before not-suspicious", C_SUSP,
+     {MTA_ALL, .conn = {IP, DNSBL(-3), .no_rdns = 1}}, ACCEPT(DECISION_REASON_DNSWL)},
+    {"dnswl: whitelist-rcpt first", C_LISTS,
+     {MTA_ALL, .conn = {IP, DNSBL(-3)}, .wl_rcpt = 1}, ACCEPT(DECISION_REASON_WL_RCPT)},
+    {"dnswl: trusted first", C_LISTS,
+     {MTA_ALL, .conn = {IP, .trusted = 1, DNSBL(-3)}}, ACCEPT(DECISION_REASON_TRUSTED)},
+    {"dnswl: a score without a check counts for nothing", C_LISTS,
+     {MTA_ALL, .conn = {IP, .dnsbl_score = -5}}, ASK},
+    {"score 0, greylist all: asks", C_LISTS,
+     {MTA_ALL, .conn = {IP, DNSBL(0), .no_rdns = 1}}, ASK},
+    {"listed, greylist all: the store says new", C_LISTS,
+     {MTA_ALL, .conn = {IP, DNSBL(2)}, ANSWER(POLICY_TEMPFAIL, POLICY_REASON_NEW, 0)},
+     GREY(DECISION_REASON_NEW)},
+    {"not-suspicious: clean client with rDNS", C_SUSP,
+     {MTA_ALL, .conn = {IP, DNSBL(1)}}, ACCEPT(DECISION_REASON_NOT_SUSPICIOUS)},
+    {"not-suspicious: no lists asked", C_SUSP,
+     {MTA_ALL, .conn = {IP}}, ACCEPT(DECISION_REASON_NOT_SUSPICIOUS)},
+    {"not-suspicious: SPF pass", C_SUSP,
+     {MTA_ALL, .conn = {IP}, .msg = {SPF(SPF_CHECK_PASS, 0)}},
+     ACCEPT(DECISION_REASON_NOT_SUSPICIOUS)},
+    {"not-suspicious: every signal off", C_SUSP_OFF,
+     {MTA_ALL, .conn = {IP, .no_rdns = 1, .dynamic_name = 1},
+      .msg = {SPF(SPF_CHECK_FAIL, 0)}}, ACCEPT(DECISION_REASON_NOT_SUSPICIOUS)},
+    {"suspicious: no rDNS asks", C_SUSP,
+     {MTA_ALL, .conn = {IP, .no_rdns = 1}}, ASK},
+    {"suspicious: dynamic asks", C_SUSP,
+     {MTA_ALL, .conn = {IP, .dynamic_name = 1}}, ASK},
+    {"suspicious: SPF softfail asks", C_SUSP,
+     {MTA_ALL, .conn = {IP}, .msg = {SPF(SPF_CHECK_SOFTFAIL, 0)}}, ASK},
+    {"suspicious: listed asks", C_SUSP,
+     {MTA_ALL, .conn = {IP, DNSBL(2)}}, ASK},
+    {"suspicious: the store's verdict as usual", C_SUSP,
+     {MTA_ALL, .conn = {IP, .no_rdns = 1}, ANSWER(POLICY_PASS, POLICY_REASON_RETRY, 70)},
+     RETRY(70, 1)},
+    {"suspicious: auth still skips", C_SUSP,
+     {MTA_ALL, .conn = {IP, .no_rdns = 1}, .msg = {.auth = 1}}, ACCEPT(DECISION_REASON_AUTH)},
 };
 
 /* reply_eq - two replies with the same pointers (NULL equals NULL) */
@@ -411,6 +468,8 @@ static const struct name_case {
     {DECISION_REASON_STORE_ERROR, "store-error"},
     {DECISION_REASON_MIXED_RCPT, "mixed-rcpt"},
     {DECISION_REASON_LEARN, "learn"},
+    {DECISION_REASON_DNSWL, "dnswl"},
+    {DECISION_REASON_NOT_SUSPICIOUS, "not-suspicious"},
     {(enum decision_reason) 99, "unknown"},
 };
 
@@ -421,6 +480,77 @@ START_TEST(test_reason_name)
 
     ck_assert_msg(strcmp(got, c->name) == 0, "reason %d: got \"%s\", want \"%s\"",
                   (int) c->reason, got, c->name);
+}
+END_TEST
+
+/* The delay the store is asked with, and the suspicious bits of the verdict. */
+static const struct lists_case {
+    const char *label;
+    int     config;
+    struct decision_facts f;
+    int64_t store_delay;
+    unsigned suspicious;
+    const char *text;                    /* decision_suspicious_format */
+} lists_cases[] = {
+    {"greylist all, listed: delay_listed", C_LISTS, {MTA_ALL, .conn = {IP, DNSBL(1)}},
+     900, DECISION_SUSPICIOUS_DNSBL, "dnsbl"},
+    {"greylist all, not listed: the configured delay, no rDNS not logged", C_LISTS,
+     {MTA_ALL, .conn = {IP, DNSBL(0), .no_rdns = 1}}, 0, 0, ""},
+    {"greylist all, listed, no rDNS: only dnsbl logged", C_LISTS,
+     {MTA_ALL, .conn = {IP, DNSBL(5), .no_rdns = 1}}, 900, DECISION_SUSPICIOUS_DNSBL, "dnsbl"},
+    {"suspicious, below its threshold 2: no delay_listed", C_SUSP,
+     {MTA_ALL, .conn = {IP, DNSBL(1), .no_rdns = 1}}, 0, DECISION_SUSPICIOUS_NO_RDNS, "no-rdns"},
+    {"suspicious, every signal", C_SUSP,
+     {MTA_ALL, .conn = {IP, DNSBL(2), .no_rdns = 1, .dynamic_name = 1},
+      .msg = {SPF(SPF_CHECK_FAIL, 0)}}, 900,
+     DECISION_SUSPICIOUS_DNSBL | DECISION_SUSPICIOUS_NO_RDNS | DECISION_SUSPICIOUS_DYNAMIC
+     | DECISION_SUSPICIOUS_SPF, "dnsbl,no-rdns,dynamic,spf"},
+    {"suspicious, dynamic and spf", C_SUSP,
+     {MTA_ALL, .conn = {IP, .dynamic_name = 1}, .msg = {SPF(SPF_CHECK_SOFTFAIL, 0)}}, 0,
+     DECISION_SUSPICIOUS_DYNAMIC | DECISION_SUSPICIOUS_SPF, "dynamic,spf"},
+    {"signals off: listed still counts", C_SUSP_OFF,
+     {MTA_ALL, .conn = {IP, DNSBL(1), .no_rdns = 1, .dynamic_name = 1}}, 900,
+     DECISION_SUSPICIOUS_DNSBL, "dnsbl"},
+};
+
+START_TEST(test_lists)
+{
+    const struct lists_case *c = &lists_cases[_i];
+    struct decision_verdict v;
+    char    buf[64];
+
+    memset(&v, 0xa5, sizeof(v));
+    decision_make(&configs[c->config], &c->f, &v);
+    ck_assert_msg(v.action == DECISION_ASK_STORE, "%s: got action %d, want ask", c->label,
+                  v.action);
+    ck_assert_msg(v.store_delay == c->store_delay, "%s: got store delay %lld, want %lld",
+                  c->label, (long long) v.store_delay, (long long) c->store_delay);
+    ck_assert_msg(v.suspicious == c->suspicious, "%s: got suspicious 0x%x, want 0x%x",
+                  c->label, v.suspicious, c->suspicious);
+    ck_assert_str_eq(decision_suspicious_format(v.suspicious, buf, sizeof(buf)), c->text);
+    /* The store's answer keeps the bits; only ASK carries the delay. */
+    {
+        struct decision_facts f = c->f;
+
+        f.store = DECISION_STORE_ANSWERED;
+        f.policy.action = POLICY_TEMPFAIL;
+        f.policy.reason = POLICY_REASON_NEW;
+        decision_make(&configs[c->config], &f, &v);
+        ck_assert_msg(v.action == DECISION_TEMPFAIL && v.suspicious == c->suspicious
+                      && v.store_delay == 0, "%s: after the store: action %d, bits 0x%x",
+                      c->label, v.action, v.suspicious);
+    }
+}
+END_TEST
+
+/* A short buffer cuts at a whole name. */
+START_TEST(test_suspicious_format)
+{
+    char    buf[12];
+
+    ck_assert_str_eq(decision_suspicious_format(0xf, buf, sizeof(buf)), "dnsbl");
+    ck_assert_str_eq(decision_suspicious_format(0x6, buf, sizeof(buf)), "no-rdns");
+    ck_assert_str_eq(decision_suspicious_format(0, buf, sizeof(buf)), "");
 }
 END_TEST
 
@@ -447,6 +577,16 @@ START_TEST(test_config_init)
     ck_assert_str_eq(dc.reply.code, "450");
     ck_assert_str_eq(dc.reply.xcode, "4.2.0");
     ck_assert_str_eq(dc.reply.text, "Come back");
+    ck_assert_int_eq(dc.greylist_suspicious, 0);
+    ck_assert_int_eq(dc.dnsbl_threshold, 1);
+    ck_assert_int_eq(dc.dnswl_threshold, -1);
+    ck_assert_int_eq(dc.delay_listed, 900);
+    ck_assert_int_eq(dc.suspicious_no_rdns && dc.suspicious_dynamic && dc.suspicious_spf, 1);
+    ck_assert_int_eq(cfg_set(c, "greylist", "suspicious", err, sizeof(err)), 0);
+    ck_assert_int_eq(cfg_set(c, "suspicious_spf", "no", err, sizeof(err)), 0);
+    decision_config_init(&dc, c);
+    ck_assert_int_eq(dc.greylist_suspicious, 1);
+    ck_assert_int_eq(dc.suspicious_spf, 0);
 
     c->reply_xcode[0] = '\0';
     decision_config_init(&dc, c);
@@ -468,6 +608,8 @@ decision_suite(void)
     tcase_add_test(tc, test_skip);
     tcase_add_loop_test(tc, test_reason_name, 0, sizeof(name_cases) / sizeof(name_cases[0]));
     tcase_add_test(tc, test_config_init);
+    tcase_add_loop_test(tc, test_lists, 0, sizeof(lists_cases) / sizeof(lists_cases[0]));
+    tcase_add_test(tc, test_suspicious_format);
     suite_add_tcase(s, tc);
     return s;
 }

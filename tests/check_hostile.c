@@ -96,9 +96,13 @@ static const struct warn_case {
     const char *never;                   /* not in the output, or NULL */
 } warn_cases[] = {
     {"defaults", "socket = inet:10029@127.0.0.1\n", NULL, NULL},
-    {"over 10 s", "dns_timeout = 9s\nstore_timeout = 1500ms\n",
+    {"over 10 s", "dns_timeout = 9s\nspf_budget = 9s\nstore_timeout = 1500ms\n",
      "warning: dns_timeout + store_timeout is 10500 ms, more than the 10 s", "milter_timeout ("},
-    {"exactly 10 s", "dns_timeout = 9s\nstore_timeout = 1s\n", NULL, NULL},
+    {"exactly 10 s", "dns_timeout = 9s\nspf_budget = 9s\nstore_timeout = 1s\n", NULL, NULL},
+    {"spf_budget cuts", "dns_timeout = 9s\nstore_timeout = 1500ms\n",
+     "warning: dns_timeout (9000 ms) is longer than spf_budget (5000 ms)", "the 10 s"},
+    {"spf_budget over 10 s", "dns_timeout = 20s\nspf_budget = 9500ms\nstore_timeout = 1s\n",
+     "warning: spf_budget + store_timeout is 10500 ms, more than the 10 s", NULL},
     {"over milter_timeout", "milter_timeout = 5s\ndns_timeout = 5s\nstore_timeout = 250ms\n",
      "more than milter_timeout (5 s)", "the 10 s"},
     {"any address", "socket = inet:10029\n", "listens on a non-loopback address", NULL},
@@ -121,7 +125,7 @@ START_TEST(test_t_warnings)
     daemon_scratch_path(path, sizeof(path), "warn.conf");
     /* No default whitelist file here: its warning is not what these cases are about. */
     snprintf(text, sizeof(text), "store = lmdb:/var/lib/redgrey\nuser = \"\"\n"
-             "whitelist_recipients = \"\"\n%s", k->text);
+             "whitelist_recipients = \"\"\ndynamic_patterns = \"\"\n%s", k->text);
     ck_assert_int_eq(daemon_write_file(path, text), 0);
     rc = daemon_capture(argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "configuration OK") != NULL, "%s: exit %d: %s",

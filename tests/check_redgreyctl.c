@@ -508,6 +508,99 @@ START_TEST(test_report)
 }
 END_TEST
 
+/*
+ * log-report: the decision lines of a log, in every shape the log takes
+ * (syslog's stamp, ours, a queue id or NOQUEUE), among lines that are not
+ * decisions (junk, NUL bytes, an over-long field, a field without its
+ * brackets): never-retried triplets and passes by sender domain and
+ * client key. A triplet greylisted twice (new, early) is one triplet.
+ */
+START_TEST(test_log_report)
+{
+    static char out[OUT_MAX];
+    char    path[600], junk[1100];
+    const char *text =
+        "Dec  7 10:00:00 mx redgrey[9]: info: NOQUEUE: action=greylist reason=new "
+        "client=a.example[192.0.2.7] key=192.0.2.0/24 from=<x@Spam.Example> to=<u@local.test>\n"
+        "Dec  7 10:01:00 mx redgrey[9]: info: NOQUEUE: action=greylist reason=early "
+        "client=a.example[192.0.2.7] key=192.0.2.0/24 from=<x@Spam.Example> to=<u@local.test>\n"
+        "Dec  7 10:00:01 mx redgrey[9]: info: NOQUEUE: action=greylist reason=new "
+        "client=b.example[192.0.2.8] key=192.0.2.0/24 from=<y@spam.example> to=<v@local.test>\n"
+        "2026-12-07T10:00:00.000+00:00 redgrey[9]: info: NOQUEUE: action=greylist reason=new "
+        "client=unknown[2001:db8::1] key=2001:db8::/64 from=<> to=<u@local.test> stage=data\n"
+        "2026-12-07T10:00:00.000+00:00 redgrey[9]: info: NOQUEUE: action=greylist reason=new "
+        "client=m[198.51.100.1] key=spf:good.example from=<a@good.example> to=<u@local.test>\n"
+        "2026-12-07T10:05:00.000+00:00 redgrey[9]: info: 4Xyz1: action=pass reason=retry "
+        "client=m[198.51.100.1] key=spf:good.example from=<a@good.example> to=<u@local.test> "
+        "spf=pass spf_key=domain delay=300\n"
+        "2026-12-07T10:06:00.000+00:00 redgrey[9]: info: 4Xyz2: action=pass reason=retry "
+        "client=m[198.51.100.2] key=spf:good.example from=<b@good.example> to=<w@local.test> "
+        "delay=100\n"
+        "2026-12-07T10:06:00.000+00:00 redgrey[9]: info: 4Xyz3: action=accept "
+        "reason=whitelist-rcpt client=m[198.51.100.2] key=- from=<b@good.example> "
+        "to=<postmaster@local.test>\n"
+        "Dec  7 10:00:02 mx redgrey[9]: info: NOQUEUE: action=greylist reason=new "
+        "client=c[192.0.2.9] key=192.0.2.0/24 from=nobrackets@spam.example to=<u@local.test>\n"
+        "Dec  7 10:00:02 mx redgrey[9]: info: NOQUEUE: action=greylist reason=new "
+        "client=c[192.0.2.9] key=192.0.2.0/24 from=<q\\x20r@odd.example> to=<u@local.test>\n"
+        "garbage without any decision\n";
+    FILE   *f;
+    int     rc;
+
+    snprintf(path, sizeof(path), "%s/decisions.log", daemon_tmp());
+    f = fopen(path, "w");
+    ck_assert(f != NULL);
+    fputs(text, f);
+    /* A NUL in a line, and a field longer than any address. */
+    fwrite("Dec  7 10:00:03 mx redgrey[9]: info: NOQUEUE: action=greylist\0 reason=new\n", 1,
+           75, f);
+    memset(junk, 'j', sizeof(junk) - 1);
+    junk[sizeof(junk) - 1] = '\0';
+    fprintf(f, "x: action=greylist reason=new client=c key=%s from=<a@b.example> to=<c@d>\n",
+            junk);
+    ck_assert_int_eq(fclose(f), 0);
+
+    {
+        const char *argv[] = {CTL_BIN, "log-report", path, NULL};
+
+        rc = daemon_capture(argv, out, sizeof(out), CTL_MS);
+    }
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "greylisted, never retried: 4 triplets from 3 sender domain and"
+                         " client key pairs\n"
+                         "         2  spam.example  192.0.2.0/24\n"
+                         "         1  <>  2001:db8::/64\n"
+                         "         1  odd.example  192.0.2.0/24\n") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "passed after a delay: 2 triplets from 1 sender domain and client"
+                         " key pairs\n"
+                         "         2  good.example  spf:good.example  delay min 100s avg 200s"
+                         " max 300s\n") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "lines read: 13, decisions used: 8, other lines: 5\n") != NULL,
+                  "%s", out);
+
+    {
+        const char *argv[] = {CTL_BIN, "--json", "log-report", path, NULL};
+
+        rc = daemon_capture(argv, out, sizeof(out), CTL_MS);
+    }
+    ck_assert_msg(rc == 0 && json_ok(out), "exit %d, not JSON: %s", rc, out);
+    ck_assert_msg(strstr(out, "{\"never_retried\":{\"triplets\":4,\"groups\":[{\"domain\":"
+                         "\"spam.example\",\"key\":\"192.0.2.0/24\",\"triplets\":2}") != NULL
+                  && strstr(out, "\"passed\":{\"triplets\":2,\"groups\":[{\"domain\":"
+                            "\"good.example\",\"key\":\"spf:good.example\",\"triplets\":2,"
+                            "\"delay_min\":100,\"delay_avg\":200,\"delay_max\":300}]}") != NULL,
+                  "%s", out);
+
+    {
+        const char *argv[] = {CTL_BIN, "log-report", "/nonexistent/redgrey.log", NULL};
+
+        rc = daemon_capture(argv, out, sizeof(out), CTL_MS);
+    }
+    ck_assert_msg(rc == 2 && strstr(out, "/nonexistent/redgrey.log: No such file") != NULL,
+                  "exit %d: %s", rc, out);
+}
+END_TEST
+
 /* Bad command lines are trouble (2), before anything is opened. */
 START_TEST(test_usage)
 {
@@ -582,6 +675,7 @@ main(void)
     tcase_add_loop_test(tc, test_report, 0, B_COUNT);
     tcase_add_loop_test(tc, test_usage, 0, B_COUNT);
     tcase_add_test(tc, test_lmdb_owner);
+    tcase_add_test(tc, test_log_report);
     suite_add_tcase(s, tc);
     return daemon_run_suites(s, NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

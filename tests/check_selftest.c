@@ -80,6 +80,7 @@ expand(const char *text, char *buf, size_t len)
 static const char *const base_lines[] = {
     "store = lmdb:@D\n", "socket = inet:10029@127.0.0.1\n", "pidfile = \"\"\n",
     "whitelist_recipients = \"\"\n", "user = \"\"\n",
+    "dynamic_patterns = \"\"\n",
 };
 
 /* has_key - 1 if conf sets the key line starts with */

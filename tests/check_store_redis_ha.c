@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +50,7 @@
 
 struct ha_redis {
     pid_t   pid;                         /* 0: not running */
+    char    addr[16];                    /* the loopback address it listens on */
     int     port;
     char    log[600];
 };
@@ -86,12 +89,12 @@ ha_track(void **table, void *p)
     ck_abort_msg("too many servers");
 }
 
-/* ha_connect - our own connection to port, within ms; NULL if nobody answers PING */
+/* ha_connect_at - our own connection to addr:port, within ms; NULL if nobody answers PING */
 static redisContext *
-ha_connect(int port, int ms)
+ha_connect_at(const char *addr, int port, int ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisContext *c = redisConnectWithTimeout(addr, port, tv);
     redisReply *r;
 
     if (c == NULL || c->err || redisSetTimeout(c, tv) != REDIS_OK) {
@@ -108,13 +111,20 @@ ha_connect(int port, int ms)
     return c;
 }
 
+/* ha_connect - ha_connect_at on 127.0.0.1 */
+static redisContext *
+ha_connect(int port, int ms)
+{
+    return ha_connect_at("127.0.0.1", port, ms);
+}
+
 /*
- * ha_start_on - redis-server on 127.0.0.1:port (not daemonized, so that
+ * ha_start_at - redis-server on addr:port (not daemonized, so that
  * we hold its pid), with extra "--name value" pairs; 0 once it answers
  * PING, -1 if it did not within 5 s
  */
 static int
-ha_start_on(struct ha_redis *s, int port, const char *const *extra)
+ha_start_at(struct ha_redis *s, const char *addr, int port, const char *const *extra)
 {
     const char *tmp = daemon_tmp();
     char    portarg[16], dir[600];
@@ -123,14 +133,15 @@ ha_start_on(struct ha_redis *s, int port, const char *const *extra)
     long long t0;
 
     memset(s, 0, sizeof(*s));
+    snprintf(s->addr, sizeof(s->addr), "%s", addr);
     s->port = port;
     snprintf(portarg, sizeof(portarg), "%d", port);
-    snprintf(dir, sizeof(dir), "%s/ha-%d", tmp, port);
-    snprintf(s->log, sizeof(s->log), "%s/ha-%d.log", tmp, port);
+    snprintf(dir, sizeof(dir), "%s/ha-%s-%d", tmp, addr, port);
+    snprintf(s->log, sizeof(s->log), "%s/ha-%s-%d.log", tmp, addr, port);
     mkdir(dir, 0755);
     argv[n++] = "redis-server";
     argv[n++] = "--bind";
-    argv[n++] = "127.0.0.1";
+    argv[n++] = s->addr;
     argv[n++] = "--port";
     argv[n++] = portarg;
     argv[n++] = "--save";
@@ -153,7 +164,7 @@ ha_start_on(struct ha_redis *s, int port, const char *const *extra)
     }
     t0 = daemon_now_ms();
     while (daemon_now_ms() - t0 < 5000) {
-        redisContext *c = ha_connect(port, 200);
+        redisContext *c = ha_connect_at(s->addr, port, 200);
 
         if (c != NULL) {
             redisFree(c);
@@ -166,6 +177,13 @@ ha_start_on(struct ha_redis *s, int port, const char *const *extra)
         daemon_sleep_ms(20);
     }
     return -1;
+}
+
+/* ha_start_on - ha_start_at on 127.0.0.1 */
+static int
+ha_start_on(struct ha_redis *s, int port, const char *const *extra)
+{
+    return ha_start_at(s, "127.0.0.1", port, extra);
 }
 
 /* ha_start - ha_start_on a free port (another one if it was taken meanwhile) */
@@ -206,9 +224,9 @@ ha_stop(struct ha_redis *s)
 static redisContext *
 ha_conn(const struct ha_redis *s)
 {
-    redisContext *c = ha_connect(s->port, 2000);
+    redisContext *c = ha_connect_at(s->addr, s->port, 2000);
 
-    ck_assert_msg(c != NULL, "redis-server on port %d does not answer", s->port);
+    ck_assert_msg(c != NULL, "redis-server on %s:%d does not answer", s->addr, s->port);
     return c;
 }
 
@@ -866,7 +884,7 @@ START_TEST(test_check_reach)
 
     snprintf(path, sizeof(path), "%s/ha-check.conf", daemon_tmp());
     snprintf(conf, sizeof(conf), "store = redis://127.0.0.1:%d\nuser = \"\"\n"
-             "whitelist_recipients = \"\"\n", port);
+             "whitelist_recipients = \"\"\ndynamic_patterns = \"\"\n", port);
     ck_assert_int_eq(daemon_write_file(path, conf), 0);
     rc = daemon_capture((const char *const *) argv, out, sizeof(out), 10000);
     ck_assert_msg(rc == 0 && strstr(out, "redgrey: warning: ") != NULL
@@ -886,6 +904,146 @@ START_TEST(test_check_reach)
 }
 END_TEST
 
+/* ------------------------------------------------ a host name that moves */
+
+#define HA_MOVED_NAME "redis-moved.test"
+
+/* ha_dbsize - the number of keys of c's database */
+static long long
+ha_dbsize(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "DBSIZE");
+    long long n;
+
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_INTEGER, "DBSIZE: %s",
+                  r == NULL ? c->errstr : "not an integer");
+    n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+/* ha_hosts_write - path (the private /etc/hosts) says name is at addr; same inode */
+static void
+ha_hosts_write(const char *path, const char *addr)
+{
+    FILE   *f = fopen(path, "w");           /* truncates in place: the bind mount follows */
+
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    fprintf(f, "127.0.0.1 localhost\n::1 localhost\n%s %s\n", addr, HA_MOVED_NAME);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* ha_id_map - write line into /proc/self/FILE (a user namespace's maps) */
+static void
+ha_id_map(const char *file, const char *line)
+{
+    char    path[64];
+    FILE   *f;
+
+    snprintf(path, sizeof(path), "/proc/self/%s", file);
+    f = fopen(path, "w");
+    ck_assert_msg(f != NULL && fputs(line, f) >= 0 && fclose(f) == 0, "%s: %s", path,
+                  strerror(errno));
+}
+
+/*
+ * ha_private_hosts - this test process (and the servers it starts) read
+ * /etc/hosts from path: a mount namespace of its own, where path is bound
+ * over /etc/hosts. As root (CI) a mount namespace; otherwise a user
+ * namespace too, mapping us to its root.
+ */
+static void
+ha_private_hosts(const char *path)
+{
+    if (unshare(CLONE_NEWNS) != 0) {
+        char    map[64];
+        uid_t   uid = getuid();
+        gid_t   gid = getgid();
+
+        ck_assert_msg(unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0,
+                      "no mount namespace, not even in a user namespace: %s", strerror(errno));
+        ha_id_map("setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %ld 1", (long) uid);
+        ha_id_map("uid_map", map);
+        snprintf(map, sizeof(map), "0 %ld 1", (long) gid);
+        ha_id_map("gid_map", map);
+    }
+    ck_assert_msg(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0,
+                  "mount --make-rprivate /: %s", strerror(errno));
+    ck_assert_msg(mount(path, "/etc/hosts", NULL, MS_BIND, NULL) == 0,
+                  "mount --bind %s /etc/hosts: %s", path, strerror(errno));
+}
+
+/*
+ * A primary found by its host name, then moved: the name now resolves to
+ * another server (127.0.0.2 -> 127.0.0.3, same port) and the old one is
+ * demoted. The store fails open on READONLY, its probe resolves the name
+ * again, and decisions go to the new address; the move is logged once
+ * with both addresses. Two loopback addresses and an /etc/hosts of the
+ * test's own (a private mount namespace), so nothing outside changes.
+ */
+START_TEST(test_moved_by_dns)
+{
+    struct ha_redis a, b;
+    char    hosts[600], url[96], want[200], err[STORE_ERRLEN];
+    redisContext *ca, *cb;
+    struct store *st;
+    long long back = -1, failed = 0;
+    int     port = 0;
+
+    snprintf(hosts, sizeof(hosts), "%s/hosts-%ld", daemon_tmp(), (long) getpid());
+    ha_hosts_write(hosts, "127.0.0.2");
+    ha_private_hosts(hosts);
+    for (int tries = 0; tries < 5 && port == 0; tries++) {
+        port = daemon_free_port();
+        if (port <= 0 || ha_start_at(&a, "127.0.0.2", port, NULL) != 0) {
+            port = 0;
+            continue;
+        }
+        if (ha_start_at(&b, "127.0.0.3", port, NULL) != 0) {
+            ha_stop(&a);
+            port = 0;
+        }
+    }
+    ck_assert_msg(port > 0, "cannot start redis-server on 127.0.0.2 and 127.0.0.3");
+    ca = ha_conn(&a);
+    cb = ha_conn(&b);
+    snprintf(url, sizeof(url), "redis://" HA_MOVED_NAME ":%d", port);
+    st = ha_open(url, 2, err, sizeof(err));
+    ck_assert_msg(ha_decide(st, 1, NULL, err, sizeof(err)) == 0, "at 127.0.0.2: %s", err);
+    ck_assert_msg(ha_dbsize(ca) == 1 && ha_dbsize(cb) == 0,
+                  "first decision: %lld keys at 127.0.0.2, %lld at 127.0.0.3, want 1 and 0",
+                  ha_dbsize(ca), ha_dbsize(cb));
+
+    /* The move: the name first, then the old primary demoted under it. */
+    ha_hosts_write(hosts, "127.0.0.3");
+    ha_cmd(ca, "REPLICAOF 127.0.0.3 %d", port);
+    /* New triplets only: a decision that writes nothing works on the replica too. */
+    for (long long t0 = daemon_now_ms(); back < 0 && daemon_now_ms() - t0 < 3 * RECOVER_MS;) {
+        if (ha_decide(st, 100 + (int) failed, NULL, err, sizeof(err)) == 0)
+            back = daemon_now_ms() - t0;
+        else
+            failed++;
+        daemon_sleep_ms(5);
+    }
+    ck_assert_msg(back >= 0, "no decision at 127.0.0.3 within %d ms of the move (%lld failed)",
+                  3 * RECOVER_MS, failed);
+
+    /* It is the new server that decided: the grey keys since the move are there. */
+    ck_assert_msg(ha_decide(st, 2, NULL, err, sizeof(err)) == 0, "at 127.0.0.3: %s", err);
+    ck_assert_msg(ha_dbsize(cb) == 2, "127.0.0.3 holds %lld keys, want the 2 decisions since"
+                  " the move", ha_dbsize(cb));
+    snprintf(want, sizeof(want), "host " HA_MOVED_NAME " moved from 127.0.0.2:%d to 127.0.0.3:%d",
+             port, port);
+    ck_assert_msg(notes_count(want) == 1, "want one \"%s\" in: %s", want, notes);
+    store_free(st);
+    redisFree(ca);
+    redisFree(cb);
+    ha_stop(&a);
+    ha_stop(&b);
+}
+END_TEST
+
 static Suite *
 ha_suite(void)
 {
@@ -898,6 +1056,7 @@ ha_suite(void)
     tcase_add_test(tc, test_noauth);
     tcase_add_test(tc, test_loading);
     tcase_add_test(tc, test_frozen_load);
+    tcase_add_test(tc, test_moved_by_dns);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("daemon");

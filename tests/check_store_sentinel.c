@@ -641,6 +641,7 @@ START_TEST(test_down_sentinel)
 
     snprintf(path, sizeof(path), "%s/sn-check.conf", daemon_tmp());
     snprintf(conf, sizeof(conf), "store = %s\nuser = \"\"\nwhitelist_recipients = \"\"\n"
+                 "dynamic_patterns = \"\"\n"
                  "sentinel_password = " SN_PASS "\n",
              url);
     ck_assert_int_eq(daemon_write_file(path, conf), 0);

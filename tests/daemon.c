@@ -393,7 +393,7 @@ daemon_start_redgrey_with(struct daemon *d, const char *name, const struct daemo
 {
     const char *redis = getenv("REDGREY_TEST_REDIS");
     const char *tmp = daemon_tmp();
-    char    conf[8192], store[700];
+    char    conf[8192], store[700], prefix[80];
     char   *argv[] = {(char *) DAEMON_REDGREY_BIN, (char *) "-f", (char *) "-c", d->conf, NULL};
     int     rc = -1, busy;
 
@@ -405,6 +405,10 @@ daemon_start_redgrey_with(struct daemon *d, const char *name, const struct daemo
     snprintf(d->name, sizeof(d->name), "%s", name);
     snprintf(d->conf, sizeof(d->conf), "%s/%s.conf", tmp, name);
     snprintf(d->log, sizeof(d->log), "%s/%s.log", tmp, name);
+    if (o->key_prefix != NULL)
+        snprintf(prefix, sizeof(prefix), "%s", o->key_prefix);
+    else
+        snprintf(prefix, sizeof(prefix), "rgt%ld%s:", (long) getpid(), name);
     if (o->store != NULL)
         snprintf(store, sizeof(store), "%s", o->store);
     else
@@ -417,7 +421,7 @@ daemon_start_redgrey_with(struct daemon *d, const char *name, const struct daemo
                  "# %s: a daemon under test\n"
                  "socket = %s\n"
                  "store = %s\n"
-                 "key_prefix = rgt%ld%s:\n"
+                 "key_prefix = %s\n"
                  "delay = 2s\n"
                  "on_store_error = accept\n"
                  "store_timeout = 250ms\n"
@@ -425,7 +429,7 @@ daemon_start_redgrey_with(struct daemon *d, const char *name, const struct daemo
                  "pidfile = \"\"\n"
                  "log_level = info\n"
                  "%s",
-                 name, d->spec, store, (long) getpid(), name,
+                 name, d->spec, store, prefix,
                  o->user != NULL ? o->user : "", o->extra != NULL ? o->extra : "");
         if (daemon_write_file(d->conf, conf) != 0) {
             fprintf(stderr, "%s: %s: %s\n", name, d->conf, strerror(errno));

@@ -50,6 +50,7 @@ struct daemon_redgrey_opts {
     const char *extra;                   /* more configuration lines (new keys), or NULL */
     const char *const *env;              /* "NAME=VALUE" added to the environment, NULL
                                           * ended; or NULL */
+    const char *key_prefix;              /* NULL: "rgtPIDNAME:", one of its own */
 };
 
 /* ---- shared helpers ---------------------------------------------------- */

@@ -659,6 +659,30 @@ START_TEST(test_learn)
 }
 END_TEST
 
+/* A call's own delay (store_decide_opts.delay, delay_listed) replaces the configured one. */
+START_TEST(test_opts_delay)
+{
+    struct store *st = contract_open(_i, 0, 7200, 600, 0);
+    struct store_decide_opts o = {.delay = 3600};
+    struct triplet t;
+    struct policy_verdict v;
+    char    err[STORE_ERRLEN] = "";
+
+    store_contract_triplet(&t, "192.0.2.0/24", "alice@example.org", "bob@example.net");
+    ck_assert_msg(store_decide_with(st, &t, &o, &v, err, sizeof(err)) == 0, "%s: %s",
+                  contract_backends[_i].name, err);
+    ck_assert_msg(v.reason == POLICY_REASON_NEW, "%s: first: got %s, want new",
+                  contract_backends[_i].name, policy_reason_name(v.reason));
+    ck_assert_msg(store_decide_with(st, &t, &o, &v, err, sizeof(err)) == 0, "%s: %s",
+                  contract_backends[_i].name, err);
+    ck_assert_msg(v.reason == POLICY_REASON_EARLY, "%s: delay 3600 by opts: got %s, want early",
+                  contract_backends[_i].name, policy_reason_name(v.reason));
+    /* Without it, the configured delay 0 lets the same retry pass. */
+    contract_expect(_i, st, &t, POLICY_REASON_RETRY, "configured delay 0: passes");
+    store_free(st);
+}
+END_TEST
+
 /* contract_walk - count the whole store in steps; the number of steps into *steps */
 static struct store_counts
 contract_walk(int i, struct store *st, int *steps)
@@ -833,6 +857,7 @@ contract_suite(const char *backend_name,
     tc = contract_tcase(s, "parameters");
     tcase_add_loop_test(tc, test_set_params, k, k + 1);
     tcase_add_loop_test(tc, test_learn, k, k + 1);
+    tcase_add_loop_test(tc, test_opts_delay, k, k + 1);
     tc = contract_tcase(s, "admin");
     tcase_add_loop_test(tc, test_admin, k, k + 1);
     tcase_add_loop_test(tc, test_admin_walk, k, k + 1);

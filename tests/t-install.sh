@@ -51,6 +51,7 @@ mode_is() {
 do_install first || bad "make install failed"
 want='/etc/logrotate.d/redgrey
 /etc/redgrey/bigsenders.txt
+/etc/redgrey/dynamic_patterns
 /etc/redgrey/redgrey.conf
 /etc/redgrey/whitelist_client_names
 /etc/redgrey/whitelist_clients
@@ -68,7 +69,7 @@ got=$(cd "$dest" && find . -type f | sed 's|^\.||' | LC_ALL=C sort)
 [ "$got" = "$want" ] || bad "installed files differ from the list:
 $(diff <(echo "$want") <(echo "$got"))"
 mode_is /etc/redgrey/redgrey.conf 640
-for f in bigsenders.txt whitelist_client_names whitelist_clients whitelist_recipients \
+for f in bigsenders.txt dynamic_patterns whitelist_client_names whitelist_clients whitelist_recipients \
     whitelist_sender_domains; do
     mode_is /etc/redgrey/$f 644
 done
