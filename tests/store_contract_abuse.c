@@ -22,6 +22,14 @@ static struct {
 } abuse_backends[ABUSE_BACKENDS_MAX];
 static int abuse_nbackends;
 
+/* abuse_done - one line in the test log per test and backend, so that a run shows it ran */
+static void
+abuse_done(int i, const char *test)
+{
+    printf("store_contract_abuse: %s: %s passed\n", abuse_backends[i].name, test);
+    fflush(stdout);
+}
+
 /* abuse_open - a fresh store of backend i with p */
 static struct store *
 abuse_open(int i, const struct policy_params *p)
@@ -78,6 +86,7 @@ START_TEST(test_cap)
     ck_assert(store_set_params(st, &p, NULL, 0) == 0);
     abuse_expect(_i, st, &t[3], 0, POLICY_REASON_NEW, "cap off");
     store_free(st);
+    abuse_done(_i, "cap");
 }
 END_TEST
 
@@ -101,6 +110,7 @@ START_TEST(test_greytrap)
     ck_assert(store_set_params(st, &p, NULL, 0) == 0);
     abuse_expect(_i, st, &a, 0, POLICY_REASON_KNOWN, "traps off: known again");
     store_free(st);
+    abuse_done(_i, "greytrap");
 }
 END_TEST
 
@@ -127,6 +137,7 @@ START_TEST(test_outbound)
     ck_assert(store_set_params(st, &p, NULL, 0) == 0);
     abuse_expect(_i, st, &reply, 0, POLICY_REASON_NEW, "off: greylisted, nothing was stored");
     store_free(st);
+    abuse_done(_i, "outbound");
 }
 END_TEST
 
