@@ -21,11 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
 #include "daemon.h"
 #include "miltc.h"
 #include "mta.h"
+#include "redisfix.h"
 
 #define CAP 3                            /* max_new_per_client of the daemons */
 
@@ -39,17 +38,8 @@ start_pair(const char *tag)
 {
     char    traps[512], wl[512], extra[2048];
     struct daemon_redgrey_opts o = {NULL, NULL, extra, NULL, prefix};
-    const char *hp = getenv("REDGREY_TEST_REDIS");
-    const char *colon = hp != NULL ? strrchr(hp, ':') : NULL;
-    struct timeval tv = {5, 0};
-    char    host[64];
 
-    ck_assert_msg(colon != NULL && (size_t) (colon - hp) < sizeof(host),
-                  "REDGREY_TEST_REDIS is not set: run under tests/with-redis.sh");
-    snprintf(host, sizeof(host), "%.*s", (int) (colon - hp), hp);
-    rc = redisConnectWithTimeout(host, atoi(colon + 1), tv);
-    ck_assert_msg(rc != NULL && rc->err == 0, "cannot reach redis at %s", hp);
-
+    rc = redisfix_connect();
     snprintf(prefix, sizeof(prefix), "rgab%ld%s:", (long) getpid(), tag);
     ck_assert_int_eq(daemon_write_file(daemon_scratch_path(traps, sizeof(traps), "traps"),
                                        "# no one uses these\ntrap@rcpt.example\n"), 0);
@@ -103,6 +93,18 @@ rcpt(const struct daemon *d, const char *addr, const char *from, const char *to,
     return mta_one_rcpt(d, &m, from, to, auth, reply, len, NULL);
 }
 
+/* want_451 - one session on d from addr is tempfailed at RCPT with a 451 */
+static void
+want_451(const struct daemon *d, const char *addr, const char *from, const char *to,
+         const char *what)
+{
+    char    reply[MILTC_REPLY_MAX];
+    int     r = rcpt(d, addr, from, to, NULL, reply, sizeof(reply));
+
+    ck_assert_msg(r == SMFIR_REPLYCODE && strncmp(reply, "451 ", 4) == 0,
+                  "%s: got %s \"%s\", want a 451", what, mta_answer_name(r), reply);
+}
+
 /* want_log - d logged needle exactly n times */
 static void
 want_log(const struct daemon *d, const char *needle, int n)
@@ -115,18 +117,14 @@ want_log(const struct daemon *d, const char *needle, int n)
 /* cap_across_daemons - CAP new triplets of one client key in all, then rate-limit on both */
 START_TEST(cap_across_daemons)
 {
-    char    to[64], reply[MILTC_REPLY_MAX], line[256];
+    char    to[64], line[256];
     long    at_cap;
-    int     r;
 
     start_pair("cap");
     ck_assert_int_eq(store_keys(), 0);
     for (int i = 0; i < CAP; i++) {
         snprintf(to, sizeof(to), "<u%d@rcpt.example>", i);
-        r = rcpt(&mx[i % 2], "192.0.2.50", "<bot@spam.example>", to, NULL, reply,
-                 sizeof(reply));
-        ck_assert_msg(r == SMFIR_REPLYCODE && strncmp(reply, "451 ", 4) == 0,
-                      "new triplet %d: got %s \"%s\", want a 451", i, mta_answer_name(r), reply);
+        want_451(&mx[i % 2], "192.0.2.50", "<bot@spam.example>", to, "a new triplet");
     }
     want_log(&mx[0], "action=greylist reason=new client=[192.0.2.50] key=192.0.2.0/24", 2);
     want_log(&mx[1], "action=greylist reason=new client=[192.0.2.50] key=192.0.2.0/24", 1);
@@ -137,11 +135,8 @@ START_TEST(cap_across_daemons)
     /* Beyond the cap, on either daemon and from another address of the block. */
     for (int i = CAP; i < CAP + 6; i++) {
         snprintf(to, sizeof(to), "<u%d@rcpt.example>", i);
-        r = rcpt(&mx[i % 2], i % 3 == 0 ? "192.0.2.51" : "192.0.2.50", "<bot@spam.example>",
-                 to, NULL, reply, sizeof(reply));
-        ck_assert_msg(r == SMFIR_REPLYCODE && strncmp(reply, "451 ", 4) == 0,
-                      "triplet %d over the cap: got %s \"%s\", want a 451", i,
-                      mta_answer_name(r), reply);
+        want_451(&mx[i % 2], i % 3 == 0 ? "192.0.2.51" : "192.0.2.50", "<bot@spam.example>",
+                 to, "a triplet over the cap");
     }
     snprintf(line, sizeof(line), "action=greylist reason=rate-limit client=[192.0.2.5");
     ck_assert_int_eq(daemon_log_count(&mx[0], line) + daemon_log_count(&mx[1], line), 6);
@@ -151,14 +146,11 @@ START_TEST(cap_across_daemons)
                   store_keys(), at_cap);
 
     /* A retry of a triplet stored before the cap is not a new one: early, not limited. */
-    r = rcpt(&mx[1], "192.0.2.50", "<bot@spam.example>", "<u0@rcpt.example>", NULL, reply,
-             sizeof(reply));
-    ck_assert_int_eq(r, SMFIR_REPLYCODE);
+    want_451(&mx[1], "192.0.2.50", "<bot@spam.example>", "<u0@rcpt.example>", "a retry");
     want_log(&mx[1], "action=greylist reason=early client=[192.0.2.50]", 1);
     /* Another client key has a cap of its own. */
-    r = rcpt(&mx[0], "203.0.113.50", "<bot@spam.example>", "<u0@rcpt.example>", NULL, reply,
-             sizeof(reply));
-    ck_assert_int_eq(r, SMFIR_REPLYCODE);
+    want_451(&mx[0], "203.0.113.50", "<bot@spam.example>", "<u0@rcpt.example>",
+             "another client key");
     want_log(&mx[0], "action=greylist reason=new client=[203.0.113.50]", 1);
     ck_assert_int_eq(store_keys(), at_cap + 2);
     stop_pair();
@@ -168,29 +160,21 @@ END_TEST
 /* greytrap_traps - a trap hit on mx-a tempfails the client key's other triplets on mx-b */
 START_TEST(greytrap_traps)
 {
-    char    reply[MILTC_REPLY_MAX];
-    int     r;
-
     start_pair("trap");
-    r = rcpt(&mx[0], "192.0.2.60", "<bot@spam.example>", "<trap@rcpt.example>", NULL, reply,
-             sizeof(reply));
-    ck_assert_msg(r == SMFIR_REPLYCODE && strncmp(reply, "451 ", 4) == 0,
-                  "trap hit: got %s \"%s\", want a 451", mta_answer_name(r), reply);
+    want_451(&mx[0], "192.0.2.60", "<bot@spam.example>", "<trap@rcpt.example>", "trap hit");
     want_log(&mx[0], "action=greylist reason=greytrap client=[192.0.2.60] key=192.0.2.0/24"
              " from=<bot@spam.example> to=<trap@rcpt.example>", 1);
     /* Trapped: another sender, recipient and address of the block, on the other MX. */
-    r = rcpt(&mx[1], "192.0.2.61", "<other@spam.example>", "<bob@rcpt.example>", NULL, reply,
-             sizeof(reply));
-    ck_assert_msg(r == SMFIR_REPLYCODE && strncmp(reply, "451 ", 4) == 0,
-                  "trapped client: got %s \"%s\", want a 451", mta_answer_name(r), reply);
+    want_451(&mx[1], "192.0.2.61", "<other@spam.example>", "<bob@rcpt.example>",
+             "trapped client");
     want_log(&mx[1], "action=greylist reason=greytrap client=[192.0.2.61] key=192.0.2.0/24"
              " from=<other@spam.example> to=<bob@rcpt.example>", 1);
     want_log(&mx[1], "reason=new client=[192.0.2.61]", 0);
     /* Trapping stores the trap only: no grey key for either triplet. */
     ck_assert_int_eq(store_keys(), 1);
     /* Another client key is not trapped. */
-    r = rcpt(&mx[1], "203.0.113.60", "<other@spam.example>", "<bob@rcpt.example>", NULL,
-             reply, sizeof(reply));
+    want_451(&mx[1], "203.0.113.60", "<other@spam.example>", "<bob@rcpt.example>",
+             "another client");
     want_log(&mx[1], "action=greylist reason=new client=[203.0.113.60]", 1);
     stop_pair();
 }
@@ -240,12 +224,10 @@ START_TEST(outbound_pairs)
     want_log(&mx[1], "action=pass reason=outbound client=[203.0.113.70] key=203.0.113.0/24"
              " from=<carol@remote.example> to=<alice@local.example>", 1);
     /* Only that pair: carol to bob, and dave to alice, are greylisted. */
-    r = rcpt(&mx[1], "203.0.113.70", "<carol@remote.example>", "<bob@local.example>", NULL,
-             reply, sizeof(reply));
-    ck_assert_int_eq(r, SMFIR_REPLYCODE);
-    r = rcpt(&mx[1], "203.0.113.70", "<dave@remote.example>", "<alice@local.example>", NULL,
-             reply, sizeof(reply));
-    ck_assert_int_eq(r, SMFIR_REPLYCODE);
+    want_451(&mx[1], "203.0.113.70", "<carol@remote.example>", "<bob@local.example>",
+             "carol to bob");
+    want_451(&mx[1], "203.0.113.70", "<dave@remote.example>", "<alice@local.example>",
+             "dave to alice");
     want_log(&mx[1], "action=greylist reason=new client=[203.0.113.70]", 2);
 
     /* A trusted_networks client: erin's mail to erik is recorded, erik's reply passes. */

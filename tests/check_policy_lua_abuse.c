@@ -36,6 +36,7 @@
 
 #include "daemon.h"
 #include "policy.h"
+#include "redisfix.h"
 #include "store.h"
 #include "store_redis.h"
 
@@ -271,24 +272,6 @@ ab_choose(const struct policy_params *p, struct ab_seq *q, int64_t r_prev)
     q->target = at > est ? at : 0;
 }
 
-/* The read-back and clock move of check_policy_lua.c: {TIME ms, value, expiry, ...}. */
-static const char ab_lua[] =
-    "local t = redis.call('TIME')\n"
-    "local r = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local out = {string.format('%d', r)}\n"
-    "for i = 1, #KEYS do\n"
-    "  out[2 * i] = redis.call('GET', KEYS[i])\n"
-    "  out[2 * i + 1] = redis.call('PEXPIRETIME', KEYS[i])\n"
-    "end\n"
-    "for i = 1, #KEYS do\n"
-    "  local d, x = tonumber(ARGV[i]) - r, out[2 * i + 1]\n"
-    "  if d > 0 and x > 0 then\n"
-    "    if x - d <= r then redis.call('DEL', KEYS[i])\n"
-    "    else redis.call('PEXPIREAT', KEYS[i], string.format('%d', x - d)) end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
 /* ab_check - q's counter, trap and outbound keys as read (v, x virtual ms) at vr */
 static void
 ab_check(struct ab_seq *q, int j, const redisReply *v, int64_t x, int64_t vr)
@@ -321,37 +304,21 @@ ab_check(struct ab_seq *q, int j, const redisReply *v, int64_t x, int64_t vr)
     }
 }
 
-/* ab_sync - one EVAL for the batch: read back, check, move the clocks; *r server ms */
+/* ab_sync - one EVAL for the batch (redisfix_sync): read back, check, move the clocks */
 static void
 ab_sync(struct ab_seq *seq, int nseq, int64_t *r)
 {
-    int     nkeys = nseq * AB_KEYS, argc = 3 + 2 * nkeys;
-    const char **argv = calloc((size_t) argc, sizeof(*argv));
-    size_t *lens = calloc((size_t) argc, sizeof(*lens));
-    char  (*arg)[24] = calloc((size_t) nkeys, sizeof(*arg));
-    char    n[16];
+    const char *keys[AB_SEQ * AB_KEYS];
+    int64_t move[AB_SEQ * AB_KEYS];
     redisReply *rep;
     long long now;
 
-    ck_assert(argv != NULL && lens != NULL && arg != NULL);
-    snprintf(n, sizeof(n), "%d", nkeys);
-    argv[0] = "EVAL";
-    argv[1] = ab_lua;
-    argv[2] = n;
     for (int s = 0; s < nseq; s++)
         for (int j = 0; j < AB_KEYS; j++) {
-            int     k = s * AB_KEYS + j;
-
-            argv[3 + k] = seq[s].key[j];
-            snprintf(arg[k], sizeof(arg[k]), "%" PRId64,
-                     seq[s].target ? seq[s].target - seq[s].skew : 0);
-            argv[3 + nkeys + k] = arg[k];
+            keys[s * AB_KEYS + j] = seq[s].key[j];
+            move[s * AB_KEYS + j] = seq[s].target ? seq[s].target - seq[s].skew : 0;
         }
-    for (int k = 0; k < argc; k++)
-        lens[k] = strlen(argv[k]);
-    rep = redisCommandArgv(ab_redis, argc, argv, lens);
-    ck_assert_msg(rep != NULL && rep->type == REDIS_REPLY_ARRAY
-                  && rep->elements == (size_t) (1 + 2 * nkeys), "read-back EVAL failed");
+    rep = redisfix_sync(ab_redis, nseq * AB_KEYS, keys, move);
     now = strtoll(rep->element[0]->str, NULL, 10);
     for (int s = 0; s < nseq; s++) {
         struct ab_seq *q = &seq[s];
@@ -364,27 +331,6 @@ ab_sync(struct ab_seq *seq, int nseq, int64_t *r)
     }
     *r = now;
     freeReplyObject(rep);
-    free(arg);
-    free(lens);
-    free(argv);
-}
-
-/* ab_connect - our own connection to the fixture */
-static redisContext *
-ab_connect(void)
-{
-    const char *hp = getenv("REDGREY_TEST_REDIS");
-    const char *colon = hp != NULL ? strrchr(hp, ':') : NULL;
-    struct timeval tv = {5, 0};
-    char    host[64];
-    redisContext *c;
-
-    ck_assert_msg(colon != NULL && (size_t) (colon - hp) < sizeof(host),
-                  "REDGREY_TEST_REDIS is not set: run under tests/with-redis.sh");
-    snprintf(host, sizeof(host), "%.*s", (int) (colon - hp), hp);
-    c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
-    ck_assert_msg(c != NULL && c->err == 0, "cannot reach redis at %s", hp);
-    return c;
 }
 
 START_TEST(test_abuse_differential)
@@ -393,7 +339,7 @@ START_TEST(test_abuse_differential)
     char    url[256], prefix[32], err[STORE_ERRLEN];
     long    steps = 0;
 
-    ab_redis = ab_connect();
+    ab_redis = redisfix_connect();
     for (int b = 0; b < AB_BATCHES; b++) {
         struct store_config conf = {.url = url, .key_prefix = prefix, .timeout_ms = 5000,
                                     .pool = 1};
