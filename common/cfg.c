@@ -164,6 +164,7 @@ cfg_free(struct cfg *cfg)
     free(cfg->socket_group);
     free(cfg->sentinel_password);
     free(cfg->metrics_listen);
+    free(cfg->greytrap_recipients);
     free(cfg->dnsbl_sites);              /* DNS lists */
     free(cfg->dynamic_patterns);
     free(cfg);

@@ -111,6 +111,11 @@ struct cfg {
     int     spf_budget_ms;               /* DNS budget of all SPF checks of a message */
     /* Metrics. */
     char   *metrics_listen;              /* "IP:PORT" of GET /metrics; "" = off */
+    /* Abuse limits and outbound pairs. */
+    int64_t max_new_per_client;          /* new triplets per client key per hour; 0 = off */
+    char   *greytrap_recipients;         /* greytrap address file; "" = none */
+    int64_t greytrap_ttl;                /* seconds a trapped client key stays trapped */
+    int64_t outbound_ttl;                /* seconds an outbound pair lives; 0 = off */
     /* Concurrent sessions per client IP. */
     int     max_sessions_per_client;     /* live sessions of one IP, cluster-wide; 0 = off */
     int64_t session_ttl;                 /* seconds a session counts at most */

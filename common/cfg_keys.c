@@ -143,6 +143,15 @@ const struct cfg_key cfg_keys[] = {
     /* Metrics. */
     {"metrics_listen", CFG_TYPE_STRING, "", 0, METRICS_LISTEN_MAX, OFF(metrics_listen),
      cfg_set_listen, NULL, NULL, "IPv4:PORT or [IPv6]:PORT serving GET /metrics (Prometheus); empty = off"},
+    /* Abuse limits and outbound pairs. */
+    {"max_new_per_client", CFG_TYPE_INT64, "200", 0, 1000000, OFF(max_new_per_client),
+     cfg_set_int64, NULL, NULL, "new greylisted triplets per client (netblock or spf:domain) per hour; beyond: tempfail, nothing stored; 0 = off"},
+    {"greytrap_recipients", CFG_TYPE_STRING, "", 0, 1024, OFF(greytrap_recipients),
+     cfg_set_path, NULL, NULL, "file of addresses no one uses (as whitelist_recipients); a client that writes to one is trapped"},
+    {"greytrap_ttl", CFG_TYPE_SECONDS, "24h", 1 * CFG_MIN, 30 * CFG_DAY, OFF(greytrap_ttl),
+     cfg_set_seconds, NULL, NULL, "how long a trapped client stays trapped: none of its triplets pass"},
+    {"outbound_ttl", CFG_TYPE_SECONDS, "90d", 0, 365 * CFG_DAY, OFF(outbound_ttl),
+     cfg_set_seconds, NULL, NULL, "how long a reply to a recipient of a local user's mail skips greylisting; 0 = off"},
     /* Concurrent sessions per client IP. */
     {"max_sessions_per_client", CFG_TYPE_INT, "0", 0, 1000000, OFF(max_sessions_per_client),
      cfg_set_int, NULL, NULL, "connections of one client IP at once, across the cluster, before 421 at connect; 0 = off"},

@@ -24,6 +24,9 @@ cfg_store_config(const struct cfg *c, struct store_config *sc)
     sc->params.awl_threshold = c->awl_threshold;
     sc->params.awl_ttl = c->awl_ttl;
     sc->params.learn = c->mode == CFG_MODE_LEARN;
+    sc->params.max_new_per_client = c->max_new_per_client;
+    sc->params.greytrap_ttl = c->greytrap_ttl;
+    sc->params.outbound_ttl = c->outbound_ttl;
     sc->timeout_ms = c->store_timeout_ms;
     sc->pool = c->store_pool;
     sc->lmdb_mapsize = c->lmdb_mapsize;

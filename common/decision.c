@@ -164,6 +164,12 @@ decision_store_reason(enum policy_reason reason)
         return DECISION_REASON_AWL;
     case POLICY_REASON_LEARN:
         return DECISION_REASON_LEARN;
+    case POLICY_REASON_GREYTRAP:
+        return DECISION_REASON_GREYTRAP;
+    case POLICY_REASON_RATE:
+        return DECISION_REASON_RATE;
+    case POLICY_REASON_OUTBOUND:
+        return DECISION_REASON_OUTBOUND;
     }
     return DECISION_REASON_NEW;
 }
@@ -292,6 +298,9 @@ static const char *const decision_reason_names[] = {
     [DECISION_REASON_LEARN] = "learn",
     [DECISION_REASON_DNSWL] = "dnswl",
     [DECISION_REASON_NOT_SUSPICIOUS] = "not-suspicious",
+    [DECISION_REASON_GREYTRAP] = "greytrap",
+    [DECISION_REASON_RATE] = "rate-limit",
+    [DECISION_REASON_OUTBOUND] = "outbound",
 };
 
 /* decision_reason_name - the reason as it appears in the log line */

@@ -30,11 +30,13 @@
  *                                   the score >= dnsbl_threshold)
  *   store failed, accept           accept   store-error
  *   store failed, tempfail         greylist store-error
- *   store: tempfail                greylist new, early
+ *   store: tempfail                greylist new, early, greytrap,
+ *                                           rate-limit
  *   store: pass after a delay      pass     retry     delay=N, X-Greylist
  *   store: pass                    pass     known, awl  (never delayed:
  *                                                       no header)
  *   store: learn                   pass     learn
+ *   store: outbound pair           pass     outbound
  *
  * Suspicious (decision_suspicious, each but the first on its own key):
  * a DNS list score at or above dnsbl_threshold (dnsbl), no verified
@@ -180,6 +182,10 @@ enum decision_reason {
     DECISION_REASON_LEARN,               /* learn mode: would be greylisted, passes */
     DECISION_REASON_DNSWL,               /* DNS list score <= dnswl_threshold */
     DECISION_REASON_NOT_SUSPICIOUS,      /* greylist = suspicious, nothing suspicious */
+    /* abuse limits and outbound pairs (store) */
+    DECISION_REASON_GREYTRAP,            /* store: client key trapped */
+    DECISION_REASON_RATE,                /* store: new-triplet cap reached */
+    DECISION_REASON_OUTBOUND,            /* store: a local user wrote to this sender */
 };
 
 struct decision_verdict {

@@ -16,6 +16,12 @@
  * Learn mode turns the two tempfails (new, early) into PASS learn, which
  * writes the triplet as passed and counts the AWL as a retry does.
  *
+ * policy_decide_facts() puts the abuse limits and the outbound pairs in
+ * front of it (policy.h): a greytrap hit or a live trap tempfails
+ * (greytrap), a recorded outbound pair passes (outbound), and a first
+ * sighting beyond max_new_per_client in the counter's window tempfails
+ * (rate-limit) without storing anything.
+ *
  * A record with expires <= now counts as absent. A first_seen in the
  * future (clock skew between MTAs) counts as early, never as a negative
  * delay. With awl_threshold = 0 the AWL is neither read nor written. The
@@ -93,16 +99,82 @@ policy_learn(const struct policy_params *p, int64_t now, int64_t first_seen,
     }
 }
 
+/*
+ * policy_abuse - the rows before the table: 1 with *out decided (trap,
+ * outbound), else 0
+ */
+static int
+policy_abuse(const struct policy_params *p, int64_t now, const struct policy_facts *f,
+             struct policy_verdict *out)
+{
+    if (!p->learn && p->greytrap_ttl > 0 && (f->trap_hit || f->trapped_until > now)) {
+        out->action = POLICY_TEMPFAIL;
+        out->reason = POLICY_REASON_GREYTRAP;
+        if (f->trap_hit) {
+            out->trap_write = 1;
+            out->trap_expires = policy_add(now, p->greytrap_ttl);
+        }
+        return 1;
+    }
+    if (p->outbound_ttl > 0 && f->outbound) {
+        out->action = POLICY_PASS;
+        out->reason = POLICY_REASON_OUTBOUND;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * policy_cap - at a first sighting (not in learn mode): 1 if the cap is
+ * reached (*out a tempfail rate-limit, nothing written), else 0 with the
+ * counter's new value in *out
+ */
+static int
+policy_cap(const struct policy_params *p, int64_t now, const struct rate_record *rate,
+           struct policy_verdict *out)
+{
+    if (p->max_new_per_client <= 0)
+        return 0;
+    if (rate != NULL && rate->expires <= now)
+        rate = NULL;
+    if (rate != NULL && rate->count >= p->max_new_per_client) {
+        out->action = POLICY_TEMPFAIL;
+        out->reason = POLICY_REASON_RATE;
+        return 1;
+    }
+    out->rate_write = 1;
+    out->rate.count = rate != NULL ? policy_add(rate->count, 1) : 1;
+    out->rate.expires = rate != NULL ? rate->expires : policy_add(now, POLICY_RATE_WINDOW);
+    return 0;
+}
+
 /* policy_decide - one decision for one triplet; see the table above */
 void
 policy_decide(const struct policy_params *p, int64_t now,
               const struct grey_record *grey, const struct awl_record *awl,
               struct policy_verdict *out)
 {
+    struct policy_facts f;
+
+    memset(&f, 0, sizeof(f));
+    f.grey = grey;
+    f.awl = awl;
+    policy_decide_facts(p, now, &f, out);
+}
+
+/* policy_decide_facts - the abuse rows, then the table; see policy.h */
+void
+policy_decide_facts(const struct policy_params *p, int64_t now,
+                    const struct policy_facts *f, struct policy_verdict *out)
+{
+    const struct grey_record *grey = f->grey;
+    const struct awl_record *awl = f->awl;
     int64_t elapsed;
 
     memset(out, 0, sizeof(*out));
     out->now = now;
+    if (policy_abuse(p, now, f, out))
+        return;
 
     /* Expired records are absent; a disabled AWL is never looked at. */
     if (grey != NULL && grey->expires <= now)
@@ -123,6 +195,8 @@ policy_decide(const struct policy_params *p, int64_t now,
         policy_learn(p, now, now, awl, out);
         return;
     }
+    if (grey == NULL && policy_cap(p, now, f->rate, out))
+        return;
     if (grey == NULL) {
         out->action = POLICY_TEMPFAIL;
         out->reason = POLICY_REASON_NEW;
@@ -184,6 +258,12 @@ policy_reason_name(enum policy_reason reason)
         return "awl";
     case POLICY_REASON_LEARN:
         return "learn";
+    case POLICY_REASON_GREYTRAP:
+        return "greytrap";
+    case POLICY_REASON_RATE:
+        return "rate-limit";
+    case POLICY_REASON_OUTBOUND:
+        return "outbound";
     }
     return "unknown";
 }

@@ -23,6 +23,23 @@
  * lives pass_ttl, the AWL counts as after a retry), so that switching to
  * enforce does not delay the correspondents seen while learning.
  *
+ * Abuse limits and the outbound pairs (policy_decide_facts) come first,
+ * before the table above, and are off with their parameters at 0:
+ *
+ *   trap_hit (greytrap_ttl > 0)            TEMPFAIL greytrap  trap lives
+ *                                                        greytrap_ttl
+ *   client key trapped (greytrap_ttl > 0)  TEMPFAIL greytrap  nothing written
+ *   outbound pair recorded                 PASS  outbound  nothing written
+ *   (the table above; at "grey absent", with max_new_per_client > 0:)
+ *   counter live, count >= max             TEMPFAIL rate-limit  nothing written
+ *   else                                   TEMPFAIL new, counter + 1 (a new
+ *                                          counter starts a fixed window of
+ *                                          POLICY_RATE_WINDOW s)
+ *
+ * A trap beats everything, the AWL and passed triplets included: while a
+ * client key is trapped none of its triplets pass. Learn mode ignores
+ * traps and the cap (it never tempfails); it counts nothing.
+ *
  * Thread-safety: pure, any thread.
  */
 #ifndef REDGREY_POLICY_H
@@ -31,6 +48,7 @@
 #include <stdint.h>
 
 #define POLICY_AWL_COUNT_INTERVAL 3600   /* at most one AWL count per hour */
+#define POLICY_RATE_WINDOW 3600          /* the new-triplet cap's fixed window */
 
 struct policy_params {
     int64_t delay;                       /* seconds before a retry passes */
@@ -39,6 +57,9 @@ struct policy_params {
     int64_t awl_threshold;               /* passes for the AWL; 0 = off */
     int64_t awl_ttl;                     /* lifetime of an AWL entry, from last use */
     int64_t learn;                       /* 1: learn mode, never a tempfail */
+    int64_t max_new_per_client;          /* new triplets per client key per window; 0 = off */
+    int64_t greytrap_ttl;                /* lifetime of a trap; 0 = traps off */
+    int64_t outbound_ttl;                /* lifetime of an outbound pair; 0 = off */
 };
 
 struct grey_record {
@@ -53,6 +74,22 @@ struct awl_record {
     int64_t expires;                     /* absolute expiry time */
 };
 
+/* A client key's new-triplet counter (max_new_per_client). */
+struct rate_record {
+    int64_t count;                       /* new triplets in this window */
+    int64_t expires;                     /* end of the window */
+};
+
+/* What policy_decide_facts() knows: the stored records and this call's facts. */
+struct policy_facts {
+    const struct grey_record *grey;      /* NULL: absent */
+    const struct awl_record *awl;        /* NULL: absent */
+    const struct rate_record *rate;      /* NULL: absent */
+    int64_t trapped_until;               /* the client key's trap expiry; 0: none */
+    int     outbound;                    /* 1: a local user wrote to this sender */
+    int     trap_hit;                    /* 1: this recipient is a greytrap */
+};
+
 enum policy_action {
     POLICY_PASS,
     POLICY_TEMPFAIL,
@@ -65,6 +102,9 @@ enum policy_reason {
     POLICY_REASON_KNOWN,                 /* passed before */
     POLICY_REASON_AWL,                   /* auto-whitelisted pair */
     POLICY_REASON_LEARN,                 /* learn mode: would be new or early, passes */
+    POLICY_REASON_GREYTRAP,              /* client key trapped (or trapping now) */
+    POLICY_REASON_RATE,                  /* new-triplet cap reached: nothing stored */
+    POLICY_REASON_OUTBOUND,              /* a local user wrote to this sender */
 };
 
 struct policy_verdict {
@@ -76,6 +116,10 @@ struct policy_verdict {
     struct grey_record grey;             /* new grey record when grey_write */
     int     awl_write;                   /* 1: store awl */
     struct awl_record awl;               /* new AWL record when awl_write */
+    int     rate_write;                  /* 1: store rate */
+    struct rate_record rate;             /* new counter when rate_write */
+    int     trap_write;                  /* 1: trap the client key until trap_expires */
+    int64_t trap_expires;
 };
 
 /*
@@ -86,7 +130,15 @@ void    policy_decide(const struct policy_params *p, int64_t now,
                       const struct grey_record *grey, const struct awl_record *awl,
                       struct policy_verdict *out);
 
-/* policy_reason_name - "new", "early", "retry", "known", "awl", "learn" */
+/*
+ * policy_decide_facts - decide with the abuse limits and outbound pairs
+ * too (the rows above the table); records as for policy_decide()
+ */
+void    policy_decide_facts(const struct policy_params *p, int64_t now,
+                            const struct policy_facts *f, struct policy_verdict *out);
+
+/* policy_reason_name - "new", "early", "retry", "known", "awl", "learn",
+ * "greytrap", "rate-limit", "outbound" */
 const char *policy_reason_name(enum policy_reason reason);
 
 #endif

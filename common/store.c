@@ -296,6 +296,11 @@ store_params_check(const struct policy_params *p, char *err, size_t errlen)
                  " >= 1 s, awl_threshold 0..%d", STORE_REDIS_LUA_AWL_COUNT_MAX);
         return -1;
     }
+    if (p->max_new_per_client < 0 || p->greytrap_ttl < 0 || p->outbound_ttl < 0) {
+        snprintf(err, errlen, "store: want max_new_per_client, greytrap_ttl and"
+                 " outbound_ttl >= 0");
+        return -1;
+    }
     return 0;
 }
 
@@ -396,6 +401,22 @@ store_count_step(struct store *st, struct store_walk *w, char *err, size_t errle
     if (st->ops->count_step == NULL)
         return store_admin_none(st, "counting", err, errlen);
     return st->ops->count_step(st, w, err, errlen);
+}
+
+/* store_outbound_put - forward to the backend when outbound pairs are on */
+int
+store_outbound_put(struct store *st, const struct triplet *pair, char *err, size_t errlen)
+{
+    struct policy_params p;
+
+    store_params_get(st, &p);
+    if (p.outbound_ttl <= 0)
+        return 0;
+    if (st->ops->outbound_put == NULL) {
+        snprintf(err, errlen, "store %s: cannot record outbound pairs", st->ops->name);
+        return -1;
+    }
+    return st->ops->outbound_put(st, pair, err, errlen);
 }
 
 /* store_blob_delete - check the name, then forward to the backend */

@@ -147,9 +147,12 @@ struct store_walk {
  * (facts of this client or recipient); zero means "as configured".
  */
 struct store_decide_opts {
-    int     reserved;                    /* no field yet; each input adds one */
     int64_t delay;                       /* > 0: this delay (seconds) instead of the
                                           * configured one (delay_listed) */
+    /* abuse: greytraps and outbound pairs */
+    int     trap;                        /* 1: the recipient is a greytrap: trap the client key */
+    int     outbound;                    /* 0: the store reads the outbound pair itself;
+                                          * 1 / -1: known to be recorded / not (redis-cluster) */
 };
 
 /* The backend table; each backend's struct embeds struct store first. */
@@ -173,6 +176,9 @@ struct store_ops {
     int     (*count_step)(struct store *st, struct store_walk *w, char *err, size_t errlen);
     int     (*blob_delete)(struct store *st, const char *name, int *existed,
                            char *err, size_t errlen);
+    /* store_outbound_put; NULL: the backend cannot */
+    int     (*outbound_put)(struct store *st, const struct triplet *pair, char *err,
+                            size_t errlen);
     /* Concurrent sessions (store_session.c); NULL: the backend cannot. */
     int     (*session_enter)(struct store *st, const char *key, size_t key_len, const char *id,
                              int64_t ttl_ms, char *err, size_t errlen);
@@ -324,6 +330,16 @@ int     store_count_step(struct store *st, struct store_walk *w, char *err, size
 /* store_blob_delete - remove blob name; *existed 1 if it was there */
 int     store_blob_delete(struct store *st, const char *name, int *existed,
                           char *err, size_t errlen);
+
+/*
+ * store_outbound_put - record that a local user (pair->rcpt) wrote to
+ * pair->sender, for outbound_ttl (one write, renewing it): decisions on
+ * that sender's mail to that user then pass (reason outbound). The
+ * client key of pair is not used. 0, or -1 with err; 0 without a write
+ * when outbound_ttl is 0.
+ */
+int     store_outbound_put(struct store *st, const struct triplet *pair, char *err,
+                           size_t errlen);
 
 /*
  * Concurrent sessions per client IP (store_session.c): the live SMTP

@@ -269,6 +269,7 @@ lmdb_decide(struct store *base, const struct triplet *t, const struct store_deci
     req.key = gkey;
     req.akey = akey;
     req.opts = opts;
+    req.triplet = t;
     req.verdict = out;
     req.err = err;
     req.errlen = errlen;
@@ -393,6 +394,30 @@ lmdb_free(struct store *base)
     free(st);
 }
 
+/* lmdb_outbound_put - store_ops.outbound_put: one write of the pair's record */
+static int
+lmdb_outbound_put(struct store *base, const struct triplet *pair, char *err, size_t errlen)
+{
+    struct lmdb_store *st = (struct lmdb_store *) base;
+    char    okey[TRIPLET_KEY_MAX];
+    struct policy_params p;
+    struct lmdb_req req;
+
+    store_params_get(base, &p);
+    memset(&req, 0, sizeof(req));
+    if ((req.key_len = triplet_outbound_key(base->key_prefix, pair, okey, sizeof(okey))) == 0) {
+        snprintf(err, errlen, "lmdb %s: cannot build the outbound key", st->path);
+        return -1;
+    }
+    req.op = LMDB_OP_ADMIN;
+    req.admin = lmdb_txn_outbound_put;
+    req.admin_arg = &p.outbound_ttl;
+    req.key = okey;
+    req.err = err;
+    req.errlen = errlen;
+    return lmdb_writer_submit(st, &req);
+}
+
 static const struct store_ops lmdb_ops = {
     .name = "lmdb",
     .decide = lmdb_decide,
@@ -404,6 +429,7 @@ static const struct store_ops lmdb_ops = {
     .entry_delete = store_lmdb_admin_entry_delete,
     .count_step = store_lmdb_admin_count_step,
     .blob_delete = store_lmdb_admin_blob_delete,
+    .outbound_put = lmdb_outbound_put,
     .session_enter = store_lmdb_session_enter,
     .session_leave = store_lmdb_session_leave,
 };

@@ -24,8 +24,10 @@
 /*
  * Records: 32 bytes, little-endian, the expiry at a fixed offset so that
  * the sweeper reads it without knowing the kind.
- *   0  version (1)      1  kind ('g' grey, 'a' AWL)   2..7  zero
+ *   0  version (1)      1  kind ('g' grey, 'a' AWL, 'n' counter, 't' trap,
+ *                          'o' outbound pair)          2..7  zero
  *   8  expires          16 first_seen | count         24 passed | last_count
+ * (the counter keeps its count at 16; trap and outbound pair only expire)
  * A value of another size, version or kind is malformed: a decision
  * treats it as absent and the sweeper deletes it.
  */
@@ -114,14 +116,27 @@ lmdb_txn_rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, in
     lmdb_txn_put_le64(buf + 24, b);
 }
 
-/* lmdb_txn_rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
+/* lmdb_txn_rec_valid - 1 if val is a well-formed record of kind (0: grey or AWL) */
 int
 lmdb_txn_rec_valid(const MDB_val *val, int kind)
 {
     const unsigned char *p = val->mv_data;
 
-    return val->mv_size == REC_SIZE && p[0] == REC_VERSION
-        && (p[1] == REC_GREY || p[1] == REC_AWL) && (kind == 0 || p[1] == kind);
+    if (val->mv_size != REC_SIZE || p[0] != REC_VERSION)
+        return 0;
+    return kind == 0 ? p[1] == REC_GREY || p[1] == REC_AWL : p[1] == kind;
+}
+
+/* lmdb_txn_rec_any - 1 if val is a well-formed record of any kind (the sweeper's test) */
+static int
+lmdb_txn_rec_any(const MDB_val *val)
+{
+    static const char kinds[] = {REC_GREY, REC_AWL, REC_RATE, REC_TRAP, REC_OUTBOUND};
+
+    for (size_t i = 0; i < sizeof(kinds); i++)
+        if (lmdb_txn_rec_valid(val, kinds[i]))
+            return 1;
+    return 0;
 }
 
 /* lmdb_txn_rec_expires - the expiry of a valid record */
@@ -182,9 +197,104 @@ lmdb_txn_fail(struct lmdb_store *st, struct lmdb_req *req, const char *what, int
 }
 
 /*
- * lmdb_txn_decide - the decision: read both records, policy_decide() with the
- * local clock, write back what the verdict says. Earlier requests of the
- * same transaction are visible, so a group commit decides as one
+ * lmdb_txn_live - the expiry of the live record of kind under key, 0 if
+ * none (absent, expired, malformed); *count its field at 16. 0, or the
+ * LMDB error.
+ */
+static int
+lmdb_txn_live(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req, const char *key,
+              size_t len, int kind, int64_t now, int64_t *expires, int64_t *count)
+{
+    MDB_val v;
+    int     found, rc;
+
+    *expires = 0;
+    if ((found = lmdb_txn_rec_get(st, txn, key, len, kind, &v, &rc)) < 0)
+        return lmdb_txn_fail(st, req, "get", rc);
+    if (found == 1 && lmdb_txn_rec_expires(&v) > now) {
+        *expires = lmdb_txn_rec_expires(&v);
+        *count = lmdb_txn_get_le64((const unsigned char *) v.mv_data + 16);
+    }
+    return 0;
+}
+
+/* The abuse keys of one decision (triplet.h), built in the writer. */
+struct lmdb_abuse_keys {
+    char    n[TRIPLET_KEY_MAX], t[TRIPLET_KEY_MAX], o[TRIPLET_KEY_MAX];
+    size_t  nlen, tlen, olen;
+};
+
+/*
+ * lmdb_txn_abuse_read - the counter, trap and outbound facts of req into
+ * *f and *rate (only those the parameters use). 0, or the LMDB error;
+ * req->rc -1 when the keys cannot be built (they are no longer than the
+ * grey key the caller built, so never in practice).
+ */
+static int
+lmdb_txn_abuse_read(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req,
+                    const struct policy_params *p, int64_t now, struct lmdb_abuse_keys *k,
+                    struct policy_facts *f, struct rate_record *rate)
+{
+    const char *prefix = st->base.key_prefix;
+    int64_t exp, unused;
+    int     rc;
+
+    k->nlen = triplet_rate_key(prefix, req->triplet, k->n, sizeof(k->n));
+    k->tlen = triplet_trap_key(prefix, req->triplet, k->t, sizeof(k->t));
+    k->olen = triplet_outbound_key(prefix, req->triplet, k->o, sizeof(k->o));
+    if (k->nlen == 0 || k->tlen == 0 || k->olen == 0) {
+        snprintf(req->err, req->errlen, "lmdb %s: cannot build the keys of this triplet",
+                 st->path);
+        req->rc = -1;
+        return 0;
+    }
+    f->trap_hit = req->opts->trap;
+    if (p->greytrap_ttl > 0
+        && (rc = lmdb_txn_live(st, txn, req, k->t, k->tlen, REC_TRAP, now, &f->trapped_until,
+                               &unused)) != 0)
+        return rc;
+    if (p->outbound_ttl > 0 && req->opts->outbound != 0)
+        f->outbound = req->opts->outbound > 0;
+    else if (p->outbound_ttl > 0) {
+        if ((rc = lmdb_txn_live(st, txn, req, k->o, k->olen, REC_OUTBOUND, now, &exp,
+                                &unused)) != 0)
+            return rc;
+        f->outbound = exp != 0;
+    }
+    if (p->max_new_per_client > 0) {
+        if ((rc = lmdb_txn_live(st, txn, req, k->n, k->nlen, REC_RATE, now, &rate->expires,
+                                &rate->count)) != 0)
+            return rc;
+        f->rate = rate->expires != 0 ? rate : NULL;
+    }
+    return 0;
+}
+
+/* lmdb_txn_abuse_write - write the counter and trap the verdict asks for; 0 or the error */
+static int
+lmdb_txn_abuse_write(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req,
+                     const struct lmdb_abuse_keys *k, const struct policy_verdict *out)
+{
+    unsigned char rec[REC_SIZE];
+    int     rc;
+
+    if (out->rate_write) {
+        lmdb_txn_rec_encode(rec, REC_RATE, out->rate.expires, out->rate.count, 0);
+        if ((rc = lmdb_txn_rec_put(st, txn, k->n, k->nlen, rec)) != 0)
+            return lmdb_txn_fail(st, req, "put", rc);
+    }
+    if (out->trap_write) {
+        lmdb_txn_rec_encode(rec, REC_TRAP, out->trap_expires, 0, 0);
+        if ((rc = lmdb_txn_rec_put(st, txn, k->t, k->tlen, rec)) != 0)
+            return lmdb_txn_fail(st, req, "put", rc);
+    }
+    return 0;
+}
+
+/*
+ * lmdb_txn_decide - the decision: read the records, policy_decide_facts()
+ * with the local clock, write back what the verdict says. Earlier requests
+ * of the same transaction are visible, so a group commit decides as one
  * transaction per decision would. 0, or the LMDB error.
  */
 static int
@@ -192,8 +302,11 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
 {
     struct grey_record grey = {0, 0, 0};
     struct awl_record awl = {0, 0, 0};
+    struct rate_record rate = {0, 0};
     struct policy_verdict *out = req->verdict;
     struct policy_params params;
+    struct policy_facts facts;
+    struct lmdb_abuse_keys keys;
     unsigned char rec[REC_SIZE];
     MDB_val v;
     int     gstate, astate, rc;
@@ -219,8 +332,16 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
     store_params_get(&st->base, &params);
     if (req->opts != NULL && req->opts->delay > 0)
         params.delay = req->opts->delay; /* this call's own delay (delay_listed) */
-    policy_decide(&params, now, gstate == 1 ? &grey : NULL,
-                  astate == 1 ? &awl : NULL, out);
+    memset(&facts, 0, sizeof(facts));
+    req->rc = 0;
+    if ((rc = lmdb_txn_abuse_read(st, txn, req, &params, now, &keys, &facts, &rate)) != 0
+        || req->rc != 0)
+        return rc;
+    facts.grey = gstate == 1 ? &grey : NULL;
+    facts.awl = astate == 1 ? &awl : NULL;
+    policy_decide_facts(&params, now, &facts, out);
+    if ((rc = lmdb_txn_abuse_write(st, txn, req, &keys, out)) != 0)
+        return rc;
 
     /*
      * Write what the verdict says. A record the verdict leaves alone but
@@ -244,6 +365,21 @@ lmdb_txn_decide(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
         if ((rc = lmdb_txn_rec_del(st, txn, req->akey, req->akey_len)) != 0)
             return lmdb_txn_fail(st, req, "put", rc);
     }
+    req->rc = 0;
+    return 0;
+}
+
+/* lmdb_txn_outbound_put - the outbound pair under req->key, for *(int64_t *) admin_arg s */
+int
+lmdb_txn_outbound_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req)
+{
+    unsigned char rec[REC_SIZE];
+    int64_t ttl = *(const int64_t *) req->admin_arg;
+    int     rc;
+
+    lmdb_txn_rec_encode(rec, REC_OUTBOUND, (int64_t) time(NULL) + ttl, 0, 0);
+    if ((rc = lmdb_txn_rec_put(st, txn, req->key, req->key_len, rec)) != 0)
+        return lmdb_txn_fail(st, req, "put", rc);
     req->rc = 0;
     return 0;
 }
@@ -408,7 +544,7 @@ lmdb_txn_sweep_batch(struct lmdb_store *st, int64_t now, struct lmdb_sweep_work 
     rc = mdb_cursor_get(cur, &k, &v, w->pos_len ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == 0 && visited < SWEEP_VISIT_MAX && ndel < w->limit) {
         visited++;
-        if ((!lmdb_txn_rec_valid(&v, 0) || lmdb_txn_rec_expires(&v) <= now)
+        if ((!lmdb_txn_rec_any(&v) || lmdb_txn_rec_expires(&v) <= now)
             && k.mv_size <= LMDB_KEY_SLOT) {
             memcpy(w->keys[ndel], k.mv_data, k.mv_size);
             w->lens[ndel++] = k.mv_size;

@@ -56,6 +56,9 @@ enum lmdb_op {
 #define REC_VERSION     1
 #define REC_GREY        'g'
 #define REC_AWL         'a'
+#define REC_RATE        'n'              /* new-triplet counter: count, window end */
+#define REC_TRAP        't'              /* greytrap of a client key: its expiry */
+#define REC_OUTBOUND    'o'              /* outbound pair: its expiry */
 
 struct lmdb_store;
 struct lmdb_req;
@@ -93,6 +96,7 @@ struct lmdb_req {
     const char *akey;                    /* DECIDE: AWL key */
     size_t  akey_len;
     const struct store_decide_opts *opts; /* DECIDE: this call's inputs (never NULL) */
+    const struct triplet *triplet;       /* DECIDE: the triplet (the abuse keys) */
     const char *name;                    /* BLOB_*: the blob's name, for messages */
     const void *data;                    /* BLOB_PUT: the new data */
     size_t  len;                         /* BLOB_PUT: its length */
@@ -190,8 +194,14 @@ int64_t lmdb_txn_get_le64(const unsigned char *p);
 /* lmdb_txn_rec_encode - the REC_SIZE-byte record of kind with fields a, b and expires */
 void    lmdb_txn_rec_encode(unsigned char *buf, int kind, int64_t expires, int64_t a, int64_t b);
 
-/* lmdb_txn_rec_valid - 1 if val is a well-formed record (of kind, unless kind is 0) */
+/*
+ * lmdb_txn_rec_valid - 1 if val is a well-formed record of kind (kind 0:
+ * a grey or AWL record, what the admin walk lists)
+ */
 int     lmdb_txn_rec_valid(const MDB_val *val, int kind);
+
+/* lmdb_txn_outbound_put - LMDB_OP_ADMIN's fn for store_outbound_put: req->key, admin_arg the ttl */
+int     lmdb_txn_outbound_put(struct lmdb_store *st, MDB_txn *txn, struct lmdb_req *req);
 
 /* lmdb_txn_rec_expires - the expiry of a valid record */
 int64_t lmdb_txn_rec_expires(const MDB_val *val);

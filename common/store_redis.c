@@ -115,6 +115,7 @@ redis_verdict(const struct redis_conn *by, const redisReply *r,
     static const enum policy_reason reasons[] = {
         POLICY_REASON_NEW, POLICY_REASON_EARLY, POLICY_REASON_RETRY,
         POLICY_REASON_KNOWN, POLICY_REASON_AWL, POLICY_REASON_LEARN,
+        POLICY_REASON_GREYTRAP, POLICY_REASON_RATE, POLICY_REASON_OUTBOUND,
     };
     long long v[4];
 
@@ -129,8 +130,8 @@ redis_verdict(const struct redis_conn *by, const redisReply *r,
             goto bad;
         v[i] = r->element[i]->integer;
     }
-    /* new and early are the tempfails; anything else is inconsistent. */
-    if (v[1] < 0 || v[1] > 5 || v[0] != (v[1] <= 1 ? 1 : 0))
+    /* new, early, greytrap and rate-limit are the tempfails; else inconsistent. */
+    if (v[1] < 0 || v[1] > 8 || v[0] != (v[1] <= 1 || v[1] == 6 || v[1] == 7 ? 1 : 0))
         goto bad;
     memset(out, 0, sizeof(*out));
     out->action = v[0] == 1 ? POLICY_TEMPFAIL : POLICY_PASS;
@@ -292,6 +293,60 @@ redis_exec(struct store_redis *rs, const char *key, size_t keylen, int count,
 }
 
 /*
+ * redis_outbound_get - on a cluster, whether the outbound pair okey is
+ * recorded: 1, or -1 when it is not or cannot be read (the triplet is then
+ * greylisted as usual: a missed reply-pass delays, never loses, mail)
+ */
+static int
+redis_outbound_get(struct store_redis *rs, const char *okey, size_t olen)
+{
+    const char *argv[2] = {"EXISTS", okey};
+    size_t  lens[2] = {6, olen};
+    char    err[STORE_ERRLEN];
+    struct redis_conn *by;
+    redisReply *r;
+    int     found;
+
+    if ((r = redis_exec(rs, okey, olen, 0, NULL, 2, argv, lens, &by, err, sizeof(err))) == NULL)
+        return -1;
+    found = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return found ? 1 : -1;
+}
+
+/*
+ * redis_outbound_put - store_ops.outbound_put: one SET with EX outbound_ttl
+ * of the pair's own key (its slot in a cluster)
+ */
+static int
+redis_outbound_put(struct store *st, const struct triplet *pair, char *err, size_t errlen)
+{
+    struct store_redis *rs = (struct store_redis *) st;
+    char    okey[TRIPLET_KEY_MAX], ttl[24];
+    const char *argv[5] = {"SET", okey, "1", "EX", ttl};
+    size_t  lens[5] = {3, 0, 1, 2, 0};
+    struct policy_params p;
+    struct redis_conn *by;
+    redisReply *r;
+    int     rc = 0;
+
+    store_params_get(st, &p);
+    if ((lens[1] = triplet_outbound_key(st->key_prefix, pair, okey, sizeof(okey))) == 0) {
+        snprintf(err, errlen, "%s: cannot build the outbound key", rs->conn.name);
+        return -1;
+    }
+    lens[4] = (size_t) snprintf(ttl, sizeof(ttl), "%" PRId64, p.outbound_ttl);
+    if ((r = redis_exec(rs, okey, lens[1], 0, NULL, 5, argv, lens, &by, err, errlen)) == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "%s: outbound: %s", by->name, r->str);
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/*
  * redis_decide_call - one decision on t, through the breaker: EVALSHA of
  * the production entry (skew NULL), or of the test entry with skew (ms,
  * as decimal text) as the last ARGV. The test entry's SHA1 is learnt by the
@@ -303,26 +358,41 @@ redis_decide_call(struct store_redis *rs, const struct triplet *t,
                   const struct store_decide_opts *opts, const char *skew,
                   struct policy_verdict *out, char *err, size_t errlen)
 {
-    char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], sha[41];
+    char    gkey[TRIPLET_KEY_MAX], akey[TRIPLET_KEY_MAX], nkey[TRIPLET_KEY_MAX];
+    char    tkey[TRIPLET_KEY_MAX], okey[TRIPLET_KEY_MAX], sha[41];
     struct redis_script sc = {store_redis_lua_decide, store_redis_lua_decide_len, NULL, ""};
-    const char *argv[6 + STORE_REDIS_LUA_NARGS] = {"EVALSHA", rs->conn.sha, "2", gkey, akey};
-    size_t  lens[6 + STORE_REDIS_LUA_NARGS] = {7, 40, 1};
+    const char *argv[9 + STORE_REDIS_LUA_NARGS] = {"EVALSHA", rs->conn.sha, "4", gkey, akey,
+                                                   nkey, tkey, okey};
+    size_t  lens[9 + STORE_REDIS_LUA_NARGS] = {7, 40, 1};
     struct store_redis_lua_args args;
-    int     argc = 5 + STORE_REDIS_LUA_NARGS + (skew ? 1 : 0);
+    struct store_decide_opts o = *opts;
+    struct policy_params p;
+    int     nkeys = 4, argc;
     struct redis_conn *by;
     redisReply *r;
     int     rc;
 
     lens[3] = triplet_grey_key(rs->base.key_prefix, t, gkey, sizeof(gkey));
     lens[4] = triplet_awl_key(rs->base.key_prefix, t, akey, sizeof(akey));
-    if (lens[3] == 0 || lens[4] == 0) {
+    lens[5] = triplet_rate_key(rs->base.key_prefix, t, nkey, sizeof(nkey));
+    lens[6] = triplet_trap_key(rs->base.key_prefix, t, tkey, sizeof(tkey));
+    lens[7] = triplet_outbound_key(rs->base.key_prefix, t, okey, sizeof(okey));
+    if (lens[3] == 0 || lens[4] == 0 || lens[5] == 0 || lens[6] == 0 || lens[7] == 0) {
         snprintf(err, errlen, "%s: cannot build the keys of this triplet", rs->conn.name);
         return -1;
     }
-    store_redis_lua_args(&rs->base, opts, &args, argv + 5, lens + 5);
+    /* The outbound pair has a tag of its own: in a cluster, one GET first. */
+    store_params_get(&rs->base, &p);
+    if (rs->cluster != NULL && store_redis_lua_outbound_mode(&p, &o) == 1)
+        o.outbound = redis_outbound_get(rs, okey, lens[7]);
+    if (store_redis_lua_outbound_mode(&p, &o) == 1)
+        nkeys = 5;
+    argv[2] = nkeys == 5 ? "5" : "4";
+    store_redis_lua_args(&rs->base, &o, &args, argv + 3 + nkeys, lens + 3 + nkeys);
+    argc = 3 + nkeys + STORE_REDIS_LUA_NARGS;
     if (skew != NULL) {
-        argv[5 + STORE_REDIS_LUA_NARGS] = skew;
-        lens[5 + STORE_REDIS_LUA_NARGS] = strlen(skew);
+        argv[argc] = skew;
+        lens[argc++] = strlen(skew);
         sc.text = store_redis_lua_decide_skewed;
         sc.len = store_redis_lua_decide_skewed_len;
         pthread_mutex_lock(&rs->sha_lock);
@@ -330,7 +400,7 @@ redis_decide_call(struct store_redis *rs, const struct triplet *t,
         pthread_mutex_unlock(&rs->sha_lock);
         sc.sha = sha[0] != 0 ? sha : "0000000000000000000000000000000000000000";
     }
-    /* Both keys share the client key's hash tag: the grey key routes the call. */
+    /* Keys 1-4 share the client key's hash tag: the grey key routes the call. */
     if ((r = redis_exec(rs, gkey, lens[3], 1, &sc, argc, argv, lens, &by, err,
                         errlen)) == NULL)
         return -1;
@@ -499,6 +569,7 @@ static const struct store_ops redis_ops = {
     .entry_delete = store_redis_admin_entry_delete,
     .count_step = store_redis_admin_count_step,
     .blob_delete = store_redis_admin_blob_delete,
+    .outbound_put = redis_outbound_put,
     .session_enter = store_redis_session_enter,
     .session_leave = store_redis_session_leave,
 };
@@ -514,6 +585,7 @@ static const struct store_ops redis_cluster_ops = {
     .blob_get = redis_blob_get,
     .blob_put = redis_blob_put,
     .free = redis_free,
+    .outbound_put = redis_outbound_put,
     .session_enter = store_redis_session_enter,
     .session_leave = store_redis_session_leave,
 };

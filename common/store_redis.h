@@ -107,7 +107,8 @@ enum store_redis_reply_kind store_redis_reply_kind(const char *text, const char 
  * store_redis_decide_skewed - TEST HOOK, not for the daemon: store_decide()
  * on a Redis store st, but with the server's clock read skew_ms later
  * (negative: earlier). It runs the same decision body as store_decide(),
- * through a second entry of the script that adds ARGV[7] to TIME; nothing
+ * through a second entry of the script that adds its last ARGV
+ * (ARGV[#ARGV], after the decision's own) to TIME; nothing
  * in the configuration reaches it. Only the decision's clock moves: keys
  * still expire by the server's real clock, which a test must allow for
  * (tests/check_policy_lua.c moves the keys' expiry times along). Returns

@@ -9,11 +9,21 @@
  * its last ARGV in ms (store_redis_decide_skewed), so that tests/check_policy_lua.c
  * can hold the body to policy.c at any time without sleeping.
  *
- * KEYS[1] grey key, KEYS[2] AWL key; ARGV delay, retry_window, pass_ttl,
- * awl_threshold, awl_ttl (seconds), learn ("1": learn mode, where what
- * would be a tempfail is a pass that stores the triplet as passed).
+ * KEYS[1] grey key, KEYS[2] AWL key, KEYS[3] the client key's new-triplet
+ * counter, KEYS[4] its greytrap, KEYS[5] (only when ARGV[10] is "1") the
+ * outbound pair; ARGV delay, retry_window, pass_ttl, awl_threshold,
+ * awl_ttl (seconds), learn ("1": learn mode, where what would be a
+ * tempfail is a pass that stores the triplet as passed),
+ * max_new_per_client, greytrap_ttl, trap ("1": this recipient is a
+ * greytrap), outbound ("0" off or known absent, "1" read KEYS[5], "2"
+ * known recorded).
  * Returns {action, reason, now, delayed}: action 0 pass, 1 tempfail;
- * reason 0 new, 1 early, 2 retry, 3 known, 4 awl, 5 learn.
+ * reason 0 new, 1 early, 2 retry, 3 known, 4 awl, 5 learn, 6 greytrap,
+ * 7 rate-limit, 8 outbound.
+ *
+ * The counter is "1".."n" with the TTL of its fixed window, set when it
+ * is created (POLICY_RATE_WINDOW) and kept by later counts (KEEPTTL); the
+ * trap is "1" expiring at the last ms before now + greytrap_ttl.
  */
 #include "config.h"
 
@@ -43,6 +53,17 @@
     "local count, last, first, expires\n" \
     "local function expire_at(key, s)\n" \
     "  redis.call('PEXPIREAT', key, string.format('%d', s * 1000 - 1 - skew))\n" \
+    "end\n" \
+    "local max_new, trap_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])\n" \
+    "if not learn and trap_ttl > 0 and ARGV[9] == '1' then\n" \
+    "  redis.call('SET', KEYS[4], '1')\n" \
+    "  expire_at(KEYS[4], now + trap_ttl)\n" \
+    "  return {1, 6, now, 0}\n" \
+    "elseif not learn and trap_ttl > 0 and redis.call('EXISTS', KEYS[4]) == 1 then\n" \
+    "  return {1, 6, now, 0}\n" \
+    "end\n" \
+    "if ARGV[10] == '2' or (ARGV[10] == '1' and redis.call('EXISTS', KEYS[5]) == 1) then\n" \
+    "  return {0, 8, now, 0}\n" \
     "end\n" \
     "if threshold > 0 then\n" \
     "  local a = tonumber(redis.call('GET', KEYS[2]))\n" \
@@ -75,6 +96,19 @@
     "if not first and learn then\n" \
     "  first, learning = now, true\n" \
     "elseif not first then\n" \
+    "  if max_new > 0 then\n" \
+    "    local c = tonumber(redis.call('GET', KEYS[3]))\n" \
+    "    if c and c >= 0 and c < 2^53 and c == math.floor(c)\n" \
+    "       and redis.call('PTTL', KEYS[3]) > 0 then\n" \
+    "      if c >= max_new then\n" \
+    "        return {1, 7, now, 0}\n" \
+    "      end\n" \
+    "      redis.call('SET', KEYS[3], string.format('%d', c + 1), 'KEEPTTL')\n" \
+    "    else\n" \
+    "      redis.call('SET', KEYS[3], '1')\n" \
+    "      expire_at(KEYS[3], now + " LUA_XSTR(POLICY_RATE_WINDOW) ")\n" \
+    "    end\n" \
+    "  end\n" \
     "  if window % 60 == 0 and window / 60 < " LUA_XSTR(STORE_REDIS_LUA_SHARED_MAX) " then\n" \
     "    redis.call('SET', KEYS[1], string.format('%d', window / 60), 'PX',\n" \
     "               (now + window) * 1000 + 500 - now_ms)\n" \
@@ -129,6 +163,15 @@ const char store_redis_lua_decide_skewed[] =
 
 const size_t store_redis_lua_decide_skewed_len = sizeof(store_redis_lua_decide_skewed) - 1;
 
+/* store_redis_lua_outbound_mode - ARGV[10]: 0 off or known absent, 1 read KEYS[5], 2 recorded */
+int
+store_redis_lua_outbound_mode(const struct policy_params *p, const struct store_decide_opts *opts)
+{
+    if (p->outbound_ttl <= 0 || opts->outbound < 0)
+        return 0;
+    return opts->outbound > 0 ? 2 : 1;
+}
+
 /* store_redis_lua_args - the parameters' ARGV, read once per decision */
 void
 store_redis_lua_args(struct store *st, const struct store_decide_opts *opts,
@@ -144,6 +187,10 @@ store_redis_lua_args(struct store *st, const struct store_decide_opts *opts,
     v[3] = p.awl_threshold;
     v[4] = p.awl_ttl;
     v[5] = p.learn ? 1 : 0;
+    v[6] = p.max_new_per_client;
+    v[7] = p.greytrap_ttl;
+    v[8] = opts->trap ? 1 : 0;
+    v[9] = store_redis_lua_outbound_mode(&p, opts);
     for (int i = 0; i < STORE_REDIS_LUA_NARGS; i++) {
         snprintf(a->text[i], sizeof(a->text[i]), "%" PRId64, v[i]);
         argv[i] = a->text[i];

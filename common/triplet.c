@@ -4,6 +4,14 @@
  *
  *   grey entry:  PREFIX{TAG}gHASH(sender NUL recipient)
  *   AWL entry:   PREFIX{TAG}aHASH(sender domain)
+ *   new-triplet counter of the client key:  PREFIX{TAG}n
+ *   greytrap of the client key:             PREFIX{TAG}t
+ *   outbound pair:  PREFIX{o:HASH(sender NUL recipient)}o
+ *
+ * The outbound pair is written when a local user sends, before any client
+ * that may use it is known, so its tag is its own hash: on one Redis
+ * server the decision script reads it all the same; on a Redis Cluster it
+ * lives in another slot (store_redis.c reads it with one more GET).
  *
  * TAG is the client key in compact form: a netblock is '4' or '6' and the
  * base64url of its network bytes (203.0.113.0/24 -> "4ywBx"), anything
@@ -119,14 +127,12 @@ triplet_client_tag(const char *client_key, char *buf, size_t len)
 }
 
 /*
- * triplet_key - write PREFIX{TAG}TYPEHASH into buf. Returns the
- * length, or 0 when the parts are invalid (prefix over TRIPLET_PREFIX_MAX
- * or holding a brace, client key empty, unterminated or holding a brace,
- * which would move the hash tag) or the key does not fit len with its NUL.
+ * triplet_key_raw - PREFIX{TAG}TYPE and a hash of hlen characters (0:
+ * none); client_key is made a tag, or is one already (client_tag 1)
  */
 static size_t
-triplet_key(const char *prefix, const char *client_key, char type,
-            const char hash[TRIPLET_HASH_LEN], char *buf, size_t len)
+triplet_key_raw(const char *prefix, const char *client_key, int client_tag, char type,
+                const char *hash, size_t hlen, char *buf, size_t len)
 {
     char    tag[TRIPLET_CLIENTKEY_MAX + 1];
     size_t  plen, clen, klen;
@@ -136,10 +142,13 @@ triplet_key(const char *prefix, const char *client_key, char type,
     plen = strnlen(prefix, TRIPLET_PREFIX_MAX + 1);
     if (plen > TRIPLET_PREFIX_MAX || strpbrk(prefix, "{}") != NULL)
         return 0;
-    if ((clen = triplet_client_tag(client_key, tag, sizeof(tag))) == 0)
+    if (client_tag) {
+        clen = strlen(client_key);
+        memcpy(tag, client_key, clen + 1);
+    } else if ((clen = triplet_client_tag(client_key, tag, sizeof(tag))) == 0)
         return 0;
 
-    klen = plen + 1 + clen + 1 + 1 + TRIPLET_HASH_LEN;
+    klen = plen + 1 + clen + 1 + 1 + hlen;
     if (buf == NULL || klen + 1 > len)
         return 0;
     memcpy(buf, prefix, plen);
@@ -147,31 +156,63 @@ triplet_key(const char *prefix, const char *client_key, char type,
     memcpy(buf + plen + 1, tag, clen);
     buf[plen + 1 + clen] = '}';
     buf[plen + 2 + clen] = type;
-    memcpy(buf + plen + 3 + clen, hash, TRIPLET_HASH_LEN);
+    memcpy(buf + plen + 3 + clen, hash, hlen);
     buf[klen] = 0;
     return klen;
 }
 
-/* triplet_grey_key - the grey entry key of (client key, sender, recipient) */
-size_t
-triplet_grey_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+/* triplet_key_n - PREFIX{TAG}TYPE and a hash of hlen characters */
+static size_t
+triplet_key_n(const char *prefix, const char *client_key, char type, const char *hash,
+              size_t hlen, char *buf, size_t len)
+{
+    return triplet_key_raw(prefix, client_key, 0, type, hash, hlen, buf, len);
+}
+
+/*
+ * triplet_key - write PREFIX{TAG}TYPEHASH into buf. Returns the
+ * length, or 0 when the parts are invalid (prefix over TRIPLET_PREFIX_MAX
+ * or holding a brace, client key empty, unterminated or holding a brace,
+ * which would move the hash tag) or the key does not fit len with its NUL.
+ */
+static size_t
+triplet_key(const char *prefix, const char *client_key, char type,
+            const char hash[TRIPLET_HASH_LEN], char *buf, size_t len)
+{
+    return triplet_key_n(prefix, client_key, type, hash, TRIPLET_HASH_LEN, buf, len);
+}
+
+/*
+ * triplet_pair_hash - the hash of (sender NUL rcpt) into hash; 0, or -1
+ * if either is unterminated (not normalised)
+ */
+static int
+triplet_pair_hash(const struct triplet *t, char hash[TRIPLET_HASH_LEN])
 {
     char    in[sizeof(t->sender) + sizeof(t->rcpt)];
-    char    hash[TRIPLET_HASH_LEN];
     size_t  slen, rlen;
 
-    if (t == NULL)
-        return 0;
     slen = strnlen(t->sender, sizeof(t->sender));
     rlen = strnlen(t->rcpt, sizeof(t->rcpt));
     if (slen == sizeof(t->sender) || rlen == sizeof(t->rcpt))
-        return 0;                        /* unterminated: not normalised */
+        return -1;
 
     /* sender NUL rcpt: the NUL cannot occur in either, so pairs stay distinct. */
     memcpy(in, t->sender, slen);
     in[slen] = 0;
     memcpy(in + slen + 1, t->rcpt, rlen);
     triplet_hash(in, slen + 1 + rlen, hash);
+    return 0;
+}
+
+/* triplet_grey_key - the grey entry key of (client key, sender, recipient) */
+size_t
+triplet_grey_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+{
+    char    hash[TRIPLET_HASH_LEN];
+
+    if (t == NULL || triplet_pair_hash(t, hash) < 0)
+        return 0;
     return triplet_key(prefix, t->client_key, 'g', hash, buf, len);
 }
 
@@ -187,6 +228,32 @@ triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t l
     domain = mailaddr_domain(t->sender);
     triplet_hash(domain, strlen(domain), hash);
     return triplet_key(prefix, t->client_key, 'a', hash, buf, len);
+}
+
+/* triplet_rate_key - the new-triplet counter key of t's client key */
+size_t
+triplet_rate_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+{
+    return t != NULL ? triplet_key_n(prefix, t->client_key, 'n', "", 0, buf, len) : 0;
+}
+
+/* triplet_trap_key - the greytrap key of t's client key */
+size_t
+triplet_trap_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+{
+    return t != NULL ? triplet_key_n(prefix, t->client_key, 't', "", 0, buf, len) : 0;
+}
+
+/* triplet_outbound_key - the outbound pair key of (t->sender, t->rcpt) */
+size_t
+triplet_outbound_key(const char *prefix, const struct triplet *t, char *buf, size_t len)
+{
+    char    tag[2 + TRIPLET_HASH_LEN + 1] = "o:";
+
+    if (t == NULL || triplet_pair_hash(t, tag + 2) < 0)
+        return 0;
+    tag[2 + TRIPLET_HASH_LEN] = 0;
+    return triplet_key_raw(prefix, tag, 1, 'o', "", 0, buf, len);
 }
 
 /* triplet_b64_value - the 6-bit value of base64url character c, or -1 */

@@ -10,6 +10,8 @@
  *
  *   grey entry:  PREFIX{TAG}gHASH(sender, recipient)
  *   AWL entry:   PREFIX{TAG}aHASH(sender domain)
+ *   new-triplet counter:  PREFIX{TAG}n    greytrap:  PREFIX{TAG}t
+ *   outbound pair:        PREFIX{o:HASH(sender, recipient)}o  (its own tag)
  *
  * TAG is the client key in compact form (203.0.113.0/24 -> "4ywBx", see
  * triplet_client_tag) and is the Redis Cluster hash tag, so both keys of
@@ -52,6 +54,20 @@ size_t  triplet_client_tag(const char *client_key, char *buf, size_t len);
 
 /* triplet_awl_key - the AWL key of (client key, sender domain); as above */
 size_t  triplet_awl_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
+
+/* triplet_rate_key - the new-triplet counter key of t's client key; as above */
+size_t  triplet_rate_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
+
+/* triplet_trap_key - the greytrap key of t's client key; as above */
+size_t  triplet_trap_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
+
+/*
+ * triplet_outbound_key - the key of the outbound pair (t->sender,
+ * t->rcpt), the client key unused: recorded with the local user's remote
+ * correspondent as sender and the local user as rcpt, it is the key the
+ * correspondent's reply looks up. As above.
+ */
+size_t  triplet_outbound_key(const char *prefix, const struct triplet *t, char *buf, size_t len);
 
 /*
  * triplet_key_client - the client key a grey or AWL key under prefix

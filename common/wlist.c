@@ -66,6 +66,7 @@ struct wlist {
     struct wlist_names senders;          /* WLIST_SENDER_DOMAINS */
     struct wlist_stamp *stamps;          /* one per file loaded */
     size_t  nstamps;                     /* stamps in use */
+    struct wlist *traps;                 /* WLIST_GREYTRAPS: its WLIST_RECIPIENTS; or NULL */
 };
 
 /* wlist_err - format a message into err, if the caller gave one */
@@ -189,6 +190,8 @@ wlist_free(struct wlist *w)
     for (size_t i = 0; i < w->nstamps; i++)
         free(w->stamps[i].path);
     free(w->stamps);
+    if (w->traps != NULL)
+        wlist_free(w->traps);
     free(w);
 }
 
@@ -443,6 +446,12 @@ wlist_load_file(struct wlist *w, enum wlist_kind kind, const char *path, char *e
                   w == NULL ? "no list" : w->finished ? "list already finished" : "bad list kind");
         return -1;
     }
+    /* Greytraps are recipients, kept apart: a list of their own inside. */
+    if (kind == WLIST_GREYTRAPS) {
+        if (w->traps == NULL)
+            w->traps = wlist_new();
+        return wlist_load_file(w->traps, WLIST_RECIPIENTS, path, err, errlen);
+    }
     if ((fp = fopen(path, "r")) == NULL) {
         wlist_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
@@ -506,6 +515,7 @@ wlist_finish(struct wlist *w)
     wlist_strs_finish(&w->rcpt_domain);
     wlist_strs_finish(&w->senders.exact);
     wlist_strs_finish(&w->senders.suffix);
+    wlist_finish(w->traps);
     w->finished = 1;
 }
 
@@ -526,6 +536,7 @@ wlist_load(const struct wlist_files *files, char *err, size_t errlen)
     paths[WLIST_CLIENT_NAMES] = files->client_names;
     paths[WLIST_RECIPIENTS] = files->recipients;
     paths[WLIST_SENDER_DOMAINS] = files->sender_domains;
+    paths[WLIST_GREYTRAPS] = files->greytraps;
 
     w = wlist_new();
     for (int k = 0; k < WLIST_NKINDS; k++) {
@@ -555,6 +566,8 @@ wlist_changed(const struct wlist *w)
 
     if (w == NULL)
         return 0;
+    if (wlist_changed(w->traps))
+        return 1;
     for (size_t i = 0; i < w->nstamps; i++) {
         const struct wlist_stamp *s = &w->stamps[i];
 
@@ -583,6 +596,8 @@ wlist_size(const struct wlist *w, enum wlist_kind kind)
         return w->rcpt_full.n + w->rcpt_local.n + w->rcpt_domain.n;
     case WLIST_SENDER_DOMAINS:
         return w->senders.exact.n + w->senders.suffix.n;
+    case WLIST_GREYTRAPS:
+        return wlist_size(w->traps, WLIST_RECIPIENTS);
     default:
         return 0;
     }
@@ -696,4 +711,11 @@ wlist_recipient(const struct wlist *w, const char *rcpt)
         }
     }
     return 0;
+}
+
+/* wlist_greytrap - see wlist.h */
+int
+wlist_greytrap(const struct wlist *w, const char *rcpt)
+{
+    return w != NULL && wlist_recipient(w->traps, rcpt);
 }

@@ -14,6 +14,8 @@
  *                         that domain); user+ext@domain matches user@domain
  *   WLIST_SENDER_DOMAINS  example.com or .example.com (as for names);
  *                         matched only when SPF passed for that domain
+ *   WLIST_GREYTRAPS       recipients as for WLIST_RECIPIENTS: addresses no
+ *                         one uses, whose senders are trapped (wlist_greytrap)
  * All matching ignores ASCII case, in domains and in local parts alike (a
  * whitelist is no place to tell Postmaster@ from postmaster@), and a
  * trailing dot on a name. A bad line fails the whole load with
@@ -45,6 +47,7 @@ enum wlist_kind {
     WLIST_CLIENT_NAMES,                  /* verified client host names */
     WLIST_RECIPIENTS,                    /* recipient addresses or parts */
     WLIST_SENDER_DOMAINS,                /* sender domains, SPF pass only */
+    WLIST_GREYTRAPS,                     /* greytrap recipients */
     WLIST_NKINDS
 };
 
@@ -54,6 +57,7 @@ struct wlist_files {
     const char *client_names;            /* WLIST_CLIENT_NAMES */
     const char *recipients;              /* WLIST_RECIPIENTS */
     const char *sender_domains;          /* WLIST_SENDER_DOMAINS */
+    const char *greytraps;               /* WLIST_GREYTRAPS */
 };
 
 struct wlist;
@@ -114,6 +118,9 @@ int     wlist_client_name(const struct wlist *w, const char *name, int verified)
  * user such as "postmaster" when the MTA passed no domain), is listed.
  */
 int     wlist_recipient(const struct wlist *w, const char *rcpt);
+
+/* wlist_greytrap - rcpt (normalised, as for wlist_recipient) is a greytrap */
+int     wlist_greytrap(const struct wlist *w, const char *rcpt);
 
 /*
  * wlist_sender_domain - domain is whitelisted and spf_pass is nonzero;

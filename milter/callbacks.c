@@ -67,6 +67,7 @@
 #include "logesc.h"
 #include "metrics.h"
 #include "reload.h"
+#include "sendernorm.h"
 #include "session.h"
 #include "spf_resolver.h"
 #include "spf_shared.h"
@@ -576,19 +577,75 @@ cb_summary(SMFICTX *ctx, const struct session *s, const char *end)
              s->t.client_key[0] != '\0' ? s->t.client_key : "-", dbuf, end);
 }
 
+/* ---- abuse: greytraps and outbound pairs ---- */
+
+/* cb_qid - the queue id for a log line, escaped into buf, or NOQUEUE */
+static const char *
+cb_qid(SMFICTX *ctx, char *buf, size_t len)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+
+    return qid == NULL || qid[0] == '\0' ? "NOQUEUE" : logesc_str(qid, buf, len);
+}
+
+/*
+ * cb_outbound - for an authenticated or trusted message, record the
+ * recipient (raw, as given) as a correspondent of the sender: the pair
+ * its reply's triplet will have (sender and recipient normalised as
+ * session.c does for inbound mail). A failure is logged, never fatal.
+ */
+static void
+cb_outbound(SMFICTX *ctx, const struct session *s, const char *raw)
+{
+    struct triplet pair;
+    char    err[STORE_ERRLEN], qbuf[64];
+
+    if (raw == NULL || s->from_spf[0] == '\0'
+        || (!s->facts.msg.auth && !s->facts.conn.trusted))
+        return;
+    memset(&pair, 0, sizeof(pair));
+    if (mailaddr_normalize(raw, strlen(raw), MAILADDR_SENDER, pair.sender,
+                           sizeof(pair.sender)) != MAILADDR_OK
+        || mailaddr_normalize(s->from_spf, strlen(s->from_spf), MAILADDR_RCPT, pair.rcpt,
+                              sizeof(pair.rcpt)) != MAILADDR_OK)
+        return;
+    (void) sendernorm_key(pair.sender, pair.sender, sizeof(pair.sender));
+    err[0] = '\0';
+    if (store_outbound_put(cb_store, &pair, err, sizeof(err)) != 0)
+        log_warn("%s: outbound pair not recorded: %s", cb_qid(ctx, qbuf, sizeof(qbuf)), err);
+}
+
+/*
+ * cb_trap_skipped - a greytrap recipient of a client that skips
+ * greylisting (reason r): logged, not trapped
+ */
+static void
+cb_trap_skipped(SMFICTX *ctx, const struct session *s, enum decision_reason r)
+{
+    char    qbuf[64];
+
+    log_info("%s: greytrap hit not trapped: reason=%s client=%s key=%s to=<%s>",
+               cb_qid(ctx, qbuf, sizeof(qbuf)),
+               decision_reason_name(r), s->client,
+               s->t.client_key[0] != '\0' ? s->t.client_key : "-", s->to_log);
+}
+
 /*
  * cb_store_ask - ask the store about the triplet, with the delay the
  * verdict v asks for (delay_listed for a listed client), and put the
- * outcome into the facts; an outage is logged here, rate-limited.
+ * outcome into the facts; an outage is logged here, rate-limited. trap:
+ * the recipient is a greytrap (the store traps the client key in the
+ * same call).
  */
 static void
-cb_store_ask(struct session *s, const struct decision_verdict *v)
+cb_store_ask(struct session *s, const struct decision_verdict *v, int trap)
 {
     char    err[STORE_ERRLEN];
     struct store_decide_opts o;
 
     memset(&o, 0, sizeof(o));
     o.delay = v->store_delay;
+    o.trap = trap;
     err[0] = '\0';
     if (store_decide_with(cb_store, &s->t, &o, &s->facts.policy, err, sizeof(err)) != 0) {
         log_limit_fail(&cb_store_limit, err[0] != '\0' ? err : "unknown error");
@@ -634,19 +691,24 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct session *s = smfi_getpriv(ctx);
     struct decision_verdict v;
+    int     trap;
 
     if (s == NULL)
         return SMFIS_CONTINUE;
     session_set_rcpt(s, argv != NULL ? argv[0] : NULL);
     s->facts.wl_rcpt = wlist_recipient(s->wl, s->t.rcpt);
+    trap = wlist_greytrap(s->wl, s->t.rcpt);
     s->facts.store = DECISION_STORE_NOT_ASKED;
     if (!s->dnsbl_asked && decision_skip(&s->facts) == DECISION_REASON_NONE)
         cb_dnsbl(s);
     decision_make(&s->snap->decision, &s->facts, &v);
     if (v.action == DECISION_ASK_STORE) {
-        cb_store_ask(s, &v);
+        cb_store_ask(s, &v, trap);
         decision_make(&s->snap->decision, &s->facts, &v);
-    }
+    } else if (trap)
+        cb_trap_skipped(ctx, s, v.reason);
+    if (v.action == DECISION_CONTINUE && !trap)
+        cb_outbound(ctx, s, argv != NULL ? argv[0] : NULL);
 
     cb_log(ctx, s, &v);
     metrics_recipient(v.log_action, v.reason);

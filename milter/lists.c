@@ -84,6 +84,7 @@ lists_files(struct wlist_files *f)
     f->client_names = lists_paths[WLIST_CLIENT_NAMES];
     f->recipients = lists_paths[WLIST_RECIPIENTS];
     f->sender_domains = lists_paths[WLIST_SENDER_DOMAINS];
+    f->greytraps = lists_paths[WLIST_GREYTRAPS];
 }
 
 /* lists_paths_set - copy the file names of c ("" stays NULL) */
@@ -91,7 +92,7 @@ static void
 lists_paths_set(const struct cfg *c)
 {
     const char *p[WLIST_NKINDS] = {c->whitelist_clients, c->whitelist_client_names,
-        c->whitelist_recipients, c->whitelist_sender_domains};
+        c->whitelist_recipients, c->whitelist_sender_domains, c->greytrap_recipients};
 
     for (int k = 0; k < WLIST_NKINDS; k++) {
         free(lists_paths[k]);
@@ -113,9 +114,11 @@ lists_paths_clear(void)
 static const char *
 lists_describe(const struct wlist *w, char *buf, size_t len)
 {
-    snprintf(buf, len, "%zu client blocks, %zu client names, %zu recipients, %zu sender domains",
+    snprintf(buf, len, "%zu client blocks, %zu client names, %zu recipients, %zu sender domains,"
+             " %zu greytraps",
              wlist_size(w, WLIST_CLIENTS), wlist_size(w, WLIST_CLIENT_NAMES),
-             wlist_size(w, WLIST_RECIPIENTS), wlist_size(w, WLIST_SENDER_DOMAINS));
+             wlist_size(w, WLIST_RECIPIENTS), wlist_size(w, WLIST_SENDER_DOMAINS),
+             wlist_size(w, WLIST_GREYTRAPS));
     return buf;
 }
 

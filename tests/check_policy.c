@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_policy.c - the pure decision: every row of the table in policy.h,
- * its boundaries, the AWL's one-count-per-hour rule, and clock skew.
+ * its boundaries, the AWL's one-count-per-hour rule, and clock skew; the
+ * abuse rows of policy_decide_facts (greytrap, outbound, the new-triplet
+ * cap) and their order against the table, learn mode and delay_listed.
  *
  * One table gives stored records in and the verdict and records out; a
  * scenario test then runs the decision against an in-memory "store" of
@@ -204,6 +206,216 @@ START_TEST(test_decide)
 END_TEST
 
 /*
+ * The abuse rows (policy_decide_facts): cap 2, traps for GT, outbound
+ * pairs on; the same with the delay a listed client gets (delay_listed,
+ * as the stores pass it in params.delay), in learn mode, and all off.
+ */
+#define GT  86400                        /* greytrap_ttl */
+#define OT  (90 * 86400)                 /* outbound_ttl */
+#define DL  900                          /* delay_listed */
+#define RWIN POLICY_RATE_WINDOW
+
+enum { A_ON, A_LISTED, A_LEARN, A_OFF };
+
+static const struct policy_params abuse_params[] = {
+    [A_ON] = {D, RW, PT, 3, AT, 0, 2, GT, OT},
+    [A_LISTED] = {DL, RW, PT, 3, AT, 0, 2, GT, OT},
+    [A_LEARN] = {D, RW, PT, 3, AT, 1, 2, GT, OT},
+    [A_OFF] = {D, RW, PT, 3, AT, 0, 0, 0, 0},
+};
+
+#define RATE(c, e) 1, {(c), (e)}
+#define NORATE 0, {0, 0}
+#define F_TRAP_HIT  1, 0, 0                /* trap_hit, trapped_until, outbound */
+#define F_TRAPPED(u) 0, (u), 0
+#define F_OUTBOUND  0, 0, 1
+#define F_NONE      0, 0, 0
+#define NOWRITE     0, {0, 0}
+#define RWRITE(c, e) 1, {(c), (e)}
+
+static const struct facts_case {
+    const char *label;
+    int     params;
+    int     has_grey;
+    struct grey_record grey;
+    int     has_awl;
+    struct awl_record awl;
+    int     has_rate;
+    struct rate_record rate;
+    int     trap_hit;
+    int64_t trapped_until;
+    int     outbound;
+    enum policy_action action;
+    enum policy_reason reason;
+    int     grey_write;                  /* want grey_write (records as in cases[]) */
+    int     awl_write;
+    int     rate_write;
+    struct rate_record want_rate;
+    int64_t trap_expires;                /* want trap_write with it; 0: no trap write */
+} facts_cases[] = {
+    /* A greytrap hit traps the client key and beats every pass. */
+    {"trap hit: nothing stored", A_ON, NONE, NONE, NORATE, F_TRAP_HIT,
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trap hit beats the AWL", A_ON, NONE, AWL(9, T - 100, T + 100), NORATE, F_TRAP_HIT,
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trap hit beats a passed triplet", A_ON, GREY(T - 5000, T - 4000, T + 10), NONE, NORATE,
+     F_TRAP_HIT, TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trap hit beats an outbound pair", A_ON, NONE, NONE, NORATE, 1, 0, 1,
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trap hit of a trapped key renews the trap", A_ON, NONE, NONE, NORATE, 1, T + 5, 0,
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trap hit with the cap reached: greytrap, not rate-limit", A_ON, NONE, NONE,
+     RATE(2, T + 100), F_TRAP_HIT, TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trap hit, listed client: greytrap", A_LISTED, NONE, NONE, NORATE, F_TRAP_HIT,
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, T + GT},
+    {"trapped key: a due retry is tempfailed, nothing written", A_ON,
+     GREY(T - D, 0, T + 1000), NONE, NORATE, F_TRAPPED(T + 1),
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, 0},
+    {"trapped key: the AWL does not pass", A_ON, NONE, AWL(9, T - 100, T + 100), NORATE,
+     F_TRAPPED(T + 1), TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, 0},
+    {"trapped key: an outbound pair does not pass", A_ON, NONE, NONE, NORATE, 0, T + 1, 1,
+     TEMPFAIL, POLICY_REASON_GREYTRAP, 0, 0, NOWRITE, 0},
+    {"trap expiring exactly now: the table again (retry)", A_ON,
+     GREY(T - D, 0, T + 1000), NONE, NORATE, F_TRAPPED(T),
+     PASS, POLICY_REASON_RETRY, 1, 1, NOWRITE, 0},
+    {"traps off: a hit is a new triplet", A_OFF, NONE, NONE, NORATE, F_TRAP_HIT,
+     TEMPFAIL, POLICY_REASON_NEW, 1, 0, NOWRITE, 0},
+    {"traps off: a stored trap is ignored", A_OFF, GREY(T - 5000, T - 4000, T + 10), NONE,
+     NORATE, F_TRAPPED(T + 100), PASS, POLICY_REASON_KNOWN, 1, 0, NOWRITE, 0},
+    {"learn: a trap hit is learnt, not trapped", A_LEARN, NONE, NONE, NORATE, F_TRAP_HIT,
+     PASS, POLICY_REASON_LEARN, 1, 1, NOWRITE, 0},
+    {"learn: a trapped key is learnt", A_LEARN, NONE, NONE, NORATE, F_TRAPPED(T + 100),
+     PASS, POLICY_REASON_LEARN, 1, 1, NOWRITE, 0},
+
+    /* An outbound pair passes before the table and the cap, writing nothing. */
+    {"outbound: nothing stored", A_ON, NONE, NONE, NORATE, F_OUTBOUND,
+     PASS, POLICY_REASON_OUTBOUND, 0, 0, NOWRITE, 0},
+    {"outbound: a pending triplet, early", A_ON, GREY(T - 10, 0, T + RW), NONE, NORATE,
+     F_OUTBOUND, PASS, POLICY_REASON_OUTBOUND, 0, 0, NOWRITE, 0},
+    {"outbound beats the cap", A_ON, NONE, NONE, RATE(2, T + 100), F_OUTBOUND,
+     PASS, POLICY_REASON_OUTBOUND, 0, 0, NOWRITE, 0},
+    {"outbound beats the AWL", A_ON, NONE, AWL(9, T - 100, T + 100), NORATE, F_OUTBOUND,
+     PASS, POLICY_REASON_OUTBOUND, 0, 0, NOWRITE, 0},
+    {"outbound, listed client: passes at once", A_LISTED, NONE, NONE, NORATE, F_OUTBOUND,
+     PASS, POLICY_REASON_OUTBOUND, 0, 0, NOWRITE, 0},
+    {"outbound in learn mode: outbound", A_LEARN, NONE, NONE, NORATE, F_OUTBOUND,
+     PASS, POLICY_REASON_OUTBOUND, 0, 0, NOWRITE, 0},
+    {"outbound off: a recorded pair is ignored", A_OFF, NONE, NONE, NORATE, F_OUTBOUND,
+     TEMPFAIL, POLICY_REASON_NEW, 1, 0, NOWRITE, 0},
+
+    /* The cap counts first sightings only; beyond it nothing is stored. */
+    {"cap: first new triplet starts a window", A_ON, NONE, NONE, NORATE, F_NONE,
+     TEMPFAIL, POLICY_REASON_NEW, 1, 0, RWRITE(1, T + RWIN), 0},
+    {"cap: second keeps the window's end", A_ON, NONE, NONE, RATE(1, T + 100), F_NONE,
+     TEMPFAIL, POLICY_REASON_NEW, 1, 0, RWRITE(2, T + 100), 0},
+    {"cap: reached, rate-limit, nothing written", A_ON, NONE, NONE, RATE(2, T + 100),
+     F_NONE, TEMPFAIL, POLICY_REASON_RATE, 0, 0, NOWRITE, 0},
+    {"cap: a corrupt count over it is still the cap", A_ON, NONE, NONE,
+     RATE(INT64_MAX, T + 100), F_NONE, TEMPFAIL, POLICY_REASON_RATE, 0, 0, NOWRITE, 0},
+    {"cap: an expired pending grey is a first sighting", A_ON, GREY(T - RW - 1, 0, T - 1),
+     NONE, RATE(2, T + 100), F_NONE, TEMPFAIL, POLICY_REASON_RATE, 0, 0, NOWRITE, 0},
+    {"cap: window ending exactly now restarts", A_ON, NONE, NONE, RATE(2, T), F_NONE,
+     TEMPFAIL, POLICY_REASON_NEW, 1, 0, RWRITE(1, T + RWIN), 0},
+    {"cap reached: an early retry stays early", A_ON, GREY(T - 10, 0, T + RW), NONE,
+     RATE(2, T + 100), F_NONE, TEMPFAIL, POLICY_REASON_EARLY, 0, 0, NOWRITE, 0},
+    {"cap reached: a due retry passes", A_ON, GREY(T - D, 0, T + RW), NONE,
+     RATE(2, T + 100), F_NONE, PASS, POLICY_REASON_RETRY, 1, 1, NOWRITE, 0},
+    {"cap reached: a known triplet passes", A_ON, GREY(T - 5000, T - 4000, T + 10), NONE,
+     RATE(2, T + 100), F_NONE, PASS, POLICY_REASON_KNOWN, 1, 0, NOWRITE, 0},
+    {"cap reached: the AWL passes", A_ON, NONE, AWL(3, T - 100, T + 100),
+     RATE(2, T + 100), F_NONE, PASS, POLICY_REASON_AWL, 0, 1, NOWRITE, 0},
+    {"cap reached, listed client: rate-limit", A_LISTED, NONE, NONE, RATE(2, T + 100),
+     F_NONE, TEMPFAIL, POLICY_REASON_RATE, 0, 0, NOWRITE, 0},
+    {"cap, listed client: a retry after delay but before delay_listed is early", A_LISTED,
+     GREY(T - D, 0, T + RW), NONE, RATE(2, T + 100), F_NONE,
+     TEMPFAIL, POLICY_REASON_EARLY, 0, 0, NOWRITE, 0},
+    {"cap, listed client: counted as any new triplet", A_LISTED, NONE, NONE,
+     RATE(1, T + 100), F_NONE, TEMPFAIL, POLICY_REASON_NEW, 1, 0, RWRITE(2, T + 100), 0},
+    {"cap in learn mode: learnt, not counted", A_LEARN, NONE, NONE, RATE(2, T + 100),
+     F_NONE, PASS, POLICY_REASON_LEARN, 1, 1, NOWRITE, 0},
+    {"cap off: a full counter is ignored and not written", A_OFF, NONE, NONE,
+     RATE(100, T + 100), F_NONE, TEMPFAIL, POLICY_REASON_NEW, 1, 0, NOWRITE, 0},
+};
+
+START_TEST(test_decide_facts)
+{
+    const struct facts_case *c = &facts_cases[_i];
+    struct policy_facts f;
+    struct policy_verdict v;
+
+    memset(&f, 0, sizeof(f));
+    f.grey = c->has_grey ? &c->grey : NULL;
+    f.awl = c->has_awl ? &c->awl : NULL;
+    f.rate = c->has_rate ? &c->rate : NULL;
+    f.trap_hit = c->trap_hit;
+    f.trapped_until = c->trapped_until;
+    f.outbound = c->outbound;
+    memset(&v, 0xa5, sizeof(v));
+    policy_decide_facts(&abuse_params[c->params], T, &f, &v);
+
+    ck_assert_msg(v.action == c->action && v.reason == c->reason,
+                  "%s: got %d %s, want %d %s", c->label, v.action,
+                  policy_reason_name(v.reason), c->action, policy_reason_name(c->reason));
+    ck_assert_msg(v.now == T, "%s: now %lld", c->label, (long long) v.now);
+    ck_assert_msg(v.grey_write == c->grey_write, "%s: grey_write %d, want %d", c->label,
+                  v.grey_write, c->grey_write);
+    ck_assert_msg(v.awl_write == c->awl_write, "%s: awl_write %d, want %d", c->label,
+                  v.awl_write, c->awl_write);
+    ck_assert_msg(v.rate_write == c->rate_write, "%s: rate_write %d, want %d", c->label,
+                  v.rate_write, c->rate_write);
+    if (c->rate_write)
+        ck_assert_msg(v.rate.count == c->want_rate.count
+                      && v.rate.expires == c->want_rate.expires,
+                      "%s: rate {%lld, %lld}, want {%lld, %lld}", c->label,
+                      (long long) v.rate.count, (long long) v.rate.expires,
+                      (long long) c->want_rate.count, (long long) c->want_rate.expires);
+    ck_assert_msg(v.trap_write == (c->trap_expires != 0), "%s: trap_write %d", c->label,
+                  v.trap_write);
+    if (c->trap_expires != 0)
+        ck_assert_msg(v.trap_expires == c->trap_expires, "%s: trap_expires %lld, want %lld",
+                      c->label, (long long) v.trap_expires, (long long) c->trap_expires);
+}
+END_TEST
+
+/* Eight clients' worth of new triplets under one key: the cap holds, the window reopens. */
+START_TEST(test_cap_scenario)
+{
+    const struct policy_params *p = &abuse_params[A_ON];
+    struct policy_facts f;
+    struct policy_verdict v;
+    struct rate_record rate;
+    int     has_rate = 0, tempfails = 0, limited = 0;
+
+    for (int i = 0; i < 8; i++) {
+        memset(&f, 0, sizeof(f));
+        f.rate = has_rate ? &rate : NULL;
+        policy_decide_facts(p, T + i, &f, &v);
+        ck_assert(v.action == POLICY_TEMPFAIL);
+        if (v.reason == POLICY_REASON_NEW)
+            tempfails++;
+        else if (v.reason == POLICY_REASON_RATE) {
+            limited++;
+            ck_assert_int_eq(v.grey_write, 0);
+        }
+        if (v.rate_write) {
+            has_rate = 1;
+            rate = v.rate;
+        }
+    }
+    ck_assert_int_eq(tempfails, 2);
+    ck_assert_int_eq(limited, 6);
+    ck_assert_int_eq(rate.count, 2);
+    ck_assert_int_eq(rate.expires, T + RWIN);
+
+    memset(&f, 0, sizeof(f));
+    f.rate = &rate;
+    policy_decide_facts(p, rate.expires, &f, &v);
+    ck_assert_msg(v.reason == POLICY_REASON_NEW, "window over: %s", policy_reason_name(v.reason));
+    ck_assert_int_eq(v.rate.count, 1);
+}
+END_TEST
+
+/*
  * A tiny store: one AWL record for the (client, domain) pair and a grey
  * record per recipient, updated from each verdict as a backend would.
  */
@@ -326,6 +538,9 @@ static const struct name_case {
     {POLICY_REASON_KNOWN, "known"},
     {POLICY_REASON_AWL, "awl"},
     {POLICY_REASON_LEARN, "learn"},
+    {POLICY_REASON_GREYTRAP, "greytrap"},
+    {POLICY_REASON_RATE, "rate-limit"},
+    {POLICY_REASON_OUTBOUND, "outbound"},
     {(enum policy_reason) 99, "unknown"},
 };
 
@@ -348,6 +563,10 @@ policy_suite(void)
 
     tc = tcase_create("decide");
     tcase_add_loop_test(tc, test_decide, 0, N(cases));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("abuse");
+    tcase_add_loop_test(tc, test_decide_facts, 0, N(facts_cases));
+    tcase_add_test(tc, test_cap_scenario);
     suite_add_tcase(s, tc);
     tc = tcase_create("awl");
     tcase_add_test(tc, test_awl_scenario);

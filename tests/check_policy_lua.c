@@ -72,6 +72,7 @@
 
 #include "daemon.h"
 #include "policy.h"
+#include "redisfix.h"
 #include "store.h"
 #include "store_redis.h"
 
@@ -198,24 +199,6 @@ diff_env(const char *name)
 
     ck_assert_msg(v != NULL && *v != 0, "%s is not set: run under tests/with-redis.sh", name);
     return v;
-}
-
-/* diff_connect - our own connection to the fixture, for reading keys back */
-static redisContext *
-diff_connect(void)
-{
-    const char *hp = diff_env("REDGREY_TEST_REDIS");
-    const char *colon = strrchr(hp, ':');
-    struct timeval tv = {5, 0};
-    char    host[64];
-    redisContext *c;
-
-    ck_assert_msg(colon != NULL && (size_t) (colon - hp) < sizeof(host), "bad %s", hp);
-    snprintf(host, sizeof(host), "%.*s", (int) (colon - hp), hp);
-    c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
-    ck_assert_msg(c != NULL && c->err == 0 && redisSetTimeout(c, tv) == REDIS_OK,
-                  "cannot reach redis at %s", hp);
-    return c;
 }
 
 /* diff_int - a reply that is an integer, or a string holding one */
@@ -557,31 +540,10 @@ diff_choose(const struct diff_batch *b, struct diff_seq *q, int64_t r_prev)
 /* ---- read back, compare, move the clocks ---- */
 
 /*
- * Read every key (value, absolute expiry in ms) at the server's TIME, then
- * move the expiry of keys whose sequence jumps: ARGV[i] is that
- * sequence's target minus its skew, so that its clock moves by ARGV[i] -
- * TIME ms; nothing moves when that is not positive. Returns {TIME ms,
- * value1, expiry1, value2, expiry2, ...}.
+ * The read-back (redisfix_sync): every key of a sequence that jumps moves
+ * by that sequence's target minus its skew, so that its clock moves by
+ * that minus TIME ms; nothing moves when that is not positive.
  */
-static const char diff_lua[] =
-    "local t = redis.call('TIME')\n"
-    "local r = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local out = {string.format('%d', r)}\n"
-    "for i = 1, #KEYS do\n"
-    "  out[2 * i] = redis.call('GET', KEYS[i])\n"
-    "  out[2 * i + 1] = redis.call('PEXPIRETIME', KEYS[i])\n"
-    "end\n"
-    "for i = 1, #KEYS do\n"
-    "  local d, x = tonumber(ARGV[i]) - r, out[2 * i + 1]\n"
-    "  if d > 0 and x > 0 then\n"
-    "    if x - d <= r then\n"
-    "      redis.call('DEL', KEYS[i])\n"
-    "    else\n"
-    "      redis.call('PEXPIREAT', KEYS[i], string.format('%d', x - d))\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
 
 /* diff_check_grey - q's grey key i as read (v, x virtual ms) against policy.c's record */
 static void
@@ -658,38 +620,23 @@ diff_check_awl(const struct diff_batch *b, const struct diff_seq *q, int d,
 static void
 diff_sync(struct diff_batch *b, int64_t *r)
 {
-    int     nkeys = b->nseq * DIFF_KEYS, argc = 3 + 2 * nkeys;
-    const char **argv = calloc((size_t) argc, sizeof(*argv));
-    size_t *lens = calloc((size_t) argc, sizeof(*lens));
-    char  (*arg)[24] = calloc((size_t) nkeys, sizeof(*arg));
-    char    n[16];
+    int     nkeys = b->nseq * DIFF_KEYS;
+    const char **keys = calloc((size_t) nkeys, sizeof(*keys));
+    int64_t *move = calloc((size_t) nkeys, sizeof(*move));
     redisReply *rep;
     int64_t now;
 
-    ck_assert(argv != NULL && lens != NULL && arg != NULL);
-    snprintf(n, sizeof(n), "%d", nkeys);
-    argv[0] = "EVAL";
-    argv[1] = diff_lua;
-    argv[2] = n;
+    ck_assert(keys != NULL && move != NULL);
     for (int s = 0; s < b->nseq; s++) {
         const struct diff_seq *q = &b->seq[s];
 
         for (int j = 0; j < DIFF_KEYS; j++) {
-            int     k = s * DIFF_KEYS + j;
-
-            argv[3 + k] = q->key[j];
-            snprintf(arg[k], sizeof(arg[k]), "%" PRId64, q->target ? q->target - q->skew : 0);
-            argv[3 + nkeys + k] = arg[k];
+            keys[s * DIFF_KEYS + j] = q->key[j];
+            move[s * DIFF_KEYS + j] = q->target ? q->target - q->skew : 0;
         }
     }
-    for (int k = 0; k < argc; k++)
-        lens[k] = strlen(argv[k]);
-    rep = redisCommandArgv(diff_redis, argc, argv, lens);
-    ck_assert_msg(rep != NULL && rep->type == REDIS_REPLY_ARRAY
-                  && rep->elements == (size_t) (1 + 2 * nkeys)
-                  && diff_int(rep->element[0], &now) == 0, "read-back EVAL failed: %s",
-                  rep == NULL ? diff_redis->errstr : rep->type == REDIS_REPLY_ERROR ? rep->str
-                  : "unexpected reply");
+    rep = redisfix_sync(diff_redis, nkeys, keys, move);
+    ck_assert(diff_int(rep->element[0], &now) == 0);
 
     for (int s = 0; s < b->nseq; s++) {
         struct diff_seq *q = &b->seq[s];
@@ -714,9 +661,8 @@ diff_sync(struct diff_batch *b, int64_t *r)
     }
     *r = now;
     freeReplyObject(rep);
-    free(arg);
-    free(lens);
-    free(argv);
+    free(move);
+    free(keys);
 }
 
 /* diff_batch_run - batch n: parameters, sequences, rounds, and the store closed */
@@ -757,7 +703,7 @@ START_TEST(test_differential)
     long    seqs = 0, steps = 0;
 
     diff_seed = env != NULL && *env != 0 ? strtoull(env, NULL, 0) : DIFF_SEED_DEFAULT;
-    diff_redis = diff_connect();
+    diff_redis = redisfix_connect();
     for (int n = first; n < first + batches; n++) {
         diff_batch_run(&b, n);
         seqs += b.nseq;

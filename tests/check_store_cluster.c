@@ -36,6 +36,7 @@
 #include "store.h"
 #include "store_redis.h"
 #include "store_redis_cluster.h"
+#include "store_contract.h"
 #include "triplet.h"
 
 #define TC_NODES        6                /* three primaries and their replicas */
@@ -959,6 +960,31 @@ START_TEST(test_url)
 }
 END_TEST
 
+/* tc_contract_open - the store contract's opener: a store on the cluster with p */
+static struct store *
+tc_contract_open(const struct policy_params *p, char *err, size_t errlen)
+{
+    static int n;
+    char    prefix[32];
+    struct store_config conf = {
+        .url = tc_url, .key_prefix = prefix, .params = *p,
+        .timeout_ms = TC_TIMEOUT, .pool = 2,
+    };
+
+    snprintf(prefix, sizeof(prefix), "ca%ld-%d:", (long) getpid(), n++);
+    return store_open(&conf, err, errlen);
+}
+
+/* abuse_suite - the contract's abuse limits on the cluster (the outbound pair's own slot) */
+static Suite *
+abuse_suite(void)
+{
+    Suite  *s = suite_create("store_cluster_abuse");
+
+    store_contract_abuse(s, "redis-cluster", tc_contract_open);
+    return s;
+}
+
 static Suite *
 cluster_suite(void)
 {
@@ -990,5 +1016,5 @@ main(void)
         fprintf(stderr, "check_store_cluster: cannot start the cluster\n");
         return EXIT_FAILURE;
     }
-    return daemon_run_suites(cluster_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return daemon_run_suites(abuse_suite(), cluster_suite(), NULL) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

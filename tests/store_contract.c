@@ -861,6 +861,7 @@ contract_suite(const char *backend_name,
     tc = contract_tcase(s, "admin");
     tcase_add_loop_test(tc, test_admin, k, k + 1);
     tcase_add_loop_test(tc, test_admin_walk, k, k + 1);
+    store_contract_abuse(s, backend_name, open_fn);
     return s;
 }
 

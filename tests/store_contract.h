@@ -36,4 +36,9 @@ Suite  *store_contract_suite_untimed(const char *backend_name,
                                      struct store *(*open_fn)(const struct policy_params *p,
                                                               char *err, size_t errlen));
 
+/* store_contract_abuse - the abuse limits' TCase (store_contract_abuse.c) for backend_name, into s */
+void    store_contract_abuse(Suite *s, const char *backend_name,
+                             struct store *(*open_fn)(const struct policy_params *p,
+                                                      char *err, size_t errlen));
+
 #endif
