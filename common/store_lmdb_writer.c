@@ -88,6 +88,7 @@ struct lmdb_shadow {
     int     abandoned;                   /* under mu: the caller has given up */
     struct policy_verdict verdict;       /* DECIDE */
     struct store_decide_opts opts;       /* DECIDE: a copy of the caller's inputs */
+    struct triplet triplet;              /* DECIDE: a copy of the caller's triplet */
     char   *data_out;                    /* BLOB_GET */
     size_t  len_out;
     struct store_blob_meta meta;         /* BLOB_* */
@@ -146,6 +147,10 @@ lmdb_writer_shadow(const struct lmdb_req *req)
     if (req->opts != NULL) {             /* the caller's may be gone when the writer runs */
         sh->opts = *req->opts;
         sh->req.opts = &sh->opts;
+    }
+    if (req->triplet != NULL) {          /* the same: the abuse keys are made from it */
+        sh->triplet = *req->triplet;
+        sh->req.triplet = &sh->triplet;
     }
     sh->req.data_out = req->data_out != NULL ? &sh->data_out : NULL;
     sh->req.len_out = &sh->len_out;
