@@ -8,7 +8,7 @@
  * the triplet key format, shared by every backend (the only other keys, of
  * the named blobs, are store_blob_key's in store.h):
  *
- *   grey entry:  PREFIX{TAG}gHASH(sender, recipient)
+ *   grey entry:  PREFIX{TAG}gHASH12(sender, recipient)
  *   AWL entry:   PREFIX{TAG}aHASH(sender domain)
  *   new-triplet counter:  PREFIX{TAG}n    greytrap:  PREFIX{TAG}t
  *   outbound pair:        PREFIX{o:HASH(sender, recipient)}o  (its own tag)
@@ -16,7 +16,9 @@
  * TAG is the client key in compact form (203.0.113.0/24 -> "4ywBx", see
  * triplet_client_tag) and is the Redis Cluster hash tag, so both keys of
  * one decision live in one slot. Sender and recipient are hashed (SipHash-2-4,
- * 96 bits, 16 base64url characters): keys stay short and bounded whatever
+ * 96 bits, 16 base64url characters; HASH12, the grey entry's, is the first
+ * 12 of them, 72 bits, so that an IPv6 /64 grey key with the default prefix
+ * fits in 30 bytes, see triplet.c): keys stay short and bounded whatever
  * the addresses, and the store holds no plain addresses.
  *
  * Thread-safety: pure functions, any thread. No allocation.

@@ -18,7 +18,8 @@
 #include "triplet.h"
 
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-#define GOLDEN_GREY "rg:{4ywBx}g2y3yMBDQTWGjTtO2"
+/* The grey hash is the first 12 characters of the 16 the AWL would have. */
+#define GOLDEN_GREY "rg:{4ywBx}g2y3yMBDQTWGj"
 #define GOLDEN_AWL "rg:{4ywBx}ap4iOL2lZgbJ5jlrY"
 
 /* set - fill a triplet from C strings (tests pass short ones only) */
@@ -68,16 +69,19 @@ static const struct shape_case {
     {"long prefix", "greylisting:production:cluster-a:", "198.51.100.0/24", "4xjNk", "x@y.z", "q@r.s"},
 };
 
-/* check_shape - key is PREFIX{TAG}TYPEHASH with a 16-char base64url hash */
+/*
+ * check_shape - key is PREFIX{TAG}TYPEHASH with a base64url hash of 12
+ * characters (grey) or 16 (AWL)
+ */
 static void
 check_shape(const struct shape_case *c, const char *key, size_t n, char type)
 {
     const char *prefix = c->prefix ? c->prefix : "";
-    size_t  plen = strlen(prefix), clen = strlen(c->tag);
+    size_t  plen = strlen(prefix), clen = strlen(c->tag), hlen = type == 'g' ? 12 : 16;
     char    tag[TRIPLET_CLIENTKEY_MAX + 1];
 
-    ck_assert_msg(n == plen + clen + 3 + 16, "%s: got length %zu, want %zu", c->label, n,
-                  plen + clen + 3 + 16);
+    ck_assert_msg(n == plen + clen + 3 + hlen, "%s: got length %zu, want %zu", c->label, n,
+                  plen + clen + 3 + hlen);
     ck_assert_msg(strlen(key) == n, "%s: got strlen %zu, want %zu", c->label, strlen(key), n);
     ck_assert_msg(n <= TRIPLET_KEY_MAX, "%s: got length %zu, want <= %d", c->label, n,
                   TRIPLET_KEY_MAX);
@@ -87,8 +91,9 @@ check_shape(const struct shape_case *c, const char *key, size_t n, char type)
                   && key[plen + 1 + clen] == '}', "%s: got %s, want {%s}", c->label, key,
                   c->tag);
     ck_assert_msg(key[plen + 2 + clen] == type, "%s: got %s, want type %c", c->label, key, type);
-    ck_assert_msg(strspn(key + plen + 3 + clen, B64URL) == 16, "%s: got hash %s, want base64url",
-                  c->label, key + plen + 3 + clen);
+    ck_assert_msg(strspn(key + plen + 3 + clen, B64URL) == hlen,
+                  "%s: got hash %s, want %zu base64url characters", c->label,
+                  key + plen + 3 + clen, hlen);
     hash_tag(key, tag, sizeof(tag));
     ck_assert_msg(strcmp(tag, c->tag) == 0, "%s: got hash tag \"%s\", want \"%s\"",
                   c->label, tag, c->tag);
@@ -249,11 +254,15 @@ START_TEST(test_bounds)
 
     memset(key, 'X', sizeof(key));
     n = triplet_grey_key(prefix, &t, key, TRIPLET_KEY_MAX);
-    ck_assert_uint_eq(n, TRIPLET_PREFIX_MAX + TRIPLET_CLIENTKEY_MAX + 3 + 16);
+    ck_assert_uint_eq(n, TRIPLET_PREFIX_MAX + TRIPLET_CLIENTKEY_MAX + 3 + 12);
     ck_assert_uint_lt(n, TRIPLET_KEY_MAX);
     ck_assert_int_eq(key[TRIPLET_KEY_MAX], 'X');
     a = triplet_awl_key(prefix, &t, key, TRIPLET_KEY_MAX);
-    ck_assert_uint_eq(a, n);
+    ck_assert_uint_eq(a, n + 4);
+    ck_assert_uint_lt(a, TRIPLET_KEY_MAX);
+    ck_assert_int_eq(key[TRIPLET_KEY_MAX], 'X');
+    ck_assert_uint_eq(triplet_awl_key(prefix, &t, key, a + 1), a);
+    ck_assert_uint_eq(triplet_awl_key(prefix, &t, key, a), 0);
 
     /* Exactly n + 1 bytes fit; n bytes (no room for the NUL) do not. */
     ck_assert_uint_eq(triplet_grey_key(prefix, &t, key, n + 1), n);
