@@ -37,13 +37,13 @@
  * record it, and the configured retry_window is used.
  *
  * Memory (INFO used_memory over 100k first sightings with the defaults and
- * the "rg:" prefix, IPv4 /24 client keys; the test "memory" prints it and
- * fails above 120): 117 bytes per pending triplet, of which 64 are Redis's
- * two dict entries (keyspace and expires, 24 bytes in jemalloc's 32-byte
- * class each), 32 the 27-byte key's sds (that class holds keys of up to
- * 28 bytes), ~21 the hash tables' buckets (2 x 8 bytes x 131072 for 100k
- * keys); the value is a shared integer. An IPv6 /64 client key makes the
- * key 34 bytes and its sds 48, so 16 bytes more.
+ * the "rg:" prefix, IPv4 /24 or IPv6 /64 client keys; the test "memory"
+ * prints it and fails above 120): 117 bytes per pending triplet, of which
+ * 64 are Redis's two dict entries (keyspace and expires, 24 bytes in
+ * jemalloc's 32-byte class each), 32 the key's sds (that class holds keys
+ * of up to 30 bytes: 23 for IPv4, 30 for an IPv6 /64, with the grey key's
+ * 12-character hash, see triplet.c), ~21 the hash tables' buckets (2 x 8
+ * bytes x 131072 for 100k keys); the value is a shared integer.
  *
  * Connections, the time bound of a call, the circuit breaker and the
  * following of a host name are store_redis_conn.c's: every command below

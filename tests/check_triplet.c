@@ -192,6 +192,80 @@ START_TEST(test_golden)
 }
 END_TEST
 
+/*
+ * With the default prefix, the grey key of an IPv4 /24 and of an IPv6 /64
+ * client is at most 30 bytes: Redis 7 keeps such a key in jemalloc's
+ * 32-byte class (see triplet.c). Its hash is the first 12 characters of
+ * the pair's 16, which the outbound key carries whole.
+ */
+START_TEST(test_grey_size)
+{
+    static const char *const cks[] = {"203.0.113.0/24", "2001:db8:1:2::/64",
+                                      "ffff:ffff:ffff:ffff::/64"};
+    struct triplet t;
+    char    key[TRIPLET_KEY_MAX], out[TRIPLET_KEY_MAX];
+    const char *brace;
+    size_t  n;
+
+    for (size_t i = 0; i < sizeof(cks) / sizeof(cks[0]); i++) {
+        set(&t, cks[i], "a@example.org", "b@example.net");
+        n = triplet_grey_key("rg:", &t, key, sizeof(key));
+        ck_assert_msg(n > 0 && n <= 30, "%s: got grey key %s (%zu bytes), want <= 30",
+                      cks[i], key, n);
+        ck_assert_uint_gt(triplet_outbound_key("rg:", &t, out, sizeof(out)), 0);
+        brace = strchr(key, '}');
+        ck_assert_msg(strlen(out) == strlen("rg:{o:}o") + 16
+                      && strncmp(out + strlen("rg:{o:"), brace + 2, 12) == 0,
+                      "%s: grey %s, outbound %s: want the first 12 of its 16", cks[i], key, out);
+    }
+}
+END_TEST
+
+static const struct trip_case {
+    const char *client_key;              /* built from */
+    unsigned v4, v6;                     /* the netmasks parse is given */
+    const char *want;                    /* parsed back */
+} trip_cases[] = {
+    {"203.0.113.0/24", 24, 64, "203.0.113.0/24"},
+    {"192.0.2.128/25", 25, 64, "192.0.2.128/25"},
+    {"10.1.2.3/32", 32, 64, "10.1.2.3/32"},
+    {"2001:db8:1:2::/64", 24, 64, "2001:db8:1:2::/64"},
+    {"2001:db8:ab00::/40", 24, 40, "2001:db8:ab00::/40"},
+    {"spf:example.org", 24, 64, "spf:example.org"},
+};
+
+/* parse(build(key)): the client key and the type come back from grey and AWL keys. */
+START_TEST(test_roundtrip)
+{
+    const struct trip_case *c = &trip_cases[_i];
+    static const char *const prefixes[] = {"rg:", "", "a:b*c?:"};
+    struct triplet t;
+    char    key[TRIPLET_KEY_MAX], got[TRIPLET_CLIENTKEY_MAX + 1], type;
+    size_t  n, g;
+
+    set(&t, c->client_key, "a@example.org", "b@example.net");
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        for (int awl = 0; awl < 2; awl++) {
+            n = awl ? triplet_awl_key(prefixes[i], &t, key, sizeof(key))
+                : triplet_grey_key(prefixes[i], &t, key, sizeof(key));
+            ck_assert_uint_gt(n, 0);
+            type = 0;
+            g = triplet_key_client(prefixes[i], key, n, c->v4, c->v6, &type, got, sizeof(got));
+            ck_assert_msg(g == strlen(c->want) && strcmp(got, c->want) == 0,
+                          "%s (%s): got \"%s\" (%zu), want \"%s\"", key, c->client_key,
+                          g > 0 ? got : "", g, c->want);
+            ck_assert_int_eq(type, awl ? 'a' : 'g');
+            /* Another prefix, or the key cut before its type, is not such a key. */
+            ck_assert_uint_eq(triplet_key_client("zz:", key, n, c->v4, c->v6, &type, got,
+                                                 sizeof(got)), 0);
+            ck_assert_uint_eq(triplet_key_client(prefixes[i], key,
+                                                 (size_t) (strchr(key, '}') - key + 1),
+                                                 c->v4, c->v6, &type, got, sizeof(got)), 0);
+        }
+    }
+}
+END_TEST
+
 static const struct bad_case {
     const char *label;
     size_t  prefixlen;                   /* prefix of 'p' repeated; 0: use prefix */
@@ -324,6 +398,8 @@ triplet_suite(void)
     tcase_add_test(tc, test_distinct);
     tcase_add_test(tc, test_awl_domain);
     tcase_add_test(tc, test_golden);
+    tcase_add_test(tc, test_grey_size);
+    tcase_add_loop_test(tc, test_roundtrip, 0, N(trip_cases));
     suite_add_tcase(s, tc);
     tc = tcase_create("bad input");
     tcase_add_loop_test(tc, test_bad, 0, N(bad_cases));
