@@ -57,6 +57,7 @@ function verdict(ok) { return ok ? "**met**" : "**missed**" }
         }
         if (kv["mix"] == "v6-20%")
             lastmem = kv["bytes_per_triplet"]
+        permix[kv["mix"]] = kv["bytes_per_triplet"]  # the last fill of each mix
     } else if (part == "socket") {
         key = kv["milter"] SUBSEP kv["socket"]
         for (k in kv)
@@ -299,6 +300,12 @@ END {
     if (lastmem != "")
         printf "| Redis memory <= 120 bytes per triplet | %s bytes with 20%% IPv6 nets; worst %s (%s) | %s |\n",
             lastmem, worstmem, worstmix, verdict(worstmem <= 120)
+    if ("v6-0%" in permix)
+        printf "| Redis memory <= 120 bytes per triplet, IPv4 client nets only | %s bytes | %s |\n",
+            permix["v6-0%"], verdict(permix["v6-0%"] <= 120)
+    if ("v6-100%" in permix)
+        printf "| Redis memory <= 120 bytes per triplet, IPv6 client nets only | %s bytes | %s |\n",
+            permix["v6-100%"], verdict(permix["v6-100%"] <= 120)
     for (i = 1; i <= nb; i++)
         if (backends[i] in maxanon)
             printf "| %s: redgrey RSS <= 20 MB at any store size | own memory (RssAnon) peak %s MB; VmRSS peak %s MB | %s |\n",
