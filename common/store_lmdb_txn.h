@@ -132,6 +132,7 @@ struct lmdb_store {
     MDB_dbi sessions;                    /* "sessions": store_lmdb_session.c */
     unsigned char session_pos[LMDB_KEY_SLOT]; /* its cleanup resumes here (writer only) */
     size_t  session_pos_len;             /* 0: at the start */
+    int     sweep_grown;                 /* 1 once the sweep grew a full map (writer only) */
     char    path[PATH_MAX];              /* the directory, for messages */
     dev_t   dev;                         /* identity of the directory ... */
     ino_t   ino;                         /* ... for the one-env rule */

@@ -65,6 +65,7 @@
  */
 #define LMDB_WRITER_PAUSE_US  2000       /* between two batches */
 #define LMDB_WRITER_ASK_MAX_S 600        /* store_lmdb_sweep_once waits at most this */
+#define LMDB_GROW_PAGES       64         /* a full map grows by this and 1/64, once */
 
 /* lmdb_writer_unlink - take req off the queue. Must be called with st->mu held. */
 static void
@@ -385,6 +386,34 @@ lmdb_writer_run(struct lmdb_store *st, int first, int count)
         lmdb_writer_run(st, slots[j], 1);
 }
 
+/*
+ * lmdb_writer_grow - grow a full map by LMDB_GROW_PAGES pages and 1/64 of
+ * its size, once per open, so that a sweep can delete: a deletion copies
+ * its leaf and branch pages first, and decisions can fill a map to the
+ * last page, when even one deletion no longer fits. Only the writer runs
+ * transactions, so none is active here, as mdb_env_set_mapsize() needs.
+ * Logged once. Returns 0, or -1 (logged).
+ */
+static int
+lmdb_writer_grow(struct lmdb_store *st)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    size_t  size;
+    int     rc;
+
+    if ((rc = mdb_env_info(st->env, &info)) != 0 || (rc = mdb_env_stat(st->env, &ms)) != 0
+        || (rc = mdb_env_set_mapsize(st->env, size = info.me_mapsize
+                                     + LMDB_GROW_PAGES * (size_t) ms.ms_psize
+                                     + info.me_mapsize / 64)) != 0) {
+        log_warn("lmdb %s: map full and it could not grow: %s", st->path, mdb_strerror(rc));
+        return -1;
+    }
+    log_warn("lmdb %s: map full: grown from %zu to %zu bytes, once, so that the sweep can"
+             " delete; raise lmdb_mapsize", st->path, info.me_mapsize, size);
+    return 0;
+}
+
 /* The writer's sweep pass in progress. */
 struct lmdb_writer_pass {
     int     active;                      /* 1: a pass is under way */
@@ -414,6 +443,11 @@ lmdb_writer_sweep_step(struct lmdb_store *st, int64_t now, struct lmdb_sweep_wor
            && w->limit > 1) {
         w->limit /= 2;
         t0 = clock_mono_us();
+    }
+    if (rc == MDB_MAP_FULL && !st->sweep_grown && lmdb_writer_grow(st) == 0) {
+        st->sweep_grown = 1;
+        t0 = clock_mono_us();
+        rc = lmdb_txn_sweep_batch(st, now, w, stats, err, errlen);
     }
     if (rc != 0)
         return -1;
