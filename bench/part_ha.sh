@@ -11,15 +11,20 @@
 # shared machine hits every backend alike) and the CPU the Redis servers
 # spend per decision, summed over the processes of each backend (single
 # Redis: 1; Sentinel: primary + replica; Cluster: 3 primaries), read from
-# /proc before and after each cell. Its lines are "part=ha ..."; its
+# /proc before and after each cell. A fourth row, redis-cluster-ob0, is the
+# cluster with outbound_ttl = 0: on a cluster, outbound pairs on (the
+# default, 90d) cost each decision one EXISTS on the pair's own node before
+# the EVALSHA (store_redis.c), so this row prices that round trip.
+# Its lines are "part=ha ..."; its
 # Markdown comes from bench/report_ha.awk.
 # Quick (-q): one round; otherwise two. Cells are capped at $secs each:
-# the full part takes about 4-6 minutes, the quick one about one.
+# the full part takes about 2 minutes, the quick one under one.
 
 ha_sentinel_ports=""
 ha_primary_port=
 ha_replica_port=
 ha_master=rgbench
+ha_backends="redis redis-sentinel redis-cluster redis-cluster-ob0"
 
 # ha_wait_pong PORT - until redis on PORT answers PING (5 s at most)
 ha_wait_pong() {
@@ -91,27 +96,53 @@ ha_url() {
         "$redis_cli" -p "$ha_primary_port" wait 1 1000 > /dev/null
         for s in $ha_sentinel_ports; do seeds="$seeds,127.0.0.1:$s"; done
         echo "redis-sentinel://${seeds#,}/$ha_master" ;;
+    redis-cluster-ob0)
+        store_url redis-cluster ;;
     *)  store_url "$1" ;;
     esac
 }
 
 part_ha() {
-    local rounds=2 round c b port url srvpids t0 t1 hz
+    local rounds=2 round c b port url srvpids t0 t1 hz nocluster=no ok
     local -A ha_spec ha_pid ha_srv
     [ $quick = yes ] && rounds=1
     hz=$(getconf CLK_TCK)
     if [ -z "$cluster_ports" ]; then
         cluster_start || say "ha: the cluster did not start"
     fi
+    ok=0                                 # a node that did not start: no cluster rows
+    for port in $cluster_ports; do
+        "$redis_cli" -p "$port" cluster info 2>/dev/null | grep -q cluster_state:ok && ok=$((ok + 1))
+    done
+    [ $ok -eq 3 ] || nocluster=yes
     ha_sentinel_start || say "ha: the sentinel set did not start"
     ha_srv[redis]="$redis_pid"
     ha_srv[redis-sentinel]="$(ha_pid_of "$ha_primary_port") $(ha_pid_of "$ha_replica_port")"
     srvpids=""
     for port in $cluster_ports; do srvpids="$srvpids $(ha_pid_of "$port")"; done
     ha_srv[redis-cluster]=$srvpids
-    for b in redis redis-sentinel redis-cluster; do
+    ha_srv[redis-cluster-ob0]=$srvpids
+    for b in $ha_backends; do
+        case $b in
+        redis-cluster*) if [ $nocluster = yes ]; then
+                            say "ha: $b: the cluster did not start"
+                            echo "part=ha backend=$b status=notyet" >> "$kv"
+                            continue
+                        fi ;;
+        esac
         url=$(ha_url $b)
-        if start_redgrey "redgrey-ha-$b" "$url" warning; then
+        if [ $b = redis-cluster-ob0 ]; then
+            # start_redgrey, with outbound pairs off
+            rg_spec=inet:$(free_port)@127.0.0.1
+            rg_conf=$tmp/redgrey-ha-$b.conf
+            write_conf "$rg_conf" "$rg_spec" "$url" warning
+            echo "outbound_ttl = 0" >> "$rg_conf"
+            rg_pid=
+            start "redgrey-ha-$b" "$rg_spec" "$redgrey" -f -c "$rg_conf" && rg_pid=$started_pid
+        else
+            start_redgrey "redgrey-ha-$b" "$url" warning
+        fi
+        if [ -n "$rg_pid" ]; then
             ha_spec[$b]=$rg_spec
             ha_pid[$b]=$rg_pid
         else
@@ -123,7 +154,7 @@ part_ha() {
         for c in 16 64; do
             bench "part=ha round=$round backend=any milter=nullm" \
                 -p "$nullm_spec" -X -c "$c" -n $msgs -w mixed -P "$nullm_pid"
-            for b in redis redis-sentinel redis-cluster; do
+            for b in $ha_backends; do
                 [ -n "${ha_pid[$b]:-}" ] || continue
                 ha_url $b > /dev/null           # empty store: each cell starts alike
                 # shellcheck disable=SC2086
@@ -136,7 +167,7 @@ part_ha() {
             done
         done
     done
-    for b in redis redis-sentinel redis-cluster; do
+    for b in $ha_backends; do
         [ -n "${ha_pid[$b]:-}" ] && stop "${ha_pid[$b]}"
     done
     say "ha part done at $(( $(date +%s) - start_time )) s"
