@@ -105,7 +105,8 @@ END {
             if ((b, c) in ratio) {
                 have = 1
                 line = line " C=" c " " f(100 * ratio[b, c], 0) "%;"
-                if (ratio[b, c] < want || S[b, c, "errors"] + S[b, c, "unexpected"] > 0) ok = 0
+                if (ratio[b, c] < want || S[b, c, "errors"] + S[b, c, "unexpected"] > 0 ||
+                    S["redis", c, "errors"] + S["redis", c, "unexpected"] > 0) ok = 0
             } else {
                 ok = 0
                 line = line " C=" c " no figure;"
