@@ -20,7 +20,10 @@
 #   4. the cost of log_level = info against warning.
 # With -b, the matrix runs on other backends too: redis-cluster is a Redis
 # Cluster of three primaries on loopback, started by this script (the
-# report compares its mixed cells with redis's of the same run).
+# report compares its mixed cells with redis's of the same run);
+# redis-sentinel runs bench/part_ha.sh instead: redis, redis-sentinel
+# (primary, replica, three sentinels) and redis-cluster, mixed, C=16 and
+# C=64, interleaved over two rounds, with the servers' CPU per decision.
 # Every process it starts is stopped by its PID on exit, also on failure.
 # Every run is bounded by count and time; the whole matrix takes a few
 # minutes. If a backend cannot start (not built yet), its rows say so.
@@ -35,11 +38,13 @@
 #   -M  the matrix (part 1) only: no paced runs, sweep, sockets or log cost
 #   -C  the matrix's connection counts (default "1 8 64")
 #   -W  the matrix's workloads (default "new retry awl mixed")
-#   -b  the matrix's backends (default "lmdb redis"; also redis-cluster)
+#   -b  the matrix's backends (default "lmdb redis"; also redis-cluster;
+#       redis-sentinel: the HA part, bench/part_ha.sh)
 # e.g. bench/run.sh -M -C 16 -W mixed: one cell per backend, beside the
 # null milters, for a before/after comparison of a change; and
 # bench/run.sh -M -C "16 64" -W mixed -b "redis redis-cluster": the
-# cluster rows against single Redis.
+# cluster rows against single Redis; bench/run.sh -M -b redis-sentinel:
+# the HA part alone (about 5 minutes; with -q about 1).
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -287,12 +292,19 @@ start_redgrey() {
     rg_pid=$started_pid
 }
 
+# the HA part (issue 12): part_ha, run by -b redis-sentinel
+. "$srcdir/bench/part_ha.sh"
+
 start_time=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- 1. the matrix ----------------------------------------------------------
 case " $backends " in
 *" redis-cluster "*) cluster_start || say "redis-cluster: the cluster did not start" ;;
+esac
+case " $backends " in
+*" redis-sentinel "*) backends=$(echo $backends | tr ' ' '\n' | grep -vx redis-sentinel | tr '\n' ' ')
+                      part_ha ;;
 esac
 for backend in $backends; do
     url=$(store_url $backend)
@@ -454,5 +466,6 @@ report() {
         "20% IPv6 clients, delay ${delay}s; the whole run took $(( $(date +%s) - start_time )) s."
     echo
     awk -f "$srcdir/bench/report.awk" "$kv"
+    awk -f "$srcdir/bench/report_ha.awk" "$kv"
 }
 if [ -n "$out" ]; then report | tee "$out"; else report; fi
