@@ -218,6 +218,9 @@ feat_redgrey() {
             echo "whitelist_recipients = $feat_dir/wl_rcpts"
             echo "whitelist_sender_domains = $feat_dir/wl_senders"
         fi
+        # The DNS-list cells measure the lists alone: no new-triplet cap
+        # (their 200 repeated clients share one /24).
+        [ "$lists" = yes ] || echo "max_new_per_client = 0"
         if [ "$dnsbl" = yes ]; then
             echo "dnsbl_sites = bl.bench*2, wl.bench=127.0.10.[1..255]*-3"
             echo "delay_listed = ${delay}s"
@@ -309,4 +312,20 @@ part_feat() {
     done
     stop "$feat_nsd_pid"
     say "dnsbl cells done at $(( $(date +%s) - start_time )) s"
+}
+
+# part_feat_run - run.sh -F: the cells, then the Markdown (also into $out)
+part_feat_run() {
+    local load_end
+    part_feat
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    {
+        echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+            "Linux $(uname -r); $(date -u '+%Y-%m-%d %H:%M UTC'); load average $load_start at the" \
+            "start, $load_end at the end; $msgs messages per cell (cap $secs s per phase), 1 recipient" \
+            "per message, 20% IPv6 clients, delay ${delay}s; the part took $(( $(date +%s) - start_time )) s."
+        echo
+        awk -f "$srcdir/bench/report_feat.awk" "$kv"
+    } > "$tmp/feat.md"
+    if [ -n "$out" ]; then tee "$out" < "$tmp/feat.md"; else cat "$tmp/feat.md"; fi
 }
