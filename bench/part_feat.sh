@@ -209,8 +209,8 @@ feat_redgrey() {
         echo "dns_timeout = 2s"
         echo "spf_budget = 2s"
         echo "metrics_listen = 127.0.0.1:$feat_mport"
-        echo "whitelist_recipients = \"\""
         echo "dynamic_patterns = \"\""
+        [ "$lists" = yes ] || echo "whitelist_recipients = \"\""
         if [ "$lists" = yes ]; then
             echo "spf_domains = $feat_dir/bigsenders"
             echo "whitelist_clients = $feat_dir/wl_clients"
@@ -267,6 +267,9 @@ part_feat() {
         return 0
     fi
     dom="-S $feat_dir/domains"
+    # nsd -d answers in its server child: that is the process to sample.
+    feat_nsd_srv=$(pgrep -P "$feat_nsd_pid" | head -1)
+    [ -n "$feat_nsd_srv" ] || feat_nsd_srv=$feat_nsd_pid
     warm_n=$((fmsgs / 2))
     for backend in redis lmdb; do
         feat_store_pid=
@@ -275,16 +278,16 @@ part_feat() {
             # cold: a fresh daemon and store, first sightings only
             if feat_redgrey "feat-cold-$backend-$c" "$backend" yes yes yes; then
                 bench "part=feat backend=$backend conns=$c cache=cold milter=nullm" \
-                    -p "$nullm_spec" -X -c "$c" -n "$fmsgs" -w new $dom -P "$nullm_pid" -R "$feat_nsd_pid"
+                    -p "$nullm_spec" -X -c "$c" -n "$fmsgs" -w new $dom -P "$nullm_pid" -R "$feat_nsd_srv"
                 feat_cell "part=feat backend=$backend conns=$c cache=cold milter=redgrey" \
-                    -p "$rg_spec" -c "$c" -n "$fmsgs" -w new $dom -P "$rg_pid" -R "$feat_nsd_pid"
+                    -p "$rg_spec" -c "$c" -n "$fmsgs" -w new $dom -P "$rg_pid" -R "$feat_nsd_srv"
                 # warm: a warm-up pass, then the measured mixed workload
                 "$rgbench" -k -s 77 -d "$fsecs" -D $delay -p "$rg_spec" -c "$c" -n "$warm_n" \
                     -w mixed $dom > /dev/null 2>&1
                 bench "part=feat backend=$backend conns=$c cache=warm milter=nullm" \
-                    -p "$nullm_spec" -X -c "$c" -n "$fmsgs" -w mixed $dom -P "$nullm_pid" -R "$feat_nsd_pid"
+                    -p "$nullm_spec" -X -c "$c" -n "$fmsgs" -w mixed $dom -P "$nullm_pid" -R "$feat_nsd_srv"
                 feat_cell "part=feat backend=$backend conns=$c cache=warm milter=redgrey" \
-                    -p "$rg_spec" -c "$c" -n "$fmsgs" -w mixed $dom -P "$rg_pid" -R "$feat_nsd_pid"
+                    -p "$rg_spec" -c "$c" -n "$fmsgs" -w mixed $dom -P "$rg_pid" -R "$feat_nsd_srv"
                 stop "$rg_pid"
             else
                 echo "part=feat backend=$backend conns=$c status=notyet" >> "$kv"
@@ -300,12 +303,12 @@ part_feat() {
         [ $clients = cached ] && args="-I 200"
         # shellcheck disable=SC2086
         bench "part=dnsbl clients=$clients milter=nullm" \
-            -p "$nullm_spec" -X -c 16 -n "$fmsgs" -w mixed $args -P "$nullm_pid" -R "$feat_nsd_pid"
+            -p "$nullm_spec" -X -c 16 -n "$fmsgs" -w mixed $args -P "$nullm_pid" -R "$feat_nsd_srv"
         for on in no yes; do
             if feat_redgrey "dnsbl-$clients-$on" redis no "$on" no; then
                 # shellcheck disable=SC2086
                 feat_cell "part=dnsbl clients=$clients dnsbl=$on milter=redgrey" \
-                    -p "$rg_spec" -c 16 -n "$fmsgs" -w mixed $args -P "$rg_pid" -R "$feat_nsd_pid"
+                    -p "$rg_spec" -c 16 -n "$fmsgs" -w mixed $args -P "$rg_pid" -R "$feat_nsd_srv"
                 stop "$rg_pid"
             fi
         done
