@@ -140,6 +140,8 @@ server:
     xfrdir: "$feat_dir"
     verbosity: 1
     hide-version: yes
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
 remote-control:
     control-enable: no
 EOF
