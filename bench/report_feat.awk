@@ -66,7 +66,7 @@ END {
             ratio[i] = per(V[r, "msgs_per_s"], V[n, "msgs_per_s"])
             dnswait = per((V[r, "d_spf_sum"] + V[r, "d_bl_sum"]) * 1000, mm)
             share[i] = per(dnswait / 1000 * V[r, "msgs_per_s"], c[2])
-            tf = V[r, "r_tempfail"] + 0; ct = V[r, "r_continue"] + 0
+            tf = V[r, "r_tempfail"] + V[r, "r_451"]; ct = V[r, "r_continue"] + 0
             printf "| %s | %s | %s | %s | %s | %s× | %s | %s | %s | %s | %s | %s / %s | %s | %s%% | %s / %s | %s | %s / %s | %s |\n",
                 c[1], c[2], c[3], f(V[n, "msgs_per_s"], 0), f(V[r, "msgs_per_s"], 0), f(ratio[i], 2),
                 f(cpu_msg(r), 0), f(per(V[n, "milter_cpu_s"] * 1e6, V[n, "msgs"]), 0),
