@@ -197,6 +197,15 @@ feat_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# feat_nsd_cpu - CPU seconds of nsd and its children (the server answers in a child)
+feat_nsd_cpu() {
+    local p t=0
+    for p in $feat_nsd_pid $(pgrep -P "$feat_nsd_pid") $(pgrep -P "$(pgrep -P "$feat_nsd_pid" | tr '\n' ',' | sed 's/,$//')" 2>/dev/null); do
+        t=$(awk -v a="$t" -v b="$(feat_cpu "$p")" 'BEGIN { print a + b }')
+    done
+    echo "$t"
+}
+
 # feat_redgrey NAME BACKEND SPF DNSBL LISTS - start redgrey with the features
 # asked for; sets rg_pid, rg_spec, feat_mport. 0, or 1 (not started).
 feat_redgrey() {
@@ -255,14 +264,16 @@ feat_redgrey() {
 # feat_cell TAGS RGBENCH-ARGS... - bench() plus redgrey's counters and the
 # store's CPU, appended to the cell's line
 feat_cell() {
-    local tags=$1 m0 m1 c0 c1 extra
+    local tags=$1 m0 m1 c0 c1 n0 n1 extra
     shift
+    n0=$(feat_nsd_cpu)
     m0=$(feat_metrics "$feat_mport")
     c0=0; [ -n "$feat_store_pid" ] && c0=$(feat_cpu "$feat_store_pid")
     bench "$tags" "$@"
     m1=$(feat_metrics "$feat_mport")
+    n1=$(feat_nsd_cpu)
     c1=0; [ -n "$feat_store_pid" ] && c1=$(feat_cpu "$feat_store_pid")
-    extra="$(feat_delta "$m0" "$m1") store_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') big=${feat_big:-0}"
+    extra="$(feat_delta "$m0" "$m1") store_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') nsd_cpu_s=$(awk -v a="$n0" -v b="$n1" 'BEGIN { printf "%.2f", b - a }') big=${feat_big:-0}"
     sed -i "\$ s|\$| $extra|" "$kv"
 }
 
