@@ -18,6 +18,8 @@
 function f(x, d) { return sprintf("%." d "f", x) }
 function per(a, b) { return b > 0 ? a / b : 0 }
 function verdict(ok) { return ok ? "**met**" : "**missed**" }
+# nsd_us KEY M - nsd's CPU per message, us: all its processes if sampled, else rgbench's aux
+function nsd_us(key, m) { return per((V[key, "nsd_cpu_s"] != "" ? V[key, "nsd_cpu_s"] : V[key, "aux_cpu_s"]) * 1e6, m) }
 
 {
     delete kv
@@ -66,11 +68,14 @@ END {
             ratio[i] = per(V[r, "msgs_per_s"], V[n, "msgs_per_s"])
             dnswait = per((V[r, "d_spf_sum"] + V[r, "d_bl_sum"]) * 1000, mm)
             share[i] = per(dnswait / 1000 * V[r, "msgs_per_s"], c[2])
+            # Each connection's time per message, less its DNS wait, against the null milter's.
+            nodns[i] = per(1, per(c[2], V[r, "msgs_per_s"]) - dnswait / 1000)
+            nodns[i] = nodns[i] > 0 ? per(nodns[i] * c[2], V[n, "msgs_per_s"]) : 99
             tf = V[r, "r_tempfail"] + V[r, "r_451"]; ct = V[r, "r_continue"] + 0
             printf "| %s | %s | %s | %s | %s | %s× | %s | %s | %s | %s | %s | %s / %s | %s | %s%% | %s / %s | %s | %s / %s | %s |\n",
                 c[1], c[2], c[3], f(V[n, "msgs_per_s"], 0), f(V[r, "msgs_per_s"], 0), f(ratio[i], 2),
                 f(cpu_msg(r), 0), f(per(V[n, "milter_cpu_s"] * 1e6, V[n, "msgs"]), 0),
-                f(per(V[r, "aux_cpu_s"] * 1e6, m), 0),
+                f(nsd_us(r, m), 0),
                 f(per(V[r, "d_spf_dns"], mm), 2), f(per(V[r, "d_spf_sum"] * 1000, mm), 2),
                 f(per(V[r, "d_bl_dns"], mm), 2), f(per(V[r, "d_bl_cache"], mm), 2),
                 f(per(V[r, "d_bl_sum"] * 1000, mm), 2), f(100 * share[i], 0),
@@ -91,15 +96,17 @@ END {
                 printf "- warm ≥ 0.9× null -m, %s C=%s: %s× — %s\n", c[1], c[2], f(ratio[i], 2),
                     verdict(ratio[i] >= 0.9 && V[r, "errors"] + 0 == 0)
             else
-                printf "- cold bounded by DNS, not by redgrey, %s C=%s: %s× null -m, DNS wait %s%% of each session — %s\n",
-                    c[1], c[2], f(ratio[i], 2), f(100 * share[i], 0),
-                    verdict((ratio[i] >= 0.9 || share[i] >= 0.5) && V[r, "errors"] + 0 == 0)
+                printf "- cold bounded by DNS, not by redgrey, %s C=%s: %s× null -m, DNS wait %s%% of each session; without it %s× — %s\n",
+                    c[1], c[2], f(ratio[i], 2), f(100 * share[i], 0), f(nodns[i], 2),
+                    verdict(nodns[i] >= 0.9 && V[r, "errors"] + 0 == 0)
         }
         print ""
         print "(cold: a fresh daemon and store, workload new, so every client address, SPF"
         print "record and DNS-list answer is seen for the first time; warm: a warm-up pass of the"
         print "mixed workload first on the same daemon. DNS wait share = (SPF + DNS-list wait per"
-        print "message) × msgs/s ÷ C, the part of each connection's time spent waiting for DNS."
+        print "message) × msgs/s ÷ C, the part of each connection's time spent waiting for DNS;"
+        print "the cold target counts as met when, that wait taken out of each connection's time"
+        print "per message, redgrey would run at ≥ 0.9× the null milter -m (\"without it\")."
         print "\"greylisted / passed\" counts RCPT answers: with SPF keying and the auto-whitelist"
         print "keyed on spf:DOMAIN, mail of a domain that passed SPF once is not greylisted again,"
         print "so the blend differs from the plain matrix's.)"
@@ -123,7 +130,7 @@ END {
                 f(addcpu[i], 0), f(V[b, "rcpt_p50_us"] - V[a, "rcpt_p50_us"], 0),
                 f(per(V[b, "d_bl_dns"], mm), 2), f(per(V[b, "d_bl_cache"], mm), 2),
                 f(per(2 * V[b, "d_bl_dns"], mm), 2), f(per(V[b, "d_bl_sum"] * 1000, V[b, "d_bl_dns"]), 2),
-                f(per(V[b, "aux_cpu_s"] * 1e6, m), 0)
+                f(nsd_us(b, m), 0)
         }
         print ""
         print "(uncached: every message from a new client address; cached: 200 repeated addresses,"
