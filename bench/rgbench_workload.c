@@ -14,7 +14,9 @@
  * With -S the sender's domain is one of a file's (index i = hash % n) and
  * an IPv4 client lies in 10.(i % 256).0.0/16, an IPv6 client in
  * 2001:db8:i::/48, so that a zone made for the file can authorise them
- * (bench/part_feat.sh does). With -I N the clients are N IPv4 addresses
+ * (bench/part_feat.sh does). Inside those, a domain sends from 4 /24s
+ * (or /64s) only, as a domain's outbound servers do: results cached per
+ * (domain, netblock) can then be reused. With -I N the clients are N IPv4 addresses
  * of 10.200.0.0/16 only, each the same host of its /24 every time (a
  * small repeating population, as for a DNS-list cache).
  *
@@ -203,12 +205,14 @@ rgb_message_make(const struct rgb_options *o, int t, uint64_t k,
         out->family = '6';
         snprintf(out->addr, sizeof(out->addr), "2001:db8:%x:%x::%x",
                  o->ndomains > 0 ? (unsigned) didx : (unsigned) ((pair >> 8) & 0xffff),
-                 (unsigned) ((pair >> 24) & 0xffff), host);
+                 o->ndomains > 0 ? (unsigned) ((pair >> 24) % 4)
+                 : (unsigned) ((pair >> 24) & 0xffff), host);
     } else {
         out->family = '4';
         snprintf(out->addr, sizeof(out->addr), "10.%u.%u.%u",
                  o->ndomains > 0 ? (unsigned) (didx % 256) : (unsigned) ((pair >> 8) & 0xff),
-                 (unsigned) ((pair >> 16) & 0xff), host);
+                 o->ndomains > 0 ? (unsigned) (didx / 256 % 64 * 4 + (pair >> 16) % 4)
+                 : (unsigned) ((pair >> 16) & 0xff), host);
     }
     snprintf(out->host, sizeof(out->host), "mx-%08" PRIx32 ".d%08" PRIx32 ".example.org",
              (uint32_t) ident, (uint32_t) dom);
