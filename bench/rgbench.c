@@ -481,7 +481,9 @@ rgb_usage(void)
             "usage: rgbench -p SOCKETSPEC [-w new|retry|awl|mixed] [-c CONNS] [-n MSGS]\n"
             "               [-d SECONDS] [-r RCPTS] [-6 PERCENT] [-s SEED] [-D DELAY]\n"
             "               [-b BODYBYTES] [-t TIMEOUT_MS] [-P MILTERPID] [-R AUXPID]\n"
-            "               [-L RATE] [-l LABEL] [-X] [-k]\n"
+            "               [-L RATE] [-l LABEL] [-S DOMAINFILE] [-I CLIENTS] [-X] [-k]\n"
+            "  -S  sender domains from a file; clients lie in ranges derived from each\n"
+            "  -I  clients are CLIENTS repeating IPv4 addresses of 10.200.0.0/16\n"
             "  -L  pace the measured messages at RATE msgs/s in all (default: closed loop)\n"
             "  -X  floor mode (null milter): no preload, no expected answers\n"
             "  -k  one key=value line on stdout instead of the report\n");
@@ -521,7 +523,7 @@ rgb_parse_options(int argc, char **argv)
     rgb_opt.body_bytes = 2048;
     rgb_opt.timeout_ms = 5000;
     rgb_opt.label = "-";
-    while ((ch = getopt(argc, argv, "6:b:c:d:D:kl:L:n:p:P:r:R:s:t:w:X")) != -1) {
+    while ((ch = getopt(argc, argv, "6:b:c:d:D:I:kl:L:n:p:P:r:R:s:S:t:w:X")) != -1) {
         switch (ch) {
         case '6':
             rgb_opt.v6_percent = (int) rgb_number("6", optarg, 0, 100);
@@ -537,6 +539,13 @@ rgb_parse_options(int argc, char **argv)
             break;
         case 'D':
             rgb_opt.delay = (int) rgb_number("D", optarg, 1, 600);
+            break;
+        case 'I':
+            rgb_opt.clients = rgb_number("I", optarg, 1, 254 * 256);
+            break;
+        case 'S':
+            if (rgb_domains_load(&rgb_opt, optarg) != 0)
+                exit(2);
             break;
         case 'k':
             rgb_opt.kv = 1;

@@ -76,6 +76,9 @@ struct rgb_options {
     pid_t   aux_pid;                     /* e.g. redis-server, or 0 */
     const char *label;                   /* copied into the report */
     int     floor;                       /* -X: null milter, nothing expected */
+    char  **domains;                     /* -S: sender domains, or NULL */
+    size_t  ndomains;
+    uint64_t clients;                    /* -I: distinct client addresses; 0 = many */
     int     kv;                          /* -k: one key=value line */
 };
 
@@ -147,6 +150,12 @@ struct rgb_stats {
     struct rgb_latency rcpt;
     struct rgb_latency eom;
 };
+
+/*
+ * rgb_domains_load - the sender domains of -S (one per line, # comments)
+ * into o; 0, or -1 with a message on stderr
+ */
+int     rgb_domains_load(struct rgb_options *o, const char *path);
 
 /* rgb_workload_parse - "new", "retry", "awl", "mixed"; 0, or -1 for junk */
 int     rgb_workload_parse(const char *name, enum rgb_workload *out);

@@ -11,6 +11,15 @@
  * measured variant is a new triplet of the same (network, sender domain)
  * pair. Nothing is stored; nothing is shared between threads.
  *
+ * With -S the sender's domain is one of a file's (index i = hash % n) and
+ * an IPv4 client lies in 10.(i % 256).0.0/16, an IPv6 client in
+ * 2001:db8:i::/48, so that a zone made for the file can authorise them
+ * (bench/part_feat.sh does). Inside those, a domain sends from 4 /24s
+ * (or /64s) only, as a domain's outbound servers do: results cached per
+ * (domain, netblock) can then be reused. With -I N the clients are N IPv4 addresses
+ * of 10.200.0.0/16 only, each the same host of its /24 every time (a
+ * small repeating population, as for a DNS-list cache).
+ *
  * The addresses are documentation and private ranges that exist only
  * inside the milter protocol: the driver never sends a packet to them.
  */
@@ -18,6 +27,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rgbench.h"
@@ -43,6 +53,54 @@ rgb_mix(uint64_t x)
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
+}
+
+#define RGB_DOMAINS_MAX 100000
+
+/* rgb_domains_load - see rgbench.h */
+int
+rgb_domains_load(struct rgb_options *o, const char *path)
+{
+    FILE   *fp = fopen(path, "r");
+    char    line[256];
+    size_t  cap = 0;
+
+    if (fp == NULL) {
+        perror(path);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        size_t  len = strcspn(line, " \t\r\n#");
+
+        if (len == 0)
+            continue;
+        if (len >= RGB_ADDR_MAX - 20 || o->ndomains >= RGB_DOMAINS_MAX) {
+            fprintf(stderr, "rgbench: %s: too many or too long names\n", path);
+            fclose(fp);
+            return -1;
+        }
+        if (o->ndomains == cap) {
+            char  **d = realloc(o->domains, (cap = cap ? 2 * cap : 64) * sizeof(*d));
+
+            if (d == NULL) {
+                fclose(fp);
+                return -1;
+            }
+            o->domains = d;
+        }
+        line[len] = '\0';
+        if ((o->domains[o->ndomains] = strdup(line)) == NULL) {
+            fclose(fp);
+            return -1;
+        }
+        o->ndomains++;
+    }
+    fclose(fp);
+    if (o->ndomains == 0) {
+        fprintf(stderr, "rgbench: %s: no domains\n", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* rgb_workload_parse - a workload by name */
@@ -122,6 +180,7 @@ rgb_message_make(const struct rgb_options *o, int t, uint64_t k,
     uint64_t dom = rgb_mix(pair ^ 0x646f6d61696eULL);
     uint64_t ident;
     unsigned host;
+    size_t  didx;
 
     /*
      * Only awl messages differ between the variants: a retry replays the
@@ -135,20 +194,35 @@ rgb_message_make(const struct rgb_options *o, int t, uint64_t k,
     out->category = cat;
     out->expect = cat == RGB_CAT_NEW ? RGB_EXPECT_GREYLIST : RGB_EXPECT_PASS;
     out->port = (uint16_t) (1024 + (ident >> 16) % 60000);
-    if ((pair % 100) < (uint64_t) o->v6_percent) {
+    didx = o->ndomains > 0 ? (size_t) (dom % o->ndomains) : 0;
+    if (o->clients > 0) {
+        uint64_t j = (pair >> 20) % o->clients;
+
+        out->family = '4';
+        snprintf(out->addr, sizeof(out->addr), "10.200.%u.%u",
+                 (unsigned) (j / 254 % 256), (unsigned) (1 + j % 254));
+    } else if ((pair % 100) < (uint64_t) o->v6_percent) {
         out->family = '6';
         snprintf(out->addr, sizeof(out->addr), "2001:db8:%x:%x::%x",
-                 (unsigned) ((pair >> 8) & 0xffff), (unsigned) ((pair >> 24) & 0xffff), host);
+                 o->ndomains > 0 ? (unsigned) didx : (unsigned) ((pair >> 8) & 0xffff),
+                 o->ndomains > 0 ? (unsigned) ((pair >> 24) % 4)
+                 : (unsigned) ((pair >> 24) & 0xffff), host);
     } else {
         out->family = '4';
         snprintf(out->addr, sizeof(out->addr), "10.%u.%u.%u",
-                 (unsigned) ((pair >> 8) & 0xff), (unsigned) ((pair >> 16) & 0xff), host);
+                 o->ndomains > 0 ? (unsigned) (didx % 256) : (unsigned) ((pair >> 8) & 0xff),
+                 o->ndomains > 0 ? (unsigned) (didx / 256 % 64 * 4 + (pair >> 16) % 4)
+                 : (unsigned) ((pair >> 16) & 0xff), host);
     }
     snprintf(out->host, sizeof(out->host), "mx-%08" PRIx32 ".d%08" PRIx32 ".example.org",
              (uint32_t) ident, (uint32_t) dom);
     snprintf(out->queue_id, sizeof(out->queue_id), "%X%010" PRIX64, (unsigned) t, k);
-    snprintf(out->sender_addr, sizeof(out->sender_addr), "u%012" PRIx64 "@d%08" PRIx32
-             ".example.org", ident >> 16, (uint32_t) dom);
+    if (o->ndomains > 0)
+        snprintf(out->sender_addr, sizeof(out->sender_addr), "u%012" PRIx64 "@%s",
+                 ident >> 16, o->domains[didx]);
+    else
+        snprintf(out->sender_addr, sizeof(out->sender_addr), "u%012" PRIx64 "@d%08" PRIx32
+                 ".example.org", ident >> 16, (uint32_t) dom);
     snprintf(out->sender, sizeof(out->sender), "<%s>", out->sender_addr);
 
     out->nrcpts = o->rcpts < RGB_RCPTS_MAX ? o->rcpts : RGB_RCPTS_MAX;

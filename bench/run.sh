@@ -24,12 +24,15 @@
 # redis-sentinel runs bench/part_ha.sh instead: redis, redis-sentinel
 # (primary, replica, three sentinels) and redis-cluster, mixed, C=16 and
 # C=64, interleaved over two rounds, with the servers' CPU per decision.
+# With -F, only the features-on part runs (bench/part_feat.sh): SPF
+# keying against a loopback nsd, big senders, whitelists, DNS lists, cold
+# and warm, and the cost of a DNS-list check; it prints its own tables.
 # Every process it starts is stopped by its PID on exit, also on failure.
 # Every run is bounded by count and time; the whole matrix takes a few
 # minutes. If a backend cannot start (not built yet), its rows say so.
 #
 # usage: bench/run.sh [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q]
-#                     [-M] [-C "CONNS..."] [-W "WORKLOADS..."] [-b "BACKENDS..."]
+#                     [-M] [-C "CONNS..."] [-W "WORKLOADS..."] [-b "BACKENDS..."] [-F]
 #   -B  the build directory (holds bench/rgbench, milter/redgrey ...);
 #       default: the current directory if it has them, else the source tree
 #   -o  also write the Markdown to FILE.md
@@ -40,6 +43,7 @@
 #   -W  the matrix's workloads (default "new retry awl mixed")
 #   -b  the matrix's backends (default "lmdb redis"; also redis-cluster;
 #       redis-sentinel: the HA part, bench/part_ha.sh)
+#   -F  features on (bench/part_feat.sh) instead of the matrix
 # e.g. bench/run.sh -M -C 16 -W mixed: one cell per backend, beside the
 # null milters, for a before/after comparison of a change; and
 # bench/run.sh -M -C "16 64" -W mixed -b "redis redis-cluster": the
@@ -56,7 +60,8 @@ matrix_only=no
 conns_list="1 8 64"
 workloads="new retry awl mixed"
 backends="lmdb redis"
-while getopts "B:o:k:qMC:W:b:" opt; do
+feat=no
+while getopts "B:o:k:qMC:W:b:F" opt; do
     case $opt in
     B) build=$OPTARG ;;
     o) out=$OPTARG ;;
@@ -66,7 +71,8 @@ while getopts "B:o:k:qMC:W:b:" opt; do
     C) conns_list=$OPTARG ;;
     W) workloads=$OPTARG ;;
     b) backends=$OPTARG ;;
-    *) echo "usage: $0 [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q] [-M] [-C CONNS] [-W WORKLOADS] [-b BACKENDS]" >&2; exit 2 ;;
+    F) feat=yes ;;
+    *) echo "usage: $0 [-B BUILDDIR] [-o FILE.md] [-k FILE.kv] [-q] [-M] [-C CONNS] [-W WORKLOADS] [-b BACKENDS] [-F]" >&2; exit 2 ;;
     esac
 done
 if [ -z "$build" ]; then
@@ -297,6 +303,8 @@ start_redgrey() {
 
 start_time=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+. "$srcdir/bench/part_feat.sh"
+[ $feat = yes ] && { part_feat_run; exit 0; }
 
 # --- 1. the matrix ----------------------------------------------------------
 case " $backends " in
